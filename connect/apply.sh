@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Applies connect/: creates the topics of topics.conf that do not exist yet, and registers
+# (or updates) one outbox connector per service database with an idempotent PUT.
+# Used by the native stack (stack/bin/native) and by compose's init jobs, so both get the
+# same topics and the same connector configuration.
+#
+#   apply.sh topics       needs KAFKA_TOPICS_CMD (a kafka-topics command) and KAFKA_BROKERS
+#   apply.sh connectors   needs CONNECT_URL
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+SERVICE_DATABASES=(users products orders payments)
+
+topics() {
+  : "${KAFKA_TOPICS_CMD:?set KAFKA_TOPICS_CMD to a kafka-topics command}" "${KAFKA_BROKERS:?}"
+  local existing name partitions configs created=0
+  # Word splitting of KAFKA_TOPICS_CMD is intended: it is a command with its arguments.
+  # shellcheck disable=SC2086
+  existing="$($KAFKA_TOPICS_CMD --bootstrap-server "$KAFKA_BROKERS" --list)"
+  while read -r name partitions configs; do
+    case "$name" in '' | \#*) continue ;; esac
+    grep -qxF "$name" <<<"$existing" && continue
+    local args=(--bootstrap-server "$KAFKA_BROKERS" --create --if-not-exists --topic "$name"
+      --partitions "$partitions" --replication-factor 1)
+    local cfg
+    for cfg in ${configs//,/ }; do args+=(--config "$cfg"); done
+    # shellcheck disable=SC2086
+    $KAFKA_TOPICS_CMD "${args[@]}" >/dev/null
+    echo "created topic $name ($partitions partitions${configs:+, $configs})"
+    created=$((created + 1))
+  done <"$here/topics.conf"
+  echo "topics: $created created, the others already existed"
+}
+
+connector_state() {
+  curl -fsS --max-time 5 "$CONNECT_URL/connectors/$1/status" 2>/dev/null || true
+}
+
+connectors() {
+  : "${CONNECT_URL:?}"
+  local db config status
+  for db in "${SERVICE_DATABASES[@]}"; do
+    config="$(sed "s/@DATABASE@/$db/g" "$here/outbox-connector.json")"
+    curl -fsS --max-time 30 -X PUT -H 'Content-Type: application/json' \
+      --data "$config" "$CONNECT_URL/connectors/$db-outbox/config" >/dev/null
+    echo "registered connector $db-outbox"
+  done
+  # A connector is only useful once its task runs; report a failure with Connect's reason.
+  local deadline=$(($(date +%s) + ${CONNECTOR_WAIT_SECONDS:-90}))
+  for db in "${SERVICE_DATABASES[@]}"; do
+    while :; do
+      status="$(connector_state "$db-outbox")"
+      if grep -q '"state":"FAILED"' <<<"$status"; then
+        echo "connector $db-outbox FAILED: $status" >&2
+        exit 1
+      fi
+      [ "$(grep -o '"state":"RUNNING"' <<<"$status" | wc -l)" -ge 2 ] && break
+      if (($(date +%s) > deadline)); then
+        echo "connector $db-outbox is not RUNNING: ${status:-no status}" >&2
+        exit 1
+      fi
+      sleep 1
+    done
+    echo "connector $db-outbox RUNNING"
+  done
+}
+
+case "${1:-}" in
+  topics) topics ;;
+  connectors) connectors ;;
+  *) echo "usage: $0 topics|connectors" >&2; exit 2 ;;
+esac

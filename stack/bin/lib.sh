@@ -1,0 +1,133 @@
+# Shared by every script in stack/bin: where things live, which versions, which ports,
+# and the small process-supervision helpers the native stack needs. Sourced, never run.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STACK_HOME="${STACK_HOME:-$ROOT/.stack}"
+DIST="$STACK_HOME/dist"
+DATA="$STACK_HOME/data"
+LOGS="$STACK_HOME/logs"
+RUN="$STACK_HOME/run"
+CONFIG="$ROOT/stack/config"
+mkdir -p "$DIST" "$DATA" "$LOGS" "$RUN"
+
+# Versions are pinned once, in stack/pom.xml; read them from there.
+pom_version() { sed -n "s|.*<$1>\(.*\)</$1>.*|\1|p" "$ROOT/stack/pom.xml" | head -n1; }
+KAFKA_VERSION="$(pom_version kafka.version)"
+DEBEZIUM_VERSION="$(pom_version debezium.version)"
+APICURIO_VERSION="$(pom_version apicurio.version)"
+KAFKA_HOME="$DIST/kafka-$KAFKA_VERSION"
+CONNECT_PLUGINS="$DIST/connect-plugins-$DEBEZIUM_VERSION"
+APICURIO_HOME="$DIST/apicurio-$APICURIO_VERSION"
+
+# Ports and development credentials; every one can be overridden from the environment.
+export PG_HOST="${PG_HOST:-127.0.0.1}"
+export PG_PORT="${PG_PORT:-5433}"
+export KAFKA_PORT="${KAFKA_PORT:-9092}"
+export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+export CONNECT_PORT="${CONNECT_PORT:-8083}"
+export REGISTRY_PORT="${REGISTRY_PORT:-8081}"
+# The registry serves health and metrics on a separate management port.
+export REGISTRY_MANAGEMENT_PORT="${REGISTRY_MANAGEMENT_PORT:-9000}"
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
+export CONNECT_URL="${CONNECT_URL:-http://127.0.0.1:$CONNECT_PORT}"
+export REGISTRY_URL="${REGISTRY_URL:-http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7}"
+# Development credentials (see README): plain KEY=value lines shared with compose.yaml;
+# a variable already set in the environment wins.
+while IFS='=' read -r key value; do
+  case "$key" in ''|\#*) continue ;; esac
+  [ -n "${!key:-}" ] || export "$key=$value"
+done <"$CONFIG/credentials.env"
+
+PG_DATA="$DATA/postgres"
+KAFKA_DATA="$DATA/kafka"
+
+say() { printf '%s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# --- Java -------------------------------------------------------------------------------
+java_major() { "$1" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
+
+# Apicurio Registry 3.3 needs Java 21+; Kafka and Connect run on 17+. One JVM for all keeps
+# the stack simple, so pick the newest JDK on the machine and insist on 21.
+pick_java() {
+  local best="" best_major=0 candidate major
+  for candidate in "${JAVA_HOME:+$JAVA_HOME/bin/java}" "$(command -v java || true)" /usr/lib/jvm/*/bin/java; do
+    [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+    major="$(java_major "$candidate")"
+    if [ -n "$major" ] && [ "$major" -gt "$best_major" ]; then best="$candidate"; best_major="$major"; fi
+  done
+  [ "$best_major" -ge 21 ] || die "the native stack needs a JDK 21 or newer (found ${best_major:-none}); install one, or set JAVA_HOME"
+  printf '%s\n' "$best"
+}
+
+# --- PostgreSQL -------------------------------------------------------------------------
+pg_bin() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+  [ -n "$dir" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)"
+  printf '%s\n' "$dir"
+}
+
+# --- processes --------------------------------------------------------------------------
+pidfile() { printf '%s/%s.pid\n' "$RUN" "$1"; }
+
+is_running() {
+  local pid
+  pid="$(cat "$(pidfile "$1")" 2>/dev/null)" || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# start_bg NAME CMD...: run CMD detached in its own session, log to $LOGS/NAME.log.
+start_bg() {
+  local name="$1"; shift
+  if is_running "$name"; then return 0; fi
+  setsid nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$(pidfile "$name")"
+}
+
+# stop_bg NAME [SECONDS]: SIGTERM the process group, SIGKILL it if it outlives the grace period.
+stop_bg() {
+  local name="$1" grace="${2:-30}" pid i
+  pid="$(cat "$(pidfile "$name")" 2>/dev/null)" || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    say "stopping $name (pid $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < grace * 5; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "$name did not stop within ${grace}s; killing it"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$(pidfile "$name")"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for NAME SECONDS CHECK...: poll CHECK until it succeeds; print progress; on timeout
+# print the component's log tail and fail with its name.
+wait_for() {
+  local name="$1" limit="$2"; shift 2
+  local start now
+  start=$(date +%s)
+  say "waiting for $name (up to ${limit}s)..."
+  until "$@" >/dev/null 2>&1; do
+    now=$(date +%s)
+    if ((now - start >= limit)); then
+      say "error: $name is not ready after ${limit}s. Last lines of $LOGS/$name.log:"
+      tail -n 40 "$LOGS/$name.log" >&2 2>/dev/null || true
+      exit 1
+    fi
+    if [ -f "$(pidfile "$name")" ] && ! is_running "$name"; then
+      say "error: $name exited during start-up. Last lines of $LOGS/$name.log:"
+      tail -n 40 "$LOGS/$name.log" >&2 2>/dev/null || true
+      exit 1
+    fi
+    sleep 1
+  done
+  say "$name is ready ($(($(date +%s) - start))s)"
+}
+
+http_ok() { curl -fsS -o /dev/null --max-time 5 "$1"; }

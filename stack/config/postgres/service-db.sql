@@ -1,0 +1,15 @@
+-- Run inside each service database (users, products, orders, payments) as superuser.
+-- The outbox publication exists from the start, owned by the service's role, so that the
+-- Debezium connector can be registered before the service has migrated; the service's
+-- first migration adds its outbox table to it. Only INSERTs are published: the outbox is
+-- append-only for Debezium, and deleting old rows (retention) must not produce events.
+-- Variable: owner (the service role, which is also the database name).
+\set ON_ERROR_STOP on
+
+SELECT 'CREATE PUBLICATION outbox WITH (publish = ''insert'')'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'outbox') \gexec
+ALTER PUBLICATION outbox OWNER TO :"owner";
+
+-- Debezium reads the outbox table's definition when it starts; the service creates the
+-- table later, so grant ahead of time.
+ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT SELECT ON TABLES TO cdc;
