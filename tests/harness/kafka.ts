@@ -1,0 +1,70 @@
+// A test-side Kafka reader: consumes topics from the beginning under a fresh group and keeps
+// every record, so a test can wait for the records it caused and count them.
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs';
+
+export interface ReceivedRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  headers: Record<string, string>;
+  value: Buffer | null;
+}
+
+function headersAsText(headers: IHeaders | undefined): Record<string, string> {
+  const text: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) text[name] = Array.isArray(value) ? value.map(String).join(',') : value.toString();
+  }
+  return text;
+}
+
+export class TopicRecorder {
+  readonly records: ReceivedRecord[] = [];
+  private readonly consumer: Consumer;
+  private readonly topics: string[];
+
+  private constructor(brokers: string[], topics: string[]) {
+    const kafka = new Kafka({ clientId: 'integration-tests', brokers, logLevel: logLevel.ERROR });
+    this.consumer = kafka.consumer({ groupId: `integration-tests-${randomUUID()}` });
+    this.topics = topics;
+  }
+
+  static async start(brokers: string[], topics: string[]): Promise<TopicRecorder> {
+    const recorder = new TopicRecorder(brokers, topics);
+    await recorder.consumer.connect();
+    await recorder.consumer.subscribe({ topics: recorder.topics, fromBeginning: true });
+    await recorder.consumer.run({
+      eachMessage: ({ topic, partition, message }) => {
+        recorder.records.push({
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          headers: headersAsText(message.headers),
+          value: message.value,
+        });
+        return Promise.resolve();
+      },
+    });
+    return recorder;
+  }
+
+  /** Polls until `done` holds for the records received so far; fails after `timeoutMs`. */
+  async waitFor(description: string, done: (records: ReceivedRecord[]) => boolean, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.records)) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  withEventIds(ids: ReadonlySet<string>): ReceivedRecord[] {
+    return this.records.filter((r) => r.headers['id'] !== undefined && ids.has(r.headers['id']));
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}

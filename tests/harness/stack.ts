@@ -1,0 +1,53 @@
+// Where the stack under test lives and how to stop or start one of its components. The
+// integration tests use the running stack (native or compose, started by `make up`); see
+// global-setup.ts for how it is found.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { requireEnv } from '@shop/kit';
+
+const run = promisify(execFile);
+export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export type StackKind = 'native' | 'docker';
+export type Component = 'postgres' | 'kafka' | 'registry' | 'connect';
+
+export interface StackEndpoints {
+  kafkaBrokers: string[];
+  registryUrl: string;
+  connectUrl: string;
+  pgHost: string;
+  pgPort: number;
+}
+
+export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpoints {
+  return {
+    kafkaBrokers: requireEnv('KAFKA_BROKERS', env).split(','),
+    registryUrl: requireEnv('REGISTRY_URL', env),
+    connectUrl: requireEnv('CONNECT_URL', env),
+    pgHost: requireEnv('PG_HOST', env),
+    pgPort: Number(requireEnv('PG_PORT', env)),
+  };
+}
+
+/** Stops or starts one component and returns when the command has finished (start waits for readiness). */
+export async function controlComponent(kind: StackKind, action: 'start' | 'stop', component: Component): Promise<void> {
+  if (kind === 'native') {
+    await run(`${repositoryRoot}/stack/bin/native`, [action, component], { cwd: repositoryRoot });
+    return;
+  }
+  const args = action === 'stop' ? ['compose', 'stop', component] : ['compose', 'up', '--detach', '--wait', component];
+  await run('docker', args, { cwd: repositoryRoot });
+}
+
+export async function isReachable(endpoints: StackEndpoints): Promise<boolean> {
+  try {
+    const [registry, connect] = await Promise.all([
+      fetch(`${endpoints.registryUrl}/subjects`, { signal: AbortSignal.timeout(3000) }),
+      fetch(`${endpoints.connectUrl}/connectors`, { signal: AbortSignal.timeout(3000) }),
+    ]);
+    return registry.ok && connect.ok;
+  } catch {
+    return false;
+  }
+}
