@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { migrateServiceDatabases } from '@shop/kit';
 import { dockerAvailable, startComposeStack } from './containers.ts';
 import { isReachable, stackEndpoints, type StackKind } from './stack.ts';
 
@@ -20,6 +21,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   if (await dockerAvailable()) {
     const environment = await startComposeStack();
+    await migrateServiceDatabases();
     project.provide('stackKind', 'docker');
     return async () => {
       await environment.down();

@@ -1,0 +1,80 @@
+# The user's interface to the project. Every target is a thin entry point into stack/bin
+# (the native stack and the Node tool chain) or Docker Compose.
+#
+#   make up      start the whole stack (idempotent)      make down    stop it, keep the data
+#   make test    lint, types, unit and integration tests make status  health of each component
+#   make logs    where the logs are                      make clean   stop and delete all data
+#
+# STACK=native|docker chooses the stack; by default Docker Compose when a Docker engine
+# answers, the native stack otherwise.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+STACK ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo native)
+ifeq ($(filter $(STACK),native docker),)
+$(error STACK must be native or docker, not '$(STACK)')
+endif
+export SHOP_STACK := $(STACK)
+# The Compose project name (the schema compose.yaml is checked against predates `name:`).
+export COMPOSE_PROJECT_NAME := shop
+
+NODE := stack/bin/with-node
+
+.PHONY: help up down status logs clean test lint typecheck test-unit test-integration
+
+help:
+	@sed -n '2,10p' Makefile | sed 's/^# \{0,1\}//'
+
+up:
+ifeq ($(STACK),docker)
+	docker compose up --detach --wait
+else
+	stack/bin/native up
+endif
+	$(NODE) npm run -s migrate:platform
+
+down:
+ifeq ($(STACK),docker)
+	docker compose stop
+else
+	stack/bin/native down
+endif
+
+status:
+ifeq ($(STACK),docker)
+	docker compose ps
+else
+	stack/bin/native status
+endif
+
+logs:
+ifeq ($(STACK),docker)
+	docker compose logs --tail=100
+else
+	stack/bin/native logs
+endif
+
+clean:
+ifeq ($(STACK),docker)
+	docker compose down --volumes
+else
+	stack/bin/native clean
+endif
+
+# Static checks and unit tests first (fast, no stack), then the stack, then the tests
+# that talk to it.
+test: lint typecheck test-unit up test-integration
+
+lint:
+	$(NODE) npm run -s lint
+
+typecheck:
+	$(NODE) npm run -s typecheck
+
+test-unit:
+	$(NODE) npm run -s test:unit
+
+test-integration:
+	$(NODE) npm run -s test:integration
