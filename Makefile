@@ -25,7 +25,7 @@ NODE := stack/bin/with-node
 .PHONY: help up down status logs clean test lint typecheck test-unit test-integration
 
 help:
-	@sed -n '2,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,10p' Makefile | sed 's/^# \{0,1\}//'
 
 up:
 ifeq ($(STACK),docker)
