@@ -24,10 +24,8 @@ export class EventCodec {
   schemaId(topic: EventTopic): Promise<number> {
     let id = this.schemaIds.get(topic);
     if (!id) {
-      const source = this.sources.get(topic);
-      if (!source) return Promise.reject(new Error(`no schema for topic ${topic} in schemas/`));
-      id = this.registry
-        .register({ type: SchemaType.AVRO, schema: source.text }, { subject: `${topic}-value` })
+      id = Promise.resolve()
+        .then(() => this.registry.register({ type: SchemaType.AVRO, schema: this.source(topic).text }, { subject: `${topic}-value` }))
         .then((registered) => registered.id);
       // A failed registration (registry down) must not be cached: the next call retries.
       id.catch(() => this.schemaIds.delete(topic));
@@ -46,11 +44,15 @@ export class EventCodec {
    * value has the shape of the generated type even when the writer used an older version.
    */
   async decode<T extends EventTopic>(topic: T, message: Buffer): Promise<EventsByTopic[T]> {
-    const source = this.sources.get(topic);
-    if (!source) throw new Error(`no schema for topic ${topic} in schemas/`);
     const value: unknown = await this.registry.decode(message, {
-      [SchemaType.AVRO]: { readerSchema: JSON.parse(source.text) as AvroReaderSchema },
+      [SchemaType.AVRO]: { readerSchema: JSON.parse(this.source(topic).text) as AvroReaderSchema },
     });
     return value as EventsByTopic[T];
+  }
+
+  private source(topic: EventTopic): EventSchemaSource {
+    const source = this.sources.get(topic);
+    if (!source) throw new Error(`no schema for topic ${topic} in schemas/`);
+    return source;
   }
 }
