@@ -22,6 +22,9 @@ export function connectDatabase(settings: DatabaseSettings): Sql {
     username: settings.username,
     password: settings.password,
     max: settings.max ?? 10,
+    // bigint columns (amounts in cents, counts) as JS numbers: exact up to 2^53, which no
+    // amount or count here comes near, and serialisable as JSON unlike BigInt.
+    types: { bigint: { to: 20, from: [20], serialize: (value: number) => value.toString(), parse: (value: string) => Number(value) } },
     // NOTICEs (e.g. "relation already exists, skipping") are not worth a log line each.
     onnotice: () => {},
   });

@@ -1,0 +1,281 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import { Counter, type Registry } from 'prom-client';
+import type { Sql, Transaction } from '../db/connect.ts';
+import type { EventCodec } from '../events/codec.ts';
+import type { EventsByTopic, EventTopic } from '../events/types.generated.ts';
+import type { Logger } from '../kafka/client.ts';
+import { DEAD_LETTER_TOPIC, deadLetterOf, type DeadLetterReason } from './dead-letter.ts';
+import { backoffDelay, classifyFailure } from './failures.ts';
+
+/** An event as a handler sees it: decoded, with the envelope Kafka carried it in. */
+export interface ConsumedEvent<T extends EventTopic> {
+  /** The event's id (the `id` header), the key of idempotency. */
+  id: string;
+  topic: T;
+  /** The aggregate id: user, product or order. */
+  key: string;
+  value: EventsByTopic[T];
+  partition: number;
+  offset: string;
+  /** When the record was written to Kafka (ms since the epoch). */
+  timestamp: number;
+}
+
+/**
+ * Applies one event inside the consumer's transaction. Throwing rolls back everything the
+ * handler wrote; the event is then retried, and dead-lettered if it keeps failing.
+ */
+export type EventHandler<T extends EventTopic> = (tx: Transaction, event: ConsumedEvent<T>) => Promise<void>;
+export type EventHandlers = { [T in EventTopic]?: EventHandler<T> };
+
+export interface ConsumerSettings {
+  /** Attempts at applying a message before it is dead-lettered. */
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Partitions processed in parallel; within a partition (so within a key) order is kept. */
+  partitionsConsumedConcurrently: number;
+}
+
+export interface EventConsumerOptions {
+  /** The consumer group, also the consumer's name in `processed_events`. */
+  group: string;
+  kafka: Kafka;
+  sql: Sql;
+  codec: EventCodec;
+  handlers: EventHandlers;
+  settings: ConsumerSettings;
+  logger: Logger;
+  metrics?: Registry;
+}
+
+class StopRequested extends Error {
+  override name = 'StopRequested';
+}
+
+/** The message itself is unreadable: no amount of retrying changes its bytes. */
+class UndecodableMessage extends Error {
+  override name = 'UndecodableMessage';
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value[0] : value)?.toString();
+}
+
+/**
+ * A consumer group member that applies each event exactly once: the event id goes into
+ * `processed_events` in the same transaction as the handler's effects, so a redelivery
+ * finds it there and changes nothing.
+ *
+ * Failures are sorted by whose fault they are (see failures.ts). A message that cannot be
+ * decoded is dead-lettered at once; one whose handler keeps failing is dead-lettered after
+ * `maxAttempts`. An outage of the database, the registry or Kafka is waited out with backoff
+ * for as long as it lasts, holding the partition, so no good message is dead-lettered for it.
+ * Offsets are committed only for messages that were applied, found duplicate or
+ * dead-lettered, so a crash at any point means redelivery, never loss.
+ */
+export class EventConsumer {
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly stopping = new AbortController();
+  private joined = false;
+  private readonly outcomes: Counter<'topic' | 'outcome'>;
+  private readonly retries: Counter<'topic' | 'cause'>;
+
+  private readonly options: EventConsumerOptions;
+
+  constructor(options: EventConsumerOptions) {
+    this.options = options;
+    this.consumer = options.kafka.consumer({
+      groupId: options.group,
+      // Retries of the consumer's own protocol calls; message failures are handled here.
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const registers = options.metrics ? [options.metrics] : [];
+    this.outcomes = new Counter({
+      name: 'consumer_events_total',
+      help: 'Events by outcome: applied, duplicate (already applied, skipped) or dead_lettered',
+      labelNames: ['topic', 'outcome'] as const,
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'consumer_retries_total',
+      help: 'Retries of an event, by cause: the message (counts towards dead-lettering) or an outage',
+      labelNames: ['topic', 'cause'] as const,
+      registers,
+    });
+    const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, () => {
+      this.joined = true;
+    });
+    for (const event of [DISCONNECT, STOP]) {
+      this.consumer.on(event, () => {
+        this.joined = false;
+      });
+    }
+    this.consumer.on(CRASH, ({ payload }) => {
+      this.joined = false;
+      options.logger.error({ err: payload.error, group: options.group, restart: payload.restart }, 'consumer crashed');
+      // KafkaJS restarts after retriable errors by itself; after the others, so do we.
+      if (!payload.restart && !this.stopping.signal.aborted) void this.restartLater();
+    });
+  }
+
+  get topics(): EventTopic[] {
+    return Object.keys(this.options.handlers) as EventTopic[];
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    await this.consumer.connect();
+    // A new group reads each topic from the start: a service's copy of other services' data
+    // (users, products) must include what happened before it first ran.
+    await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    await this.consumer.run({
+      partitionsConsumedConcurrently: this.options.settings.partitionsConsumedConcurrently,
+      eachMessage: (payload) => this.process(payload),
+    });
+  }
+
+  /** Readiness: joined to its group (so partitions are assigned and being consumed). */
+  async ready(): Promise<void> {
+    if (!this.joined) throw new Error(`consumer group ${this.options.group} has not joined`);
+    return Promise.resolve();
+  }
+
+  /** Finishes the message in hand (or abandons its retries, uncommitted), commits offsets, leaves the group. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+  }
+
+  private async restartLater(): Promise<void> {
+    await sleep(5_000, undefined, { ref: false }).catch(() => undefined);
+    if (this.stopping.signal.aborted) return;
+    try {
+      await this.consumer.disconnect();
+      await this.start();
+    } catch (error) {
+      this.options.logger.error({ err: error, group: this.options.group }, 'restarting the consumer failed; trying again');
+      void this.restartLater();
+    }
+  }
+
+  private async process(payload: EachMessagePayload): Promise<void> {
+    const { topic, message } = payload;
+    const { maxAttempts, retryBaseMs, retryMaxMs } = this.options.settings;
+    const backoff = { baseMs: retryBaseMs, maxMs: retryMaxMs };
+    let attempts = 0;
+    let outages = 0;
+    let event: ConsumedEvent<EventTopic> | undefined;
+    for (;;) {
+      if (this.stopping.signal.aborted) throw new StopRequested('stopping: the message will be redelivered');
+      try {
+        event ??= await this.decode(payload);
+        await this.apply(event);
+        return;
+      } catch (error) {
+        if (error instanceof StopRequested) throw error;
+        const log = { group: this.options.group, topic, partition: payload.partition, offset: message.offset, err: error };
+        if (!(error instanceof UndecodableMessage) && classifyFailure(error) === 'infrastructure') {
+          outages += 1;
+          this.retries.inc({ topic, cause: 'outage' });
+          this.options.logger.warn({ ...log, outages }, 'a dependency is unavailable; retrying the event until it is back');
+          await this.pause(backoffDelay(outages, backoff), payload);
+          continue;
+        }
+        attempts += 1;
+        if (error instanceof UndecodableMessage || attempts >= maxAttempts) {
+          await this.deadLetter(payload, error instanceof UndecodableMessage ? 'UNDECODABLE' : 'HANDLER_FAILED', error, attempts);
+          return;
+        }
+        this.retries.inc({ topic, cause: 'message' });
+        this.options.logger.warn({ ...log, attempts }, 'applying the event failed; retrying');
+        await this.pause(backoffDelay(attempts, backoff), payload);
+      }
+    }
+  }
+
+  private async decode({ topic, partition, message }: EachMessagePayload): Promise<ConsumedEvent<EventTopic>> {
+    const id = headerText(message.headers, 'id');
+    if (id === undefined || !UUID.test(id)) throw new UndecodableMessage(`the id header is missing or not a UUID (${JSON.stringify(id)})`);
+    if (!message.value) throw new UndecodableMessage('the message has no value');
+    if (!message.key) throw new UndecodableMessage('the message has no key');
+    let value: EventsByTopic[EventTopic];
+    try {
+      value = await this.options.codec.decode(topic as EventTopic, message.value);
+    } catch (error) {
+      if (classifyFailure(error) === 'infrastructure') throw error;
+      throw new UndecodableMessage(`the value is not a decodable ${topic} event: ${(error as Error).message}`, { cause: error });
+    }
+    return { id, topic: topic as EventTopic, key: message.key.toString(), value, partition, offset: message.offset, timestamp: Number(message.timestamp) };
+  }
+
+  private async apply(event: ConsumedEvent<EventTopic>): Promise<void> {
+    const handler = this.options.handlers[event.topic] as EventHandler<EventTopic> | undefined;
+    if (!handler) throw new Error(`no handler for topic ${event.topic}`);
+    let applied = false;
+    await this.options.sql.begin(async (tx) => {
+      // Recorded first: a concurrent delivery of the same event waits on this row's lock,
+      // then finds it and skips.
+      const recorded = await tx`
+        insert into processed_events (consumer, event_id, topic)
+        values (${this.options.group}, ${event.id}, ${event.topic})
+        on conflict do nothing
+        returning event_id`;
+      if (recorded.length === 0) return;
+      await handler(tx, event);
+      applied = true;
+    });
+    this.outcomes.inc({ topic: event.topic, outcome: applied ? 'applied' : 'duplicate' });
+  }
+
+  private async deadLetter(payload: EachMessagePayload, reason: DeadLetterReason, error: unknown, attempts: number): Promise<void> {
+    const { topic, partition, message } = payload;
+    const letter = deadLetterOf({ topic, partition, message }, { group: this.options.group, attempts, reason, error, at: new Date() });
+    let outages = 0;
+    for (;;) {
+      if (this.stopping.signal.aborted) throw new StopRequested('stopping before the dead letter was written');
+      try {
+        await this.producer.send({ topic: DEAD_LETTER_TOPIC, messages: [letter] });
+        break;
+      } catch (sendError) {
+        outages += 1;
+        this.options.logger.warn({ err: sendError, topic, outages }, 'writing the dead letter failed; retrying');
+        await this.pause(backoffDelay(outages, { baseMs: this.options.settings.retryBaseMs, maxMs: this.options.settings.retryMaxMs }), payload);
+      }
+    }
+    this.outcomes.inc({ topic, outcome: 'dead_lettered' });
+    this.options.logger.error(
+      { group: this.options.group, topic, partition, offset: message.offset, attempts, reason, err: error },
+      'event dead-lettered',
+    );
+  }
+
+  /** Waits, heartbeating so the group keeps this member; a rebalance or a stop ends the wait early. */
+  private async pause(ms: number, payload: Pick<EachMessagePayload, 'heartbeat'>): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      try {
+        await sleep(Math.min(1_000, deadline - Date.now()), undefined, { signal: this.stopping.signal });
+      } catch {
+        throw new StopRequested('stopping during a retry wait: the message will be redelivered');
+      }
+      try {
+        await payload.heartbeat();
+      } catch (error) {
+        // The partition may now belong to another member: stop here; it gets the message.
+        const type = (error as { type?: string }).type;
+        if (type === 'REBALANCE_IN_PROGRESS' || type === 'UNKNOWN_MEMBER_ID' || type === 'ILLEGAL_GENERATION') throw error;
+      }
+    }
+  }
+}
+

@@ -1,0 +1,60 @@
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+
+/** The topic of messages a consumer gave up on (the contract's `dlq`). */
+export const DEAD_LETTER_TOPIC = 'dlq';
+
+/** Header names a dead letter carries besides the original headers. */
+export const deadLetterHeaderNames = {
+  topic: 'dlq.source.topic',
+  partition: 'dlq.source.partition',
+  offset: 'dlq.source.offset',
+  group: 'dlq.consumer.group',
+  attempts: 'dlq.attempts',
+  error: 'dlq.error',
+  reason: 'dlq.reason',
+  failedAt: 'dlq.failed.at',
+} as const;
+
+/** Why a message was given up on: it could not be read at all, or applying it kept failing. */
+export type DeadLetterReason = 'UNDECODABLE' | 'HANDLER_FAILED';
+
+export interface DeadLetterSource {
+  topic: string;
+  partition: number;
+  message: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'offset'>;
+}
+
+export interface DeadLetter {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
+
+const MAX_ERROR_LENGTH = 2_000;
+
+/**
+ * The dead letter of a message: its original key, value and headers, untouched, so it can be
+ * replayed as it was, plus headers saying where it came from, who gave up, after how many
+ * attempts and why.
+ */
+export function deadLetterOf(
+  source: DeadLetterSource,
+  failure: { group: string; attempts: number; reason: DeadLetterReason; error: unknown; at: Date },
+): DeadLetter {
+  const error = failure.error instanceof Error ? `${failure.error.name}: ${failure.error.message}` : String(failure.error);
+  return {
+    key: source.message.key ?? null,
+    value: source.message.value ?? null,
+    headers: {
+      ...source.message.headers,
+      [deadLetterHeaderNames.topic]: source.topic,
+      [deadLetterHeaderNames.partition]: String(source.partition),
+      [deadLetterHeaderNames.offset]: source.message.offset,
+      [deadLetterHeaderNames.group]: failure.group,
+      [deadLetterHeaderNames.attempts]: String(failure.attempts),
+      [deadLetterHeaderNames.reason]: failure.reason,
+      [deadLetterHeaderNames.error]: error.slice(0, MAX_ERROR_LENGTH),
+      [deadLetterHeaderNames.failedAt]: failure.at.toISOString(),
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { authentication, type PublicKeyResolver } from './auth.ts';
+import { health, type ReadinessCheck } from './health.ts';
+import { metrics } from './metrics.ts';
+import { installProblemHandlers } from './problem.ts';
+
+/** A Fastify instance whose routes take their request and reply types from TypeBox schemas. */
+export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export interface HttpAppOptions {
+  service: string;
+  version: string;
+  description: string;
+  logger: FastifyBaseLogger;
+  /** Where bearer tokens' public keys come from (user-svc's JWKS, or user-svc's own key store). */
+  resolveKey: PublicKeyResolver;
+  /** What `/health/ready` checks besides the process itself. */
+  readiness: Record<string, ReadinessCheck>;
+  bodyLimit?: number;
+}
+
+/**
+ * Bodies are validated strictly: no type coercion (a string is not a number) and no unknown
+ * fields. Query strings, path parameters and headers are text on the wire, so those are
+ * coerced to the schema's types.
+ */
+function validators() {
+  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
+  const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
+  for (const ajv of [strict, coercing]) addFormats.default(ajv);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? strict : coercing).compile(schema);
+}
+
+/**
+ * The HTTP side every service shares: structured logs with request ids, problem+json errors,
+ * bearer-token authentication, health, Prometheus metrics and the OpenAPI UI at /docs.
+ * A service registers its routes on the returned instance.
+ */
+export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'requestId',
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { strict: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validators());
+  installProblemHandlers(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: options.service, version: options.version, description: options.description },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(metrics, { service: options.service });
+  await app.register(health, { checks: options.readiness });
+  await app.register(authentication, { resolveKey: options.resolveKey });
+  return app;
+}

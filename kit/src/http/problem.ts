@@ -1,0 +1,126 @@
+import { Type, type Static } from 'typebox';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** RFC 9457 problem details, with a stable machine-readable `code` (the contract's error surface). */
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    status: Type.Integer(),
+    title: Type.String(),
+    detail: Type.String(),
+    code: Type.String(),
+    instance: Type.Optional(Type.String()),
+    requestId: Type.Optional(Type.String()),
+  },
+  { $id: 'Problem', description: 'application/problem+json' },
+);
+export type Problem = Static<typeof Problem>;
+
+const titles: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  428: 'Precondition Required',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/**
+ * An error a route throws on purpose: a rule of the domain said no. The error handler turns it
+ * into problem+json with this status and code.
+ */
+export class HttpProblem extends Error {
+  override name = 'HttpProblem';
+  readonly status: number;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, code: string, detail: string, headers: Record<string, string> = {}) {
+    super(detail);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+// Fastify's and its plugins' own errors for bad requests, mapped to the codes clients see.
+const frameworkCodes: Record<string, { status: number; code: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST' },
+  FST_JWT_NO_AUTHORIZATION_IN_HEADER: { status: 401, code: 'TOKEN_MISSING' },
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: { status: 401, code: 'TOKEN_EXPIRED' },
+  FST_JWT_AUTHORIZATION_TOKEN_INVALID: { status: 401, code: 'TOKEN_INVALID' },
+  FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: { status: 401, code: 'TOKEN_INVALID' },
+  FST_JWT_AUTHORIZATION_TOKEN_UNSIGNED: { status: 401, code: 'TOKEN_INVALID' },
+  FST_JWT_BAD_REQUEST: { status: 401, code: 'TOKEN_INVALID' },
+  FST_JWT_BAD_COOKIE_REQUEST: { status: 401, code: 'TOKEN_INVALID' },
+};
+
+export function problemOf(error: FastifyError | HttpProblem, request: FastifyRequest): { problem: Problem; headers: Record<string, string> } {
+  let status = 500;
+  let code = 'INTERNAL_ERROR';
+  let detail = `An unexpected error occurred; quote request id ${request.id} when reporting it.`;
+  let headers: Record<string, string> = {};
+
+  if (error instanceof HttpProblem) {
+    ({ status, code, headers } = error);
+    detail = error.message;
+  } else if (error.validation) {
+    status = 400;
+    code = 'VALIDATION_FAILED';
+    detail = error.validation
+      .map((issue) => `${error.validationContext ?? 'request'}${issue.instancePath || ''} ${issue.message ?? 'is invalid'}`.trim())
+      .join('; ');
+  } else if (error.code && error.code in frameworkCodes) {
+    ({ status, code } = frameworkCodes[error.code]!);
+    detail = error.message.replace(/^Authorization token/, 'The bearer token');
+  } else if (error.statusCode === 429) {
+    status = 429;
+    code = 'RATE_LIMITED';
+    detail = error.message;
+  } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    // Any other client error a plugin raises keeps its status; its message is safe to show.
+    status = error.statusCode;
+    code = 'BAD_REQUEST';
+    detail = error.message;
+  }
+  return {
+    problem: { type: 'about:blank', status, title: titles[status] ?? 'Error', detail, code, instance: request.url, requestId: request.id },
+    headers,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
+  return reply.code(problem.status).headers(headers).type('application/problem+json').send(problem);
+}
+
+/** Every error and every unknown route answers problem+json; a 5xx never shows its cause to the client. */
+export function installProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
+    const { problem, headers } = problemOf(error, request);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: problem.code, detail: problem.detail }, 'request refused');
+    return sendProblem(reply, problem, headers);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      type: 'about:blank',
+      status: 404,
+      title: titles[404]!,
+      detail: `No route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+      code: 'ROUTE_NOT_FOUND',
+      instance: request.url,
+      requestId: request.id,
+    }),
+  );
+}

@@ -1,0 +1,73 @@
+import { Type, type Static } from 'typebox';
+import { loadConfig, Port } from '../config.ts';
+import type { DatabaseSettings } from '../db/connect.ts';
+import type { ConsumerSettings } from '../consumer/consumer.ts';
+
+/** Variables every service reads, with the native stack's defaults. */
+export const CommonEnvironment = Type.Object({
+  HTTP_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 in containers)' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  PG_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  PG_PORT: Port(5433),
+  DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  KAFKA_BROKERS: Type.String({ minLength: 1, default: '127.0.0.1:9092', description: 'Comma-separated host:port list' }),
+  REGISTRY_URL: Type.String({ format: 'uri', default: 'http://127.0.0.1:8081/apis/ccompat/v7' }),
+  USER_SVC_URL: Type.String({ format: 'uri', default: 'http://127.0.0.1:3001', description: 'Where the JWKS of user-svc is fetched' }),
+  CONSUMER_MAX_ATTEMPTS: Type.Integer({ minimum: 1, default: 5 }),
+  CONSUMER_RETRY_BASE_MS: Type.Integer({ minimum: 1, default: 200 }),
+  CONSUMER_RETRY_MAX_MS: Type.Integer({ minimum: 1, default: 10_000 }),
+  CONSUMER_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, default: 3 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1_000, default: 20_000 }),
+});
+
+export interface ServiceConfig {
+  http: { host: string; port: number };
+  logLevel: Static<typeof CommonEnvironment>['LOG_LEVEL'];
+  database: DatabaseSettings;
+  kafkaBrokers: string[];
+  registryUrl: string;
+  userServiceUrl: string;
+  consumer: ConsumerSettings;
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * A service's configuration: the common variables plus its own port (`USER_SVC_PORT`...) and
+ * database credentials (`USERS_DB_PASSWORD`; name and role default to the database's name).
+ */
+export function loadServiceConfig(
+  service: { portVariable: string; defaultPort: number; database: string },
+  env: NodeJS.ProcessEnv = process.env,
+): ServiceConfig {
+  const db = service.database.toUpperCase();
+  const own = Type.Object({
+    [service.portVariable]: Port(service.defaultPort),
+    [`${db}_DB_NAME`]: Type.String({ minLength: 1, default: service.database }),
+    [`${db}_DB_USER`]: Type.String({ minLength: 1, default: service.database }),
+    [`${db}_DB_PASSWORD`]: Type.String({ minLength: 1 }),
+  });
+  const common = loadConfig(CommonEnvironment, env);
+  const values = loadConfig(own, env) as Record<string, string | number>;
+  return {
+    http: { host: common.HTTP_HOST, port: Number(values[service.portVariable]) },
+    logLevel: common.LOG_LEVEL,
+    database: {
+      host: common.PG_HOST,
+      port: common.PG_PORT,
+      database: String(values[`${db}_DB_NAME`]),
+      username: String(values[`${db}_DB_USER`]),
+      password: String(values[`${db}_DB_PASSWORD`]),
+      max: common.DB_POOL_MAX,
+    },
+    kafkaBrokers: common.KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
+    registryUrl: common.REGISTRY_URL,
+    userServiceUrl: common.USER_SVC_URL,
+    consumer: {
+      maxAttempts: common.CONSUMER_MAX_ATTEMPTS,
+      retryBaseMs: common.CONSUMER_RETRY_BASE_MS,
+      retryMaxMs: common.CONSUMER_RETRY_MAX_MS,
+      partitionsConsumedConcurrently: common.CONSUMER_PARTITIONS_CONCURRENTLY,
+    },
+    shutdownTimeoutMs: common.SHUTDOWN_TIMEOUT_MS,
+  };
+}

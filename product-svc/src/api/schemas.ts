@@ -1,0 +1,59 @@
+import { Type, type Static } from 'typebox';
+
+// The HTTP surface of product-svc. Money is an integer count of minor units with an ISO 4217
+// currency code; `stock` is the quantity still available.
+
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Description = Type.String({ maxLength: 5000 });
+const PriceCents = Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description: 'Price in minor units (cents)' });
+const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. EUR' });
+const Stock = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
+
+export const CreateProductBody = Type.Object(
+  { name: Name, description: Type.Optional(Description), priceCents: PriceCents, currency: Currency, stock: Stock },
+  { additionalProperties: false },
+);
+
+export const UpdateProductBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    description: Type.Optional(Description),
+    priceCents: Type.Optional(PriceCents),
+    currency: Type.Optional(Currency),
+    stock: Type.Optional(Stock),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const ProductParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const ListQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'The ETag (version) the change applies to; 412 when the product has moved on' })),
+});
+
+export const Product = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  description: Type.String(),
+  priceCents: Type.Integer(),
+  currency: Type.String(),
+  stock: Type.Integer(),
+  active: Type.Boolean(),
+  version: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+export type Product = Static<typeof Product>;
+
+export const ProductPage = Type.Object({
+  items: Type.Array(Product),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
