@@ -25,7 +25,8 @@ export function loadConfig<S extends TObject>(schema: S, env: NodeJS.ProcessEnv 
     const value = env[name];
     if (value !== undefined && value !== '') raw[name] = value;
   }
-  const value = Value.Convert(schema, Value.Default(schema, raw));
+  // Default and Convert work in place; `raw` keeps the text as given, for the messages.
+  const value = Value.Convert(schema, Value.Default(schema, { ...raw }));
   if (Value.Check(schema, value)) return value;
 
   const problems = new Map<string, string>();

@@ -10,7 +10,7 @@ const run = promisify(execFile);
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export type StackKind = 'native' | 'docker';
-export type Component = 'postgres' | 'kafka' | 'registry' | 'connect';
+export type Component = 'postgres' | 'kafka' | 'registry' | 'connect' | 'user-svc' | 'product-svc';
 
 export interface StackEndpoints {
   kafkaBrokers: string[];
@@ -18,6 +18,8 @@ export interface StackEndpoints {
   connectUrl: string;
   pgHost: string;
   pgPort: number;
+  userService: string;
+  productService: string;
 }
 
 export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpoints {
@@ -27,6 +29,8 @@ export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpo
     connectUrl: requireEnv('CONNECT_URL', env),
     pgHost: requireEnv('PG_HOST', env),
     pgPort: Number(requireEnv('PG_PORT', env)),
+    userService: env['USER_SVC_URL'] ?? `http://127.0.0.1:${env['USER_SVC_PORT'] ?? 3001}`,
+    productService: env['PRODUCT_SVC_URL'] ?? `http://127.0.0.1:${env['PRODUCT_SVC_PORT'] ?? 3002}`,
   };
 }
 

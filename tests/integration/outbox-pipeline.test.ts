@@ -5,21 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDatabase, requireEnv, type Sql, type Transaction } from '@shop/kit';
+import { connectDatabase, requireEnv, type Sql, type Transaction, type UserRegistered } from '@shop/kit';
 import { TopicRecorder } from '../harness/kafka.ts';
 import { controlComponent, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 
 const topic = 'user-registration';
 const endpoints = stackEndpoints();
-
-interface UserRegistered {
-  userId: string;
-  username: string;
-  email: string;
-  fullName: string | null;
-  role: 'customer' | 'admin';
-  registeredAt: number;
-}
 
 function exampleUser(): UserRegistered {
   const userId = randomUUID();

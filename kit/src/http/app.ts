@@ -54,6 +54,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validators());
+  // The APIs speak JSON only: any other body is 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
   installProblemHandlers(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -83,7 +83,10 @@ export function problemOf(error: FastifyError | HttpProblem, request: FastifyReq
       .join('; ');
   } else if (error.code && error.code in frameworkCodes) {
     ({ status, code } = frameworkCodes[error.code]!);
-    detail = error.message.replace(/^Authorization token/, 'The bearer token');
+    detail =
+      status === 415
+        ? `Content-Type ${request.headers['content-type'] ?? '(none)'} is not supported; send application/json.`
+        : error.message.replace(/^Authorization token/, 'The bearer token');
   } else if (error.statusCode === 429) {
     status = 429;
     code = 'RATE_LIMITED';

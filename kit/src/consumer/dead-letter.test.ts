@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { deadLetterHeaderNames as h, deadLetterOf } from './dead-letter.ts';
+
+describe('deadLetterOf', () => {
+  const source = {
+    topic: 'order-placed',
+    partition: 2,
+    message: { key: Buffer.from('order-1'), value: Buffer.from([0, 1, 2]), headers: { id: Buffer.from('e-1'), type: Buffer.from('order-placed') }, offset: '41' },
+  };
+
+  it('keeps the original key, value and headers and adds where it came from and why it failed', () => {
+    const letter = deadLetterOf(source, { group: 'payment-svc', attempts: 5, reason: 'HANDLER_FAILED', error: new RangeError('amount out of range'), at: new Date('2026-01-02T03:04:05Z') });
+    expect(letter.key).toEqual(Buffer.from('order-1'));
+    expect(letter.value).toEqual(Buffer.from([0, 1, 2]));
+    expect(letter.headers).toEqual({
+      id: Buffer.from('e-1'),
+      type: Buffer.from('order-placed'),
+      [h.topic]: 'order-placed',
+      [h.partition]: '2',
+      [h.offset]: '41',
+      [h.group]: 'payment-svc',
+      [h.attempts]: '5',
+      [h.reason]: 'HANDLER_FAILED',
+      [h.error]: 'RangeError: amount out of range',
+      [h.failedAt]: '2026-01-02T03:04:05.000Z',
+    });
+  });
+
+  it('bounds the error text', () => {
+    const letter = deadLetterOf(source, { group: 'g', attempts: 1, reason: 'UNDECODABLE', error: new Error('x'.repeat(10_000)), at: new Date() });
+    expect(String(letter.headers[h.error]).length).toBeLessThanOrEqual(2_000);
+  });
+});

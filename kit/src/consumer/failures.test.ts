@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, classifyFailure } from './failures.ts';
+
+describe('classifyFailure', () => {
+  it.each([
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+    ['a closed postgres.js connection', Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED' })],
+    ['an administrator shutdown (57P01)', Object.assign(new Error('terminating connection'), { code: '57P01' })],
+    ['a server starting up (57P03)', Object.assign(new Error('the database system is starting up'), { code: '57P03' })],
+    ['a serialization failure (40001)', Object.assign(new Error('could not serialize'), { code: '40001' })],
+    ['a deadlock (40P01)', Object.assign(new Error('deadlock detected'), { code: '40P01' })],
+    ['an unreachable registry', Object.assign(new Error('connect ECONNREFUSED'), { name: 'ResponseError', status: 400 })],
+    ['a registry error', Object.assign(new Error('internal'), { name: 'ResponseError', status: 500 })],
+    ['a Kafka error', Object.assign(new Error('broker gone'), { name: 'KafkaJSConnectionError' })],
+    ['a fetch failure caused by a socket error', new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) })],
+  ])('%s is an outage', (_case, error) => {
+    expect(classifyFailure(error)).toBe('infrastructure');
+  });
+
+  it.each([
+    ['a handler bug', new TypeError("Cannot read properties of undefined (reading 'id')")],
+    ['a unique violation (23505)', Object.assign(new Error('duplicate key'), { code: '23505' })],
+    ['a check violation (23514)', Object.assign(new Error('violates check constraint'), { code: '23514' })],
+    ['bad input syntax (22P02)', Object.assign(new Error('invalid input syntax for type uuid'), { code: '22P02' })],
+    ['an unknown schema id', Object.assign(new Error('Schema not found'), { name: 'ResponseError', status: 404 })],
+    ['a thrown string', 'nope'],
+  ])('%s is the message’s fault', (_case, error) => {
+    expect(classifyFailure(error)).toBe('message');
+  });
+});
+
+describe('backoffDelay', () => {
+  const settings = { baseMs: 100, maxMs: 5_000 };
+
+  it('doubles with each attempt, between half and all of the ceiling', () => {
+    expect(backoffDelay(1, settings, () => 0)).toBe(50);
+    expect(backoffDelay(1, settings, () => 1)).toBe(100);
+    expect(backoffDelay(4, settings, () => 0)).toBe(400);
+    expect(backoffDelay(4, settings, () => 1)).toBe(800);
+  });
+
+  it('never exceeds the maximum', () => {
+    expect(backoffDelay(30, settings, () => 1)).toBe(5_000);
+    expect(backoffDelay(1_000, settings, () => 0.5)).toBeLessThanOrEqual(5_000);
+  });
+});

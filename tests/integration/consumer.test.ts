@@ -1,0 +1,171 @@
+// The kit's consumer against the real Kafka, registry and PostgreSQL, in a scratch database
+// of its own: an event delivered twice is applied once; a message that cannot be decoded,
+// or whose handler keeps failing, lands in `dlq` with the contract's headers, and the
+// consumer goes on with the next one.
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  EventCodec, EventConsumer, connectDatabase, deadLetterHeaderNames, migratePlatform, requireEnv,
+  type Logger, type Sql, type UserRegistered,
+} from '@shop/kit';
+import { TopicRecorder, type ReceivedRecord } from '../harness/kafka.ts';
+import { stackEndpoints } from '../harness/stack.ts';
+
+const endpoints = stackEndpoints();
+const topic = 'user-registration';
+const group = `consumer-test-${randomUUID()}`;
+const database = 'kit_consumer_test';
+const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const codec = new EventCodec(endpoints.registryUrl);
+const kafka = new Kafka({ clientId: 'consumer-test', brokers: endpoints.kafkaBrokers, logLevel: logLevel.ERROR });
+
+let sql: Sql;
+let producer: Producer;
+let consumer: EventConsumer;
+let deadLetters: TopicRecorder;
+
+const superuser = (db: string) =>
+  connectDatabase({ host: endpoints.pgHost, port: endpoints.pgPort, database: db, username: requireEnv('POSTGRES_USER'), password: requireEnv('POSTGRES_PASSWORD'), max: 3 });
+
+function registration(username: string): UserRegistered {
+  return { userId: randomUUID(), username, email: `${username}@example.test`, fullName: null, role: 'customer', registeredAt: Date.now() };
+}
+
+async function send(key: string, value: Buffer, headers: Record<string, string>): Promise<void> {
+  await producer.send({ topic, messages: [{ key, value, headers }] });
+}
+
+async function sendEvent(key: string, event: UserRegistered, id: string = randomUUID()): Promise<string> {
+  await send(key, await codec.encode(topic, event), { id, type: topic });
+  return id;
+}
+
+async function waitUntil(description: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${description}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const appliedCount = async (username: string) =>
+  (await sql<[{ count: number }]>`select count(*)::int as count from effects where username = ${username}`)[0].count;
+
+const lettersOfThisGroup = (records: ReceivedRecord[]) => records.filter((r) => r.headers[deadLetterHeaderNames.group] === group);
+
+beforeAll(async () => {
+  const admin = superuser('postgres');
+  const [exists] = await admin`select 1 from pg_database where datname = ${database}`;
+  if (!exists) await admin.unsafe(`create database ${database}`);
+  await admin.end();
+
+  sql = superuser(database);
+  // What a service database has: the outbox publication, then the platform tables.
+  const [publication] = await sql`select 1 from pg_publication where pubname = 'outbox'`;
+  if (!publication) await sql`create publication outbox with (publish = 'insert')`;
+  await migratePlatform(sql);
+  await sql`create table if not exists effects (event_id uuid not null, username text not null)`;
+
+  // Start this group at the end of the topic: it sees only what the tests send.
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
+  await kafkaAdmin.resetOffsets({ groupId: group, topic, earliest: false });
+  await kafkaAdmin.disconnect();
+
+  producer = kafka.producer();
+  await producer.connect();
+  deadLetters = await TopicRecorder.start(endpoints.kafkaBrokers, ['dlq']);
+  consumer = new EventConsumer({
+    group,
+    kafka,
+    sql,
+    codec,
+    logger: quiet,
+    settings: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, partitionsConsumedConcurrently: 3 },
+    handlers: {
+      'user-registration': async (tx, event) => {
+        if (event.value.username.startsWith('breaks-rule')) throw new Error(`business rule broken by ${event.value.username}`);
+        await tx`insert into effects (event_id, username) values (${event.id}, ${event.value.username})`;
+      },
+    },
+  });
+  await consumer.start();
+  await waitUntil('the consumer to join its group', () => consumer.ready().then(() => true, () => false));
+});
+
+afterAll(async () => {
+  await consumer?.stop();
+  await producer?.disconnect();
+  await deadLetters?.stop();
+  await sql?.end();
+});
+
+describe('the consumer', () => {
+  it('applies an event delivered twice (same id) once', async () => {
+    const key = randomUUID();
+    const event = registration(`twice-${key.slice(0, 8)}`);
+    const id = await sendEvent(key, event);
+    await sendEvent(key, event, id);
+    const sentinel = registration(`sentinel-${key.slice(0, 8)}`);
+    await sendEvent(key, sentinel);
+    await waitUntil('the sentinel to be applied', async () => (await appliedCount(sentinel.username)) === 1);
+
+    expect(await appliedCount(event.username)).toBe(1);
+    const processed = await sql`select 1 from processed_events where consumer = ${group} and event_id = ${id}`;
+    expect(processed).toHaveLength(1);
+  });
+
+  it('dead-letters undecodable messages at once, with their origin and reason, and goes on', async () => {
+    const key = randomUUID();
+    const notAvro = Buffer.from('{"this": "is json, not avro"}');
+    const unknownSchema = Buffer.concat([Buffer.from([0]), Buffer.from([0x7f, 0xff, 0xff, 0x00]), Buffer.from('junk')]);
+    const validButNoId = await codec.encode(topic, registration(`no-id-${key.slice(0, 8)}`));
+    await send(key, notAvro, { id: randomUUID(), type: topic });
+    await send(key, unknownSchema, { id: randomUUID(), type: topic });
+    await send(key, validButNoId, { type: topic });
+    const after = registration(`after-poison-${key.slice(0, 8)}`);
+    await sendEvent(key, after);
+
+    await waitUntil('the event after the poison to be applied', async () => (await appliedCount(after.username)) === 1);
+    await deadLetters.waitFor('three dead letters', (records) => lettersOfThisGroup(records).filter((r) => r.key === key).length >= 3);
+
+    const letters = lettersOfThisGroup(deadLetters.records).filter((r) => r.key === key);
+    expect(letters.map((r) => r.value)).toEqual([notAvro, unknownSchema, validButNoId]);
+    for (const letter of letters) {
+      expect(letter.headers).toMatchObject({
+        type: topic,
+        [deadLetterHeaderNames.topic]: topic,
+        [deadLetterHeaderNames.partition]: expect.stringMatching(/^\d+$/),
+        [deadLetterHeaderNames.offset]: expect.stringMatching(/^\d+$/),
+        [deadLetterHeaderNames.group]: group,
+        [deadLetterHeaderNames.attempts]: '1',
+        [deadLetterHeaderNames.reason]: 'UNDECODABLE',
+        [deadLetterHeaderNames.error]: expect.stringMatching(/.{10,}/),
+      });
+    }
+    expect(letters[1]!.headers[deadLetterHeaderNames.error]).toMatch(/not a decodable/);
+    expect(letters[2]!.headers[deadLetterHeaderNames.error]).toMatch(/id header/);
+  });
+
+  it('retries an event whose handler keeps failing, dead-letters it after the configured attempts, and goes on', async () => {
+    const key = randomUUID();
+    const breaking = registration(`breaks-rule-${key.slice(0, 8)}`);
+    const id = await sendEvent(key, breaking);
+    const after = registration(`after-failure-${key.slice(0, 8)}`);
+    await sendEvent(key, after);
+
+    await waitUntil('the next event to be applied', async () => (await appliedCount(after.username)) === 1);
+    await deadLetters.waitFor('the dead letter', (records) => lettersOfThisGroup(records).some((r) => r.headers['id'] === id));
+    const [letter] = lettersOfThisGroup(deadLetters.records).filter((r) => r.headers['id'] === id);
+    expect(letter!.headers).toMatchObject({
+      [deadLetterHeaderNames.attempts]: '3',
+      [deadLetterHeaderNames.reason]: 'HANDLER_FAILED',
+      [deadLetterHeaderNames.error]: expect.stringContaining(`business rule broken by ${breaking.username}`),
+    });
+    expect(await codec.decode(topic, letter!.value!)).toEqual(breaking);
+    // Nothing of the failed event was kept: not its effects, not its processed mark.
+    expect(await appliedCount(breaking.username)).toBe(0);
+    expect(await sql`select 1 from processed_events where consumer = ${group} and event_id = ${id}`).toHaveLength(0);
+  });
+});

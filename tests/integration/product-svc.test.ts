@@ -1,0 +1,146 @@
+// product-svc through its public API: admin-only changes with optimistic concurrency, the
+// public paged listing, and the product-update events every change emits, in order.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventCodec, type ProductUpdated } from '@shop/kit';
+import { adminToken, call, expectProblem, newCustomer } from '../harness/http.ts';
+import { TopicRecorder } from '../harness/kafka.ts';
+import { stackEndpoints } from '../harness/stack.ts';
+
+const endpoints = stackEndpoints();
+const products = `${endpoints.productService}/products`;
+const codec = new EventCodec(endpoints.registryUrl);
+let recorder: TopicRecorder;
+let admin: string;
+
+interface Product {
+  id: string;
+  name: string;
+  priceCents: number;
+  stock: number;
+  active: boolean;
+  version: number;
+}
+
+const newProduct = (overrides: Record<string, unknown> = {}) => ({
+  name: `Widget ${randomUUID().slice(0, 8)}`,
+  description: 'A test widget',
+  priceCents: 1999,
+  currency: 'EUR',
+  stock: 5,
+  ...overrides,
+});
+
+async function create(overrides: Record<string, unknown> = {}): Promise<Product> {
+  const response = await call<Product>('POST', products, { token: admin, body: newProduct(overrides) });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body;
+}
+
+beforeAll(async () => {
+  recorder = await TopicRecorder.start(endpoints.kafkaBrokers, ['product-update']);
+  admin = await adminToken();
+});
+
+afterAll(async () => {
+  await recorder.stop();
+});
+
+describe('changing products', () => {
+  it('create, update, stale update (412), delete → CREATED, UPDATED, DELETED events in order', async () => {
+    const created = await create({ stock: 7 });
+    expect(created).toMatchObject({ stock: 7, active: true, version: 1 });
+
+    const updated = await call<Product>('PATCH', `${products}/${created.id}`, { token: admin, headers: { 'if-match': '"1"' }, body: { priceCents: 2499, name: 'Renamed' } });
+    expect(updated.status).toBe(200);
+    expect(updated.headers.get('etag')).toBe('"2"');
+    expect(updated.body).toMatchObject({ priceCents: 2499, name: 'Renamed', version: 2 });
+
+    const stale = await call('PATCH', `${products}/${created.id}`, { token: admin, headers: { 'if-match': '"1"' }, body: { priceCents: 1 } });
+    expectProblem(stale, 412, 'VERSION_MISMATCH');
+
+    const deleted = await call('DELETE', `${products}/${created.id}`, { token: admin });
+    expect(deleted.status).toBe(204);
+    const afterDelete = await call<Product>('GET', `${products}/${created.id}`);
+    expect(afterDelete.body).toMatchObject({ active: false, version: 3, priceCents: 2499 });
+    // Deleting again changes nothing and emits nothing.
+    expect((await call('DELETE', `${products}/${created.id}`, { token: admin })).status).toBe(204);
+
+    await recorder.waitFor('three events for the product', (records) => records.filter((r) => r.key === created.id).length >= 3);
+    // A sentinel on the same key (same partition) proves nothing else arrives after the three.
+    const sentinel = await call<Product>('PATCH', `${products}/${created.id}`, { token: admin, body: { stock: 0 } });
+    await recorder.waitFor('the sentinel', (records) => records.filter((r) => r.key === created.id).length >= 4);
+    const events = recorder.records.filter((r) => r.key === created.id);
+    expect(events.every((r) => r.headers['type'] === 'product-update' && /^[0-9a-f-]{36}$/.test(r.headers['id'] ?? ''))).toBe(true);
+    const values = await Promise.all(events.map((r) => codec.decode('product-update', r.value!)));
+    expect(values.map((v: ProductUpdated) => [v.change, v.version, v.priceCents, v.active])).toEqual([
+      ['CREATED', 1, 1999, true],
+      ['UPDATED', 2, 2499, true],
+      ['DELETED', 3, 2499, false],
+      ['UPDATED', 4, 2499, false],
+    ]);
+    expect(values[0]).toMatchObject({ productId: created.id, currency: 'EUR', stock: 7, description: 'A test widget' });
+    expect(sentinel.body.version).toBe(4);
+  });
+
+  it('is for admins only: 401 without a token, 403 for a customer', async () => {
+    const customer = await newCustomer('shopper');
+    const existing = await create();
+    expectProblem(await call('POST', products, { body: newProduct() }), 401, 'TOKEN_MISSING');
+    expectProblem(await call('POST', products, { token: customer.token, body: newProduct() }), 403, 'FORBIDDEN');
+    expectProblem(await call('PATCH', `${products}/${existing.id}`, { token: customer.token, body: { stock: 0 } }), 403, 'FORBIDDEN');
+    expectProblem(await call('DELETE', `${products}/${existing.id}`, { token: customer.token }), 403, 'FORBIDDEN');
+  });
+
+  it.each([
+    ['a price as a string', { priceCents: '1999' }],
+    ['a negative stock', { stock: -1 }],
+    ['a fractional price', { priceCents: 19.99 }],
+    ['a lower-case currency', { currency: 'eur' }],
+    ['an empty name', { name: '' }],
+    ['an unknown field', { colour: 'blue' }],
+  ])('answers 400 problem+json for %s', async (_case, overrides) => {
+    expectProblem(await call('POST', products, { token: admin, body: newProduct(overrides) }), 400, 'VALIDATION_FAILED');
+  });
+
+  it('answers 404 for an unknown product, 400 for a malformed id or If-Match', async () => {
+    expectProblem(await call('GET', `${products}/${randomUUID()}`), 404, 'PRODUCT_NOT_FOUND');
+    expectProblem(await call('PATCH', `${products}/${randomUUID()}`, { token: admin, body: { stock: 1 } }), 404, 'PRODUCT_NOT_FOUND');
+    expectProblem(await call('GET', `${products}/not-a-uuid`), 400, 'VALIDATION_FAILED');
+    const product = await create();
+    expectProblem(await call('PATCH', `${products}/${product.id}`, { token: admin, headers: { 'if-match': 'yesterday' }, body: { stock: 1 } }), 400, 'INVALID_IF_MATCH');
+  });
+});
+
+describe('the public listing', () => {
+  it('pages through every active product once, in creation order, with cursors', async () => {
+    const mine: string[] = [];
+    for (let i = 0; i < 5; i++) mine.push((await create()).id);
+    const inactive = await create();
+    await call('DELETE', `${products}/${inactive.id}`, { token: admin });
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = cursor ? `?limit=7&cursor=${cursor}` : '?limit=7';
+      const page = await call<{ items: Product[]; nextCursor: string | null }>('GET', `${products}${query}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(7);
+      seen.push(...page.body.items.map((p) => p.id));
+      cursor = page.body.nextCursor;
+      pages += 1;
+    } while (cursor && pages < 10_000);
+
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((id) => mine.includes(id))).toEqual(mine);
+    expect(seen).not.toContain(inactive.id);
+  });
+
+  it('answers 400 for a bad limit or a cursor it did not issue', async () => {
+    expectProblem(await call('GET', `${products}?limit=0`), 400, 'VALIDATION_FAILED');
+    expectProblem(await call('GET', `${products}?limit=abc`), 400, 'VALIDATION_FAILED');
+    expectProblem(await call('GET', `${products}?cursor=garbage`), 400, 'INVALID_CURSOR');
+    expectProblem(await call('GET', `${products}?cursor=${Buffer.from(randomUUID()).toString('base64url')}`), 400, 'INVALID_CURSOR');
+  });
+});
