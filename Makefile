@@ -1,7 +1,7 @@
 # The user's interface to the project. Every target is a thin entry point into stack/bin
 # (the native stack and the Node tool chain) or Docker Compose.
 #
-#   make up      start the whole stack (idempotent)      make down    stop it, keep the data
+#   make up      start the stack and services (idempotent) make down  stop it, keep the data
 #   make test    lint, types, unit and integration tests make status  health of each component
 #   make logs    where the logs are                      make clean   stop and delete all data
 #
@@ -30,10 +30,10 @@ help:
 up:
 ifeq ($(STACK),docker)
 	docker compose up --detach --wait
+	$(NODE) npm run -s migrate:platform
 else
 	stack/bin/native up
 endif
-	$(NODE) npm run -s migrate:platform
 
 down:
 ifeq ($(STACK),docker)

@@ -14,6 +14,7 @@ const require = createRequire(import.meta.url);
 
 interface ComposeService {
   image?: string;
+  command?: string[];
   entrypoint?: string[];
   volumes?: string[];
 }
@@ -40,6 +41,18 @@ describe('compose.yaml', () => {
     for (const format of ['ports', 'expose', 'subnet_ip_address']) ajv.addFormat(format, true);
     const validate = ajv.compile(schema);
     expect(validate(compose), JSON.stringify(validate.errors, null, 2)).toBe(true);
+  });
+
+  it('runs every service of the native stack, from the image the Dockerfile builds', () => {
+    const services = /^SERVICES=\(([^)]*)\)/m.exec(read('stack/bin/native'))?.[1]?.split(/\s+/) ?? [];
+    expect(services.length).toBeGreaterThan(0);
+    const dockerfile = read('Dockerfile');
+    for (const service of services) {
+      expect(compose.services[service]?.command).toEqual(['node', `${service}/src/main.ts`]);
+      expect(read(`${service}/src/main.ts`)).toContain('runService');
+      expect(dockerfile).toContain(`COPY ${service} ${service}`);
+      expect(dockerfile).toContain(`--workspace ${service}`);
+    }
   });
 
   it('runs the versions pinned in stack/pom.xml', () => {

@@ -1,0 +1,16 @@
+# One image for every service of compose.yaml (each runs `node <svc>/src/main.ts`): Node
+# runs the TypeScript sources directly, so there is no build step, only the dependencies.
+FROM node:24-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+COPY kit/package.json kit/
+COPY user-svc/package.json user-svc/
+COPY product-svc/package.json product-svc/
+COPY tests/package.json tests/
+RUN npm ci --omit=dev --no-audit --no-fund --workspace kit --workspace user-svc --workspace product-svc
+COPY schemas schemas
+COPY kit kit
+COPY user-svc user-svc
+COPY product-svc product-svc
+USER node
