@@ -4,13 +4,13 @@
 // consumer goes on with the next one.
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   EventCodec, EventConsumer, connectDatabase, deadLetterHeaderNames, migratePlatform, requireEnv,
   type Logger, type Sql, type UserRegistered,
 } from '@shop/kit';
 import { TopicRecorder, type ReceivedRecord } from '../harness/kafka.ts';
-import { stackEndpoints } from '../harness/stack.ts';
+import { controlComponent, stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
 const topic = 'user-registration';
@@ -167,5 +167,24 @@ describe('the consumer', () => {
     // Nothing of the failed event was kept: not its effects, not its processed mark.
     expect(await appliedCount(breaking.username)).toBe(0);
     expect(await sql`select 1 from processed_events where consumer = ${group} and event_id = ${id}`).toHaveLength(0);
+  });
+
+  it('waits out an outage of its database instead of dead-lettering a good event', async () => {
+    const key = randomUUID();
+    const event = registration(`outage-${key.slice(0, 8)}`);
+    await controlComponent(inject('stackKind'), 'stop', 'postgres');
+    let id: string;
+    try {
+      id = await sendEvent(key, event);
+      // Far longer than the 3 attempts with at most 200 ms between them would take.
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+    } finally {
+      await controlComponent(inject('stackKind'), 'start', 'postgres');
+    }
+    await waitUntil('the event to be applied once the database is back', async () => (await appliedCount(event.username)) === 1);
+    const sentinel = registration(`after-outage-${key.slice(0, 8)}`);
+    await sendEvent(key, sentinel);
+    await waitUntil('a later event to be applied', async () => (await appliedCount(sentinel.username)) === 1);
+    expect(lettersOfThisGroup(deadLetters.records).filter((r) => r.headers['id'] === id)).toHaveLength(0);
   });
 });
