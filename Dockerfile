@@ -7,10 +7,17 @@ COPY package.json package-lock.json ./
 COPY kit/package.json kit/
 COPY user-svc/package.json user-svc/
 COPY product-svc/package.json product-svc/
+COPY order-svc/package.json order-svc/
+COPY payment-svc/package.json payment-svc/
+COPY gateway-sim/package.json gateway-sim/
 COPY tests/package.json tests/
-RUN npm ci --omit=dev --no-audit --no-fund --workspace kit --workspace user-svc --workspace product-svc
+RUN npm ci --omit=dev --no-audit --no-fund --workspace kit --workspace user-svc --workspace product-svc \
+    --workspace order-svc --workspace payment-svc --workspace gateway-sim
 COPY schemas schemas
 COPY kit kit
 COPY user-svc user-svc
 COPY product-svc product-svc
+COPY order-svc order-svc
+COPY payment-svc payment-svc
+COPY gateway-sim gateway-sim
 USER node

@@ -23,6 +23,26 @@ const examples: EventsByTopic = {
     productId: randomUUID(), change: 'CREATED', name: 'Analytical Engine', description: 'Programmable',
     priceCents: 125_000, currency: 'GBP', stock: 3, active: true, version: 1, updatedAt: Date.now(),
   },
+  'order-placed': {
+    orderId: randomUUID(), userId: randomUUID(), items: [{ productId: randomUUID(), quantity: 2, unitPriceCents: 1_250 }],
+    totalCents: 2_500, currency: 'EUR', paymentToken: 'tok_ok', placedAt: Date.now(),
+  },
+  'order-confirmed': { orderId: randomUUID(), userId: randomUUID(), totalCents: 2_500, currency: 'EUR', confirmedAt: Date.now() },
+  'order-cancelled': { orderId: randomUUID(), userId: randomUUID(), reason: 'OUT_OF_STOCK', cancelledAt: Date.now() },
+  'payment-success': {
+    paymentId: randomUUID(), orderId: randomUUID(), userId: randomUUID(), amountCents: 2_500, currency: 'EUR',
+    gatewayChargeId: 'ch_1', processedAt: Date.now(),
+  },
+  'payment-failure': {
+    paymentId: randomUUID(), orderId: randomUUID(), userId: randomUUID(), amountCents: 2_500, currency: 'EUR',
+    reason: 'CARD_DECLINED', detail: 'The card was declined.', processedAt: Date.now(),
+  },
+  'payment-refunded': {
+    paymentId: randomUUID(), orderId: randomUUID(), userId: randomUUID(), amountCents: 2_500, currency: 'EUR',
+    gatewayChargeId: 'ch_1', gatewayRefundId: 're_1', refundedAt: Date.now(),
+  },
+  'inventory-reserved': { orderId: randomUUID(), items: [{ productId: randomUUID(), quantity: 2 }], reservedAt: Date.now() },
+  'inventory-rejected': { orderId: randomUUID(), shortages: [{ productId: randomUUID(), requested: 3, available: 1 }], rejectedAt: Date.now() },
 };
 
 describe('event schemas in the registry', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, classifyFailure } from './failures.ts';
+import { backoffDelay, classifyFailure, DependencyUnavailable } from './failures.ts';
 
 describe('classifyFailure', () => {
   it.each([
@@ -12,6 +12,7 @@ describe('classifyFailure', () => {
     ['an unreachable registry', Object.assign(new Error('connect ECONNREFUSED'), { name: 'ResponseError', status: 400 })],
     ['a registry error', Object.assign(new Error('internal'), { name: 'ResponseError', status: 500 })],
     ['a Kafka error', Object.assign(new Error('broker gone'), { name: 'KafkaJSConnectionError' })],
+    ['an unavailable dependency a handler reports', new DependencyUnavailable('the gateway answered 503')],
     ['a fetch failure caused by a socket error', new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) })],
   ])('%s is an outage', (_case, error) => {
     expect(classifyFailure(error)).toBe('infrastructure');

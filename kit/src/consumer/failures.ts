@@ -32,8 +32,17 @@ const transientClientCodes = new Set([
 
 export type FailureKind = 'infrastructure' | 'message';
 
+/**
+ * Thrown by a handler when something it calls (an external API, say) is unavailable: the
+ * event is then retried until that dependency is back, like an outage of the database.
+ */
+export class DependencyUnavailable extends Error {
+  override name = 'DependencyUnavailable';
+}
+
 export function classifyFailure(error: unknown): FailureKind {
   if (typeof error !== 'object' || error === null) return 'message';
+  if (error instanceof DependencyUnavailable) return 'infrastructure';
   const { code, name, status } = error as { code?: unknown; name?: unknown; status?: unknown };
   if (typeof code === 'string') {
     if (transientClientCodes.has(code)) return 'infrastructure';

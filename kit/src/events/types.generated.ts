@@ -1,6 +1,107 @@
 // Generated from schemas/*.avsc by kit/src/events/generate-types.ts. Do not edit:
 // change the schema and run `npm run generate:events`.
 
+export interface Shortage {
+  productId: string;
+  requested: number;
+  /** 0 for an unknown or inactive product */
+  available: number;
+}
+
+/** At least one line of the order could not be served, so nothing was reserved. Key: the order id. */
+export interface InventoryRejected {
+  orderId: string;
+  shortages: Shortage[];
+  rejectedAt: number;
+}
+
+export interface ReservedLine {
+  productId: string;
+  quantity: number;
+}
+
+/** Stock for every line of the order was taken. Key: the order id. */
+export interface InventoryReserved {
+  orderId: string;
+  items: ReservedLine[];
+  reservedAt: number;
+}
+
+export type CancelReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'PAYMENT_ERROR';
+
+/** The payment or the stock failed; the order is final. Key: the order id. Payments refund a successful charge, products release a reservation. */
+export interface OrderCancelled {
+  orderId: string;
+  userId: string;
+  reason: CancelReason;
+  cancelledAt: number;
+}
+
+/** Payment and stock both succeeded; the order is final. Key: the order id. */
+export interface OrderConfirmed {
+  orderId: string;
+  userId: string;
+  totalCents: number;
+  currency: string;
+  confirmedAt: number;
+}
+
+export interface OrderLine {
+  productId: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+/** An order was accepted (PENDING) and waits for its payment and its stock. Key: the order id. Prices are order-svc's copy of the catalog at the time of the order. */
+export interface OrderPlaced {
+  orderId: string;
+  userId: string;
+  items: OrderLine[];
+  totalCents: number;
+  /** ISO 4217 code */
+  currency: string;
+  /** The card token the payment service charges (a processor token, never card data) */
+  paymentToken: string;
+  placedAt: number;
+}
+
+export type PaymentFailureReason = 'CARD_DECLINED' | 'PAYMENT_ERROR';
+
+/** The order's amount could not be charged: the card was declined, or the processor kept failing. Key: the order id. */
+export interface PaymentFailed {
+  paymentId: string;
+  orderId: string;
+  userId: string;
+  amountCents: number;
+  currency: string;
+  reason: PaymentFailureReason;
+  detail: string;
+  processedAt: number;
+}
+
+/** A successful charge was refunded in full (the order was cancelled). Key: the order id. */
+export interface PaymentRefunded {
+  paymentId: string;
+  orderId: string;
+  userId: string;
+  amountCents: number;
+  currency: string;
+  gatewayChargeId: string;
+  gatewayRefundId: string;
+  refundedAt: number;
+}
+
+/** The order's amount was charged. Key: the order id. */
+export interface PaymentSucceeded {
+  paymentId: string;
+  orderId: string;
+  userId: string;
+  amountCents: number;
+  currency: string;
+  gatewayChargeId: string;
+  processedAt: number;
+}
+
 export type ProductChange = 'CREATED' | 'UPDATED' | 'DELETED' | 'STOCK_CHANGED';
 
 /** A product changed: created, updated, deleted (made inactive), or its stock moved. Key: the product id. Carries the product as it is after the change; `version` orders the changes of one product. */
@@ -32,13 +133,29 @@ export interface UserRegistered {
 
 /** The value type of each event topic. */
 export interface EventsByTopic {
+  'inventory-rejected': InventoryRejected;
+  'inventory-reserved': InventoryReserved;
+  'order-cancelled': OrderCancelled;
+  'order-confirmed': OrderConfirmed;
+  'order-placed': OrderPlaced;
+  'payment-failure': PaymentFailed;
+  'payment-refunded': PaymentRefunded;
+  'payment-success': PaymentSucceeded;
   'product-update': ProductUpdated;
   'user-registration': UserRegistered;
 }
 
 export type EventTopic = keyof EventsByTopic;
 
-export const eventTopics = ['product-update', 'user-registration'] as const satisfies readonly EventTopic[];
+export const eventTopics = ['inventory-rejected', 'inventory-reserved', 'order-cancelled', 'order-confirmed', 'order-placed', 'payment-failure', 'payment-refunded', 'payment-success', 'product-update', 'user-registration'] as const satisfies readonly EventTopic[];
 
+export type InventoryRejectedEvent = InventoryRejected;
+export type InventoryReservedEvent = InventoryReserved;
+export type OrderCancelledEvent = OrderCancelled;
+export type OrderConfirmedEvent = OrderConfirmed;
+export type OrderPlacedEvent = OrderPlaced;
+export type PaymentFailureEvent = PaymentFailed;
+export type PaymentRefundedEvent = PaymentRefunded;
+export type PaymentSuccessEvent = PaymentSucceeded;
 export type ProductUpdateEvent = ProductUpdated;
 export type UserRegistrationEvent = UserRegistered;

@@ -4,6 +4,7 @@ import type { Admin } from 'kafkajs';
 import { ConfigurationError, loadConfig } from '../config.ts';
 import { connectDatabase, type Sql } from '../db/connect.ts';
 import { migrate, migratePlatform } from '../db/migrate.ts';
+import { serviceDatabases } from '../db/platform.ts';
 import { EventConsumer, type EventHandlers } from '../consumer/consumer.ts';
 import { EventCodec } from '../events/codec.ts';
 import type { EventTopic } from '../events/types.generated.ts';
@@ -77,14 +78,17 @@ export async function runService<Environment extends TObject>(definition: Servic
   const logger = pino({ name: definition.name, level: config.logLevel, redact: ['req.headers.authorization', '*.password'] });
 
   const sql = connectDatabase(config.database);
-  const platform = await migratePlatform(sql);
+  // The outbox and processed-events tables, in the databases that have an outbox.
+  const hasOutbox = (serviceDatabases as readonly string[]).includes(definition.database);
+  const platform = hasOutbox ? (await migratePlatform(sql)).applied : [];
   const own = await migrate(sql, definition.migrations, 'service_migrations');
-  logger.info({ applied: [...platform.applied, ...own.applied] }, 'database migrated');
+  logger.info({ applied: [...platform, ...own.applied] }, 'database migrated');
 
   const codec = new EventCodec(config.registryUrl);
   const context: ServiceContext<Static<Environment>> = { config, env, sql, codec, logger };
   const parts = await definition.setup(context);
 
+  const usesEvents = definition.produces.length > 0 || parts.handlers !== undefined;
   const kafka = createKafka(config.kafkaBrokers, definition.name, logger);
   const admin = kafka.admin();
   let consumer: EventConsumer | undefined;
@@ -99,10 +103,15 @@ export async function runService<Environment extends TObject>(definition: Servic
       database: async () => {
         await sql`select 1`;
       },
-      registry: async () => {
-        await Promise.all(definition.produces.map((topic) => codec.schemaId(topic)));
-      },
-      kafka: kafkaCheck(admin),
+      // A service that neither writes nor reads events (the gateway simulator) needs neither.
+      ...(usesEvents
+        ? {
+            registry: async () => {
+              await Promise.all(definition.produces.map((topic) => codec.schemaId(topic)));
+            },
+            kafka: kafkaCheck(admin),
+          }
+        : {}),
       ...(parts.handlers ? { consumer: async () => consumer?.ready() } : {}),
     },
   });

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { HttpProblem, Problem, type HttpApp } from '@shop/kit';
+import { decodeCursor, encodeCursor, HttpProblem, Problem, type HttpApp } from '@shop/kit';
 import type { ProductRow } from '../data-access/products-repository.ts';
 import { createProduct, deactivateProduct, editProduct, getProduct, listProducts, type ProductsDependencies } from '../domain/products.ts';
 import { CreateProductBody, IfMatchHeaders, ListQuery, Product, ProductPage, ProductParams, UpdateProductBody } from './schemas.ts';
@@ -18,16 +18,6 @@ function expectedVersion(ifMatch: string | undefined): number | undefined {
   const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(ifMatch);
   if (!match) throw new HttpProblem(400, 'INVALID_IF_MATCH', 'If-Match must be the ETag of the product, e.g. "3".');
   return Number(match[1]);
-}
-
-// Cursors are opaque to clients: they hold the id of the last product of a page.
-const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString();
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
-    throw new HttpProblem(400, 'INVALID_CURSOR', 'The cursor does not come from this listing.');
-  }
-  return id;
 }
 
 const secured = [{ bearer: [] }];

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { HttpProblem, type Sql } from '@shop/kit';
+import {
+  countFlakyAttempt, findCharge, findChargeByKey, findRefundByKey, findRefundOfCharge, insertCharge, insertRefund,
+  isUniqueViolation, type ChargeRow, type RefundRow,
+} from '../data-access/ledger-repository.ts';
+
+// The simulated processor's behaviour is chosen by the card token, as test cards are at real
+// processors: tok_ok succeeds, tok_decline is declined, tok_flaky fails twice (503) first.
+const TOKENS = ['tok_ok', 'tok_decline', 'tok_flaky'] as const;
+const FLAKY_FAILURES = 2;
+
+export interface ChargeRequest {
+  amountCents: number;
+  currency: string;
+  token: string;
+  reference: string;
+  idempotencyKey: string;
+}
+
+function declined(charge: ChargeRow): HttpProblem {
+  return new HttpProblem(402, 'CARD_DECLINED', `The card was declined (charge ${charge.id}).`);
+}
+
+/** The answer to a repeated request: the first result, if it was the same request. */
+function replay(existing: ChargeRow, request: ChargeRequest): ChargeRow {
+  const same = existing.amountCents === request.amountCents && existing.currency === request.currency
+    && existing.reference === request.reference && existing.token === request.token;
+  if (!same) throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for a different charge.');
+  if (existing.status === 'DECLINED') throw declined(existing);
+  return existing;
+}
+
+/**
+ * Charges a card once per idempotency key: a repeated key returns the first outcome (the same
+ * charge, or the same decline) and never charges again, also across restarts.
+ */
+export async function charge(sql: Sql, request: ChargeRequest): Promise<{ charge: ChargeRow; replayed: boolean }> {
+  if (!(TOKENS as readonly string[]).includes(request.token)) {
+    throw new HttpProblem(400, 'INVALID_TOKEN', `Unknown card token; use one of ${TOKENS.join(', ')}.`);
+  }
+  const existing = await findChargeByKey(sql, request.idempotencyKey);
+  if (existing) return { charge: replay(existing, request), replayed: true };
+
+  if (request.token === 'tok_flaky' && (await countFlakyAttempt(sql, request.idempotencyKey)) <= FLAKY_FAILURES) {
+    throw new HttpProblem(503, 'TEMPORARILY_UNAVAILABLE', 'The processor is temporarily unavailable; retry with the same idempotency key.', { 'retry-after': '1' });
+  }
+  const status = request.token === 'tok_decline' ? 'DECLINED' : 'SUCCEEDED';
+  let created: ChargeRow;
+  try {
+    created = await insertCharge(sql, { id: `ch_${randomUUID()}`, ...request, status });
+  } catch (error) {
+    // The same key in flight twice: the other request charged; answer what it got.
+    const winner = isUniqueViolation(error) ? await findChargeByKey(sql, request.idempotencyKey) : undefined;
+    if (!winner) throw error;
+    return { charge: replay(winner, request), replayed: true };
+  }
+  if (created.status === 'DECLINED') throw declined(created);
+  return { charge: created, replayed: false };
+}
+
+/** Refunds a successful charge in full, at most once whatever the keys used. */
+export async function refund(sql: Sql, request: { chargeId: string; idempotencyKey: string }): Promise<{ refund: RefundRow; replayed: boolean }> {
+  const existing = await findRefundByKey(sql, request.idempotencyKey);
+  if (existing) {
+    if (existing.chargeId !== request.chargeId) throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for another refund.');
+    return { refund: existing, replayed: true };
+  }
+  const target = await findCharge(sql, request.chargeId);
+  if (!target) throw new HttpProblem(404, 'CHARGE_NOT_FOUND', `There is no charge ${request.chargeId}.`);
+  if (target.status !== 'SUCCEEDED') throw new HttpProblem(409, 'CHARGE_NOT_REFUNDABLE', 'A declined charge has nothing to refund.');
+  try {
+    return { refund: await insertRefund(sql, { id: `re_${randomUUID()}`, chargeId: target.id, idempotencyKey: request.idempotencyKey, amountCents: target.amountCents }), replayed: false };
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    const again = await findRefundByKey(sql, request.idempotencyKey);
+    if (again) return { refund: again, replayed: true };
+    const other = await findRefundOfCharge(sql, target.id);
+    throw new HttpProblem(409, 'ALREADY_REFUNDED', `The charge was already refunded (${other?.id ?? 'another refund'}).`);
+  }
+}

@@ -1,0 +1,61 @@
+import { decodeCursor, encodeCursor, Problem, type HttpApp } from '@shop/kit';
+import type { OrderRow } from '../data-access/orders-repository.ts';
+import { getOrder, listOrders, placeOrder, type OrdersDependencies } from '../domain/orders.ts';
+import { ListQuery, Order, OrderPage, OrderParams, PlaceOrderBody, PlaceOrderHeaders } from './schemas.ts';
+
+const toOrder = (row: OrderRow): Order => ({
+  id: row.id,
+  userId: row.userId,
+  status: row.status,
+  ...(row.cancelReason ? { cancelReason: row.cancelReason } : {}),
+  items: row.items,
+  totalCents: row.totalCents,
+  currency: row.currency,
+  createdAt: row.createdAt.toISOString(),
+  updatedAt: row.updatedAt.toISOString(),
+});
+
+const secured = [{ bearer: [] }];
+
+export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies): Promise<void> {
+  app.post(
+    '/orders',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['orders'],
+        summary: 'Place an order (202 PENDING; the saga confirms or cancels it; emits order-placed)',
+        security: secured,
+        headers: PlaceOrderHeaders,
+        body: PlaceOrderBody,
+        response: { 202: Order, 400: Problem, 401: Problem, 422: Problem },
+      },
+    },
+    async (request, reply) => {
+      const order = await placeOrder(dependencies, request.user.id, request.body, request.headers['idempotency-key']);
+      return reply.code(202).header('location', `/orders/${order.id}`).send(toOrder(order));
+    },
+  );
+
+  app.get(
+    '/orders/:id',
+    {
+      onRequest: app.authenticate,
+      schema: { tags: ['orders'], summary: 'An order (its owner or an admin)', security: secured, params: OrderParams, response: { 200: Order, 401: Problem, 404: Problem } },
+    },
+    async (request) => toOrder(await getOrder(dependencies, request.user, request.params.id)),
+  );
+
+  app.get(
+    '/orders',
+    {
+      onRequest: app.authenticate,
+      schema: { tags: ['orders'], summary: 'Your orders, newest first, one page at a time', security: secured, querystring: ListQuery, response: { 200: OrderPage, 400: Problem, 401: Problem } },
+    },
+    async (request) => {
+      const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+      const page = await listOrders(dependencies, request.user.id, request.query.limit, before);
+      return { items: page.items.map(toOrder), nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+    },
+  );
+}

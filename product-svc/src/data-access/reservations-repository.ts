@@ -1,0 +1,31 @@
+import type { Transaction } from '@shop/kit';
+import type { ProductRow } from './products-repository.ts';
+
+export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'RELEASED' | 'CANCELLED_EARLY';
+
+export async function reservationStatus(tx: Transaction, orderId: string): Promise<ReservationStatus | undefined> {
+  const [row] = await tx<[{ status: ReservationStatus }?]>`select status from reservations where order_id = ${orderId} for update`;
+  return row?.status;
+}
+
+export async function insertReservation(tx: Transaction, orderId: string, status: ReservationStatus, items: { productId: string; quantity: number }[] = []): Promise<void> {
+  await tx`insert into reservations (order_id, status) values (${orderId}, ${status})`;
+  if (items.length > 0) {
+    await tx`insert into reservation_items ${tx(items.map((item) => ({ order_id: orderId, product_id: item.productId, quantity: item.quantity })))}`;
+  }
+}
+
+export async function setReservationStatus(tx: Transaction, orderId: string, status: ReservationStatus): Promise<void> {
+  await tx`update reservations set status = ${status}, updated_at = now() where order_id = ${orderId}`;
+}
+
+export function reservedItems(tx: Transaction, orderId: string): Promise<{ productId: string; quantity: number }[]> {
+  return tx<{ productId: string; quantity: number }[]>`
+    select product_id as "productId", quantity from reservation_items where order_id = ${orderId} order by product_id`;
+}
+
+/** The products of an order, locked in id order (so concurrent orders cannot deadlock on them). */
+export function lockProducts(tx: Transaction, ids: string[]): Promise<Pick<ProductRow, 'id' | 'stock' | 'active'>[]> {
+  return tx<Pick<ProductRow, 'id' | 'stock' | 'active'>[]>`
+    select id, stock, active from products where id = any(${ids}::uuid[]) order by id for update`;
+}

@@ -1,0 +1,63 @@
+import { lockAggregate, writeOutboxEvent, type EventCodec, type OrderCancelled, type OrderPlaced, type Shortage, type Transaction } from '@shop/kit';
+import { updateProduct } from '../data-access/products-repository.ts';
+import {
+  insertReservation, lockProducts, reservationStatus, reservedItems, setReservationStatus,
+} from '../data-access/reservations-repository.ts';
+import { emitProductUpdate } from './products.ts';
+
+/** Moves a product's stock by `delta` and publishes its new state (STOCK_CHANGED). */
+async function moveStock(tx: Transaction, codec: EventCodec, productId: string, delta: number): Promise<void> {
+  const [current] = await tx<[{ stock: number }]>`select stock from products where id = ${productId}`;
+  const row = await updateProduct(tx, productId, { stock: current.stock + delta }, undefined);
+  await emitProductUpdate(tx, codec, row!, 'STOCK_CHANGED');
+}
+
+/**
+ * order-placed: take the stock of every line, or of none. The order's products are locked
+ * (in id order) for the check and the update, so concurrent orders for the last units are
+ * decided one after the other and stock never goes below zero (a CHECK constraint backs that).
+ */
+export async function reserveStock(tx: Transaction, codec: EventCodec, order: OrderPlaced): Promise<void> {
+  await lockAggregate(tx, order.orderId);
+  if (await reservationStatus(tx, order.orderId)) return; // decided before, or cancelled before it arrived
+  const lines = [...order.items].sort((a, b) => a.productId.localeCompare(b.productId));
+  const products = new Map((await lockProducts(tx, lines.map((line) => line.productId))).map((p) => [p.id, p]));
+  const shortages: Shortage[] = [];
+  for (const line of lines) {
+    const product = products.get(line.productId);
+    const available = product?.active ? product.stock : 0;
+    if (available < line.quantity) shortages.push({ productId: line.productId, requested: line.quantity, available });
+  }
+  if (shortages.length > 0) {
+    await insertReservation(tx, order.orderId, 'REJECTED');
+    await writeOutboxEvent(tx, codec, {
+      topic: 'inventory-rejected',
+      aggregateType: 'order',
+      aggregateId: order.orderId,
+      value: { orderId: order.orderId, shortages, rejectedAt: Date.now() },
+    });
+    return;
+  }
+  for (const line of lines) await moveStock(tx, codec, line.productId, -line.quantity);
+  const items = lines.map(({ productId, quantity }) => ({ productId, quantity }));
+  await insertReservation(tx, order.orderId, 'RESERVED', items);
+  await writeOutboxEvent(tx, codec, {
+    topic: 'inventory-reserved',
+    aggregateType: 'order',
+    aggregateId: order.orderId,
+    value: { orderId: order.orderId, items, reservedAt: Date.now() },
+  });
+}
+
+/** order-cancelled: give a reservation's stock back, once; remember a cancellation that came first. */
+export async function releaseStock(tx: Transaction, codec: EventCodec, cancellation: OrderCancelled): Promise<void> {
+  await lockAggregate(tx, cancellation.orderId);
+  const status = await reservationStatus(tx, cancellation.orderId);
+  if (status === undefined) {
+    await insertReservation(tx, cancellation.orderId, 'CANCELLED_EARLY');
+    return;
+  }
+  if (status !== 'RESERVED') return;
+  for (const item of await reservedItems(tx, cancellation.orderId)) await moveStock(tx, codec, item.productId, item.quantity);
+  await setReservationStatus(tx, cancellation.orderId, 'RELEASED');
+}
