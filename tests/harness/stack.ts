@@ -10,7 +10,7 @@ const run = promisify(execFile);
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export type StackKind = 'native' | 'docker';
-export type Component = 'postgres' | 'kafka' | 'registry' | 'connect' | 'user-svc' | 'product-svc';
+export type Component = 'postgres' | 'kafka' | 'registry' | 'connect' | 'user-svc' | 'product-svc' | 'order-svc' | 'payment-svc' | 'gateway-sim';
 
 export interface StackEndpoints {
   kafkaBrokers: string[];
@@ -20,6 +20,9 @@ export interface StackEndpoints {
   pgPort: number;
   userService: string;
   productService: string;
+  orderService: string;
+  paymentService: string;
+  gateway: string;
 }
 
 export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpoints {
@@ -31,6 +34,9 @@ export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpo
     pgPort: Number(requireEnv('PG_PORT', env)),
     userService: env['USER_SVC_URL'] ?? `http://127.0.0.1:${env['USER_SVC_PORT'] ?? 3001}`,
     productService: env['PRODUCT_SVC_URL'] ?? `http://127.0.0.1:${env['PRODUCT_SVC_PORT'] ?? 3002}`,
+    orderService: env['ORDER_SVC_URL'] ?? `http://127.0.0.1:${env['ORDER_SVC_PORT'] ?? 3003}`,
+    paymentService: env['PAYMENT_SVC_URL'] ?? `http://127.0.0.1:${env['PAYMENT_SVC_PORT'] ?? 3004}`,
+    gateway: env['GATEWAY_URL'] ?? `http://127.0.0.1:${env['GATEWAY_PORT'] ?? 3005}`,
   };
 }
 

@@ -1,0 +1,154 @@
+// The order saga through the public APIs: the four outcomes of payment × stock, a flaky
+// processor, idempotent placement, who may see what, and many users racing for the last
+// units. Every outcome is checked against the gateway's ledger and the product's stock.
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, requireEnv } from '@shop/kit';
+import { createSigner } from 'fast-jwt';
+import { adminToken, call, expectProblem, newCustomer, type TestUser } from '../harness/http.ts';
+import { createProduct, finalOrder, ledger, netCharged, paymentsOf, placeOrder, postOrder, stockOf, until } from '../harness/shop.ts';
+import { stackEndpoints } from '../harness/stack.ts';
+
+const endpoints = stackEndpoints();
+let admin: string;
+let customer: TestUser;
+
+beforeAll(async () => {
+  admin = await adminToken();
+  customer = await newCustomer('saga');
+});
+
+describe('the four outcomes', () => {
+  it('payment ok, stock ok → CONFIRMED, one charge, stock taken', async () => {
+    const product = await createProduct(admin, 5, 1_250);
+    const order = await placeOrder(customer, { items: [{ productId: product, quantity: 2 }], paymentToken: 'tok_ok' });
+    expect(order).toMatchObject({ status: 'PENDING', totalCents: 2_500, currency: 'EUR', items: [{ productId: product, quantity: 2, unitPriceCents: 1_250 }] });
+    expect((await finalOrder(customer, order.id)).status).toBe('CONFIRMED');
+    const charges = await ledger(order.id);
+    expect(charges.filter((c) => c.status === 'SUCCEEDED')).toHaveLength(1);
+    expect(netCharged(charges)).toBe(2_500);
+    expect(await stockOf(product)).toBe(3);
+    expect(await paymentsOf(customer, order.id)).toMatchObject([{ status: 'SUCCEEDED' }]);
+  });
+
+  it('card declined → CANCELLED PAYMENT_DECLINED, nothing charged, stock released', async () => {
+    const product = await createProduct(admin, 5);
+    const order = await placeOrder(customer, { items: [{ productId: product, quantity: 2 }], paymentToken: 'tok_decline' });
+    expect(await finalOrder(customer, order.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'PAYMENT_DECLINED' });
+    await until('the stock to be released', () => stockOf(product), (stock) => stock === 5);
+    expect(netCharged(await ledger(order.id))).toBe(0);
+    expect(await paymentsOf(customer, order.id)).toMatchObject([{ status: 'FAILED', failureReason: 'CARD_DECLINED' }]);
+  });
+
+  it('out of stock → CANCELLED OUT_OF_STOCK, the charge refunded, stock untouched', async () => {
+    const product = await createProduct(admin, 1);
+    const order = await placeOrder(customer, { items: [{ productId: product, quantity: 3 }], paymentToken: 'tok_ok' });
+    expect(await finalOrder(customer, order.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
+    await until('the refund', () => paymentsOf(customer, order.id), (payments) => payments[0]?.status === 'REFUNDED');
+    const charges = await ledger(order.id);
+    expect(charges.filter((c) => c.status === 'SUCCEEDED')).toHaveLength(1);
+    expect(charges[0]!.refunds).toHaveLength(1);
+    expect(netCharged(charges)).toBe(0);
+    expect(await stockOf(product)).toBe(1);
+  });
+
+  it('declined and out of stock → CANCELLED, nothing charged net, nothing reserved', async () => {
+    const product = await createProduct(admin, 1);
+    const order = await placeOrder(customer, { items: [{ productId: product, quantity: 3 }], paymentToken: 'tok_decline' });
+    const final = await finalOrder(customer, order.id);
+    expect(final.status).toBe('CANCELLED');
+    expect(['PAYMENT_DECLINED', 'OUT_OF_STOCK']).toContain(final.cancelReason);
+    await until('the payment outcome', () => paymentsOf(customer, order.id), (payments) => payments.length === 1);
+    expect(netCharged(await ledger(order.id))).toBe(0);
+    expect(await stockOf(product)).toBe(1);
+  });
+});
+
+it('a flaky processor (503 twice) → CONFIRMED with exactly one charge in the ledger', async () => {
+  const product = await createProduct(admin, 5);
+  const order = await placeOrder(customer, { items: [{ productId: product, quantity: 1 }], paymentToken: 'tok_flaky' });
+  expect((await finalOrder(customer, order.id)).status).toBe('CONFIRMED');
+  const charges = await ledger(order.id);
+  expect(charges).toHaveLength(1);
+  expect(charges[0]).toMatchObject({ status: 'SUCCEEDED', refunds: [] });
+});
+
+describe('placing orders', () => {
+  it('with an Idempotency-Key: a retry returns the same order; another body with that key → 422', async () => {
+    const product = await createProduct(admin, 10);
+    const key = randomUUID();
+    const body = { items: [{ productId: product, quantity: 1 }] };
+    const first = await placeOrder(customer, body, key);
+    const retry = await postOrder(customer, body, key);
+    expect(retry.status).toBe(202);
+    expect(retry.body.id).toBe(first.id);
+    expectProblem(await postOrder(customer, { items: [{ productId: product, quantity: 2 }] }, key), 422, 'IDEMPOTENCY_KEY_REUSED');
+    // The same key is another user's own key, not a clash.
+    const other = await newCustomer('saga-other');
+    expect((await placeOrder(other, body, key)).id).not.toBe(first.id);
+    await finalOrder(customer, first.id);
+    expect((await ledger(first.id)).filter((c) => c.status === 'SUCCEEDED')).toHaveLength(1);
+  });
+
+  it('shows an order and its payment to its owner and admins only (404 for anyone else)', async () => {
+    const product = await createProduct(admin, 10);
+    const order = await placeOrder(customer, { items: [{ productId: product, quantity: 1 }] });
+    await finalOrder(customer, order.id);
+    const stranger = await newCustomer('stranger');
+    expectProblem(await call('GET', `${endpoints.orderService}/orders/${order.id}`, { token: stranger.token }), 404, 'ORDER_NOT_FOUND');
+    expectProblem(await call('GET', `${endpoints.paymentService}/payments?orderId=${order.id}`, { token: stranger.token }), 404);
+    expect((await call('GET', `${endpoints.orderService}/orders/${order.id}`, { token: admin })).status).toBe(200);
+    const mine = await call<{ items: { id: string }[] }>('GET', `${endpoints.orderService}/orders?limit=100`, { token: customer.token });
+    expect(mine.body.items.map((o) => o.id)).toContain(order.id);
+    const theirs = await call<{ items: { id: string }[] }>('GET', `${endpoints.orderService}/orders`, { token: stranger.token });
+    expect(theirs.body.items).toEqual([]);
+  });
+
+  it('answers 422 USER_UNKNOWN for a user order-svc has not heard of, and accepts a new user once registration has propagated', async () => {
+    const users = connectDatabase({ host: endpoints.pgHost, port: endpoints.pgPort, database: 'users', username: 'users', password: requireEnv('USERS_DB_PASSWORD'), max: 1 });
+    const [key] = await users<[{ kid: string; privateKey: string }]>`select kid, private_key as "privateKey" from signing_keys order by created_at desc, kid limit 1`;
+    await users.end();
+    // A validly signed token of a user whose registration never happened anywhere.
+    const ghost = createSigner({ algorithm: 'ES256', key: key.privateKey, kid: key.kid, iss: 'shop-user-svc', expiresIn: 600_000 })({ sub: randomUUID(), role: 'customer' });
+    const product = await createProduct(admin, 10);
+    const body = { items: [{ productId: product, quantity: 1 }] };
+    const rejected = await call('POST', `${endpoints.orderService}/orders`, { token: ghost, body });
+    expect(['USER_UNKNOWN', 'PRODUCT_UNKNOWN']).toContain((rejected.body as { code: string }).code);
+    await placeOrder(customer, body); // the product has propagated now
+    expectProblem(await call('POST', `${endpoints.orderService}/orders`, { token: ghost, body }), 422, 'USER_UNKNOWN');
+    const fresh = await newCustomer('fresh');
+    const order = await placeOrder(fresh, body);
+    expect(order.status).toBe('PENDING');
+  });
+
+  it('answers 422 PRODUCT_UNKNOWN for a missing or inactive product, 400 for bad bodies', async () => {
+    expectProblem(await postOrder(customer, { items: [{ productId: randomUUID(), quantity: 1 }] }), 422, 'PRODUCT_UNKNOWN');
+    const product = await createProduct(admin, 10);
+    await placeOrder(customer, { items: [{ productId: product, quantity: 1 }] });
+    await call('DELETE', `${endpoints.productService}/products/${product}`, { token: admin });
+    await until('the deletion to reach order-svc', () => postOrder(customer, { items: [{ productId: product, quantity: 1 }] }), (r) => r.status === 422);
+    expectProblem(await postOrder(customer, { items: [{ productId: product, quantity: 1 }] }), 422, 'PRODUCT_UNKNOWN');
+    expectProblem(await postOrder(customer, { items: [] }), 400, 'VALIDATION_FAILED');
+    expectProblem(await postOrder(customer, { items: [{ productId: product, quantity: 0 }] }), 400, 'VALIDATION_FAILED');
+    expectProblem(await postOrder(customer, { items: [{ productId: product, quantity: '1' }] }), 400, 'VALIDATION_FAILED');
+    expectProblem(await call('POST', `${endpoints.orderService}/orders`, { body: { items: [] } }), 401, 'TOKEN_MISSING');
+  });
+});
+
+it('oversell race: stock N, 3N concurrent orders from different users → N confirmed, stock 0, every charge settled', async () => {
+  const N = 4;
+  const product = await createProduct(admin, N, 700);
+  const buyers = await Promise.all(Array.from({ length: 3 * N }, (_, i) => newCustomer(`racer${i}`)));
+  // A first, declined order waits for the product to reach order-svc; its unit comes back.
+  const probe = await placeOrder(buyers[0]!, { items: [{ productId: product, quantity: 1 }], paymentToken: 'tok_decline' });
+  await finalOrder(buyers[0]!, probe.id);
+  await until('the probe order to release its unit', () => stockOf(product), (stock) => stock === N);
+  const orders = await Promise.all(buyers.map(async (buyer) => ({ buyer, order: await placeOrder(buyer, { items: [{ productId: product, quantity: 1 }] }) })));
+  const finals = await Promise.all(orders.map(({ buyer, order }) => finalOrder(buyer, order.id)));
+  const confirmed = finals.filter((o) => o.status === 'CONFIRMED');
+  expect(confirmed).toHaveLength(N);
+  expect(finals.filter((o) => o.status === 'CANCELLED').every((o) => o.cancelReason === 'OUT_OF_STOCK')).toBe(true);
+  await until('every cancelled order to be refunded', async () => Promise.all(finals.map((o) => ledger(o.id))), (ledgers) =>
+    ledgers.every((charges, i) => netCharged(charges) === (finals[i]!.status === 'CONFIRMED' ? 700 : 0)));
+  expect(await stockOf(product)).toBe(0);
+});
