@@ -1,9 +1,12 @@
 # The user's interface to the project. Every target is a thin entry point into stack/bin
 # (the native stack and the Node tool chain) or Docker Compose.
 #
-#   make up      start the stack and services (idempotent) make down  stop it, keep the data
+#   make up      start the stack and services (idempotent)   make down    stop, keep the data
 #   make test    lint, types, unit and integration tests make status  health of each component
 #   make logs    where the logs are                      make clean   stop and delete all data
+#   make topics  topics and message counts               make dlq     dead letters and their reasons
+#   make tail TOPIC=name [FROM=end] [COUNT=n]            decoded records as JSON lines
+#   make replay-dlq PARTITION=p OFFSET=o                 send a dead letter back to its topic
 #
 # STACK=native|docker chooses the stack; by default Docker Compose when a Docker engine
 # answers, the native stack otherwise.
@@ -22,10 +25,10 @@ export COMPOSE_PROJECT_NAME := shop
 
 NODE := stack/bin/with-node
 
-.PHONY: help up down status logs clean test lint typecheck test-unit test-integration
+.PHONY: help up down status logs clean test lint typecheck test-unit test-integration topics tail dlq replay-dlq
 
 help:
-	@sed -n '1,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
 
 up:
 ifeq ($(STACK),docker)
@@ -79,3 +82,16 @@ test-unit:
 
 test-integration:
 	$(NODE) npm run -s test:integration
+
+# Inspection (the stack must be up).
+topics:
+	@$(NODE) node kit/src/cli/topics.ts
+
+tail:
+	@$(NODE) node kit/src/cli/tail.ts
+
+dlq:
+	@$(NODE) node kit/src/cli/dlq.ts
+
+replay-dlq:
+	@$(NODE) node kit/src/cli/replay-dead-letter.ts

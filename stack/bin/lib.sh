@@ -146,6 +146,10 @@ node_is_recent() {
   [ "$major" -gt 22 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 18 ]; }
 }
 
+# KafkaJS 2.2 computes a negative timeout on Node 22+ and Node warns about it on every run
+# (kafkajs issue #1751); the warning is harmless, so it is silenced for our processes.
+export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--disable-warning=TimeoutNegativeWarning"
+
 ensure_node() {
   local tools="$ROOT/.tools/node-$NODE_PINNED_VERSION"
   [ -x "$tools/bin/node" ] && export PATH="$tools/bin:$PATH"
