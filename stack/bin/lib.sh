@@ -147,7 +147,7 @@ node_is_recent() {
 }
 
 # KafkaJS 2.2 computes a negative timeout on Node 22+ and Node warns about it on every run
-# (kafkajs issue #1751); the warning is harmless, so it is silenced for our processes.
+# (a known KafkaJS issue); the warning is harmless, so it is silenced for our processes.
 export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--disable-warning=TimeoutNegativeWarning"
 
 ensure_node() {
