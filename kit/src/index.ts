@@ -12,7 +12,7 @@ export { writeOutboxEvent, type OutboxEvent } from './outbox/write-event.ts';
 export { EventConsumer, type ConsumedEvent, type ConsumerSettings, type EventHandler, type EventHandlers } from './consumer/consumer.ts';
 export { DEAD_LETTER_TOPIC, deadLetterHeaderNames, deadLetterOf, type DeadLetter, type DeadLetterReason } from './consumer/dead-letter.ts';
 export { backoffDelay, classifyFailure, DependencyUnavailable, type FailureKind } from './consumer/failures.ts';
-export { createKafka, type Logger } from './kafka/client.ts';
+export { createKafka, headersAsText, type Logger } from './kafka/client.ts';
 export { createHttpApp, type HttpApp, type HttpAppOptions } from './http/app.ts';
 export { authentication, jwksKeyResolver, JWKS_PATH, TOKEN_ALGORITHM, TOKEN_ISSUER, type AuthenticatedUser, type PublicKeyResolver } from './http/auth.ts';
 export { HttpProblem, Problem } from './http/problem.ts';

@@ -1,7 +1,8 @@
 // A test-side Kafka reader: consumes topics from the beginning under a fresh group and keeps
 // every record, so a test can wait for the records it caused and count them.
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { headersAsText } from '@shop/kit';
 
 export interface ReceivedRecord {
   topic: string;
@@ -10,14 +11,6 @@ export interface ReceivedRecord {
   key: string | null;
   headers: Record<string, string>;
   value: Buffer | null;
-}
-
-function headersAsText(headers: IHeaders | undefined): Record<string, string> {
-  const text: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value !== undefined) text[name] = Array.isArray(value) ? value.map(String).join(',') : value.toString();
-  }
-  return text;
 }
 
 export class TopicRecorder {

@@ -1,21 +1,14 @@
 // What the operator commands (make topics / tail / dlq / replay-dlq) share: a Kafka client,
 // and a record turned into one line of JSON with its value decoded through the registry.
-import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { requireEnv } from '../config.ts';
 import { deadLetterHeaderNames } from '../consumer/dead-letter.ts';
 import { EventCodec } from '../events/codec.ts';
 import { eventTopics, type EventTopic } from '../events/types.generated.ts';
+import { headersAsText } from '../kafka/client.ts';
 
 export const kafka = new Kafka({ clientId: 'shop-inspect', brokers: requireEnv('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING });
 const codec = new EventCodec(requireEnv('REGISTRY_URL'));
-
-export function headersAsText(headers: IHeaders | undefined): Record<string, string> {
-  const text: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value !== undefined) text[name] = Array.isArray(value) ? value.map(String).join(',') : value.toString();
-  }
-  return text;
-}
 
 const isEventTopic = (topic: string | undefined): topic is EventTopic => (eventTopics as readonly string[]).includes(topic ?? '');
 

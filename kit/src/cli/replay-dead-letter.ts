@@ -4,7 +4,8 @@
 // skips it, and only the one that gave up applies it now.
 import { randomUUID } from 'node:crypto';
 import { DEAD_LETTER_TOPIC, deadLetterHeaderNames as h } from '../consumer/dead-letter.ts';
-import { headersAsText, kafka } from './inspect.ts';
+import { headersAsText } from '../kafka/client.ts';
+import { kafka } from './inspect.ts';
 
 const partition = Number(process.env['PARTITION'] ?? 0);
 const offset = process.env['OFFSET'];

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import type { Sql, Transaction } from '../db/connect.ts';
 import type { EventCodec } from '../events/codec.ts';
 import type { EventsByTopic, EventTopic } from '../events/types.generated.ts';
-import type { Logger } from '../kafka/client.ts';
+import { headersAsText, type Logger } from '../kafka/client.ts';
 import { DEAD_LETTER_TOPIC, deadLetterOf, type DeadLetterReason } from './dead-letter.ts';
 import { backoffDelay, classifyFailure } from './failures.ts';
 
@@ -60,12 +60,6 @@ class UndecodableMessage extends Error {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function headerText(headers: IHeaders | undefined, name: string): string | undefined {
-  const value = headers?.[name];
-  if (value === undefined) return undefined;
-  return (Array.isArray(value) ? value[0] : value)?.toString();
-}
 
 /**
  * A consumer group member that applies each event exactly once: the event id goes into
@@ -204,7 +198,7 @@ export class EventConsumer {
   }
 
   private async decode({ topic, partition, message }: EachMessagePayload): Promise<ConsumedEvent<EventTopic>> {
-    const id = headerText(message.headers, 'id');
+    const id = headersAsText(message.headers)['id'];
     if (id === undefined || !UUID.test(id)) throw new UndecodableMessage(`the id header is missing or not a UUID (${JSON.stringify(id)})`);
     if (!message.value) throw new UndecodableMessage('the message has no value');
     if (!message.key) throw new UndecodableMessage('the message has no key');

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type IHeaders, type LogEntry } from 'kafkajs';
 
 /** The subset of a pino/Fastify logger the kit writes to. */
 export interface Logger {
@@ -24,4 +24,13 @@ export function createKafka(brokers: string[], clientId: string, logger: Logger)
         else logger.debug(entry, message);
       },
   });
+}
+
+/** Record headers as text (KafkaJS gives Buffers, or arrays of them for repeated names). */
+export function headersAsText(headers: IHeaders | undefined): Record<string, string> {
+  const text: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) text[name] = Array.isArray(value) ? value.map(String).join(',') : value.toString();
+  }
+  return text;
 }

@@ -75,3 +75,15 @@ export async function updateProduct(
     returning ${columns(tx)}`;
   return row;
 }
+
+/**
+ * Moves stock by `delta` relative to the committed value, bumping the version: one statement,
+ * so a concurrent move of the same product is added to, never overwritten.
+ */
+export async function adjustStock(tx: Transaction, id: string, delta: number): Promise<ProductRow> {
+  const [row] = await tx<ProductRow[]>`
+    update products set stock = stock + ${delta}, version = version + 1, updated_at = now()
+    where id = ${id}
+    returning ${columns(tx)}`;
+  return row!;
+}

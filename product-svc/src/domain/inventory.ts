@@ -1,5 +1,5 @@
 import { lockAggregate, writeOutboxEvent, type EventCodec, type OrderCancelled, type OrderPlaced, type Shortage, type Transaction } from '@shop/kit';
-import { updateProduct } from '../data-access/products-repository.ts';
+import { adjustStock } from '../data-access/products-repository.ts';
 import {
   insertReservation, lockProducts, reservationStatus, reservedItems, setReservationStatus,
 } from '../data-access/reservations-repository.ts';
@@ -7,9 +7,7 @@ import { emitProductUpdate } from './products.ts';
 
 /** Moves a product's stock by `delta` and publishes its new state (STOCK_CHANGED). */
 async function moveStock(tx: Transaction, codec: EventCodec, productId: string, delta: number): Promise<void> {
-  const [current] = await tx<[{ stock: number }]>`select stock from products where id = ${productId}`;
-  const row = await updateProduct(tx, productId, { stock: current.stock + delta }, undefined);
-  await emitProductUpdate(tx, codec, row!, 'STOCK_CHANGED');
+  await emitProductUpdate(tx, codec, await adjustStock(tx, productId, delta), 'STOCK_CHANGED');
 }
 
 /**
