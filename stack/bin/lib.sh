@@ -104,6 +104,16 @@ stop_bg() {
   rm -f "$(pidfile "$name")"
 }
 
+# kill_bg NAME: SIGKILL the process group at once, as a crash would (`make chaos`).
+kill_bg() {
+  local name="$1" pid i
+  pid="$(cat "$(pidfile "$name")" 2>/dev/null)" || return 0
+  say "killing $name (pid $pid) with SIGKILL"
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$(pidfile "$name")"
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # wait_for NAME SECONDS CHECK...: poll CHECK until it succeeds; print progress; on timeout

@@ -44,6 +44,40 @@ export class TopicRecorder {
     return recorder;
   }
 
+  /**
+   * Every record of `topics` up to their ends as of the call: reads from the beginning until
+   * each partition has reached the high watermark it had when the call began.
+   */
+  static async readToEnd(brokers: string[], topics: string[], timeoutMs = 120_000): Promise<ReceivedRecord[]> {
+    const admin = new Kafka({ clientId: 'integration-tests', brokers, logLevel: logLevel.ERROR }).admin();
+    await admin.connect();
+    const ends = new Map<string, bigint>();
+    try {
+      for (const topic of topics) {
+        for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+          if (BigInt(high) > BigInt(low)) ends.set(`${topic}/${partition}`, BigInt(high));
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const recorder = await TopicRecorder.start(brokers, topics);
+    try {
+      await recorder.waitFor(
+        'the topics to be read to their ends',
+        (records) => {
+          const next = new Map<string, bigint>();
+          for (const r of records) next.set(`${r.topic}/${r.partition}`, BigInt(r.offset) + 1n);
+          return [...ends].every(([partition, end]) => (next.get(partition) ?? 0n) >= end);
+        },
+        timeoutMs,
+      );
+      return [...recorder.records];
+    } finally {
+      await recorder.stop();
+    }
+  }
+
   /** Polls until `done` holds for the records received so far; fails after `timeoutMs`. */
   async waitFor(description: string, done: (records: ReceivedRecord[]) => boolean, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { requireEnv } from '@shop/kit';
+import { connectDatabase, requireEnv, type Sql } from '@shop/kit';
 
 const run = promisify(execFile);
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,14 +40,37 @@ export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpo
   };
 }
 
-/** Stops or starts one component and returns when the command has finished (start waits for readiness). */
-export async function controlComponent(kind: StackKind, action: 'start' | 'stop', component: Component): Promise<void> {
+export type ComponentAction = 'start' | 'stop' | 'kill';
+
+/**
+ * Starts, stops or kills one component and returns when the command has finished (start
+ * waits for readiness). `kill` is SIGKILL (PostgreSQL: an immediate shutdown, no checkpoint).
+ */
+export async function controlComponent(kind: StackKind, action: ComponentAction, component: Component): Promise<void> {
   if (kind === 'native') {
     await run(`${repositoryRoot}/stack/bin/native`, [action, component], { cwd: repositoryRoot });
     return;
   }
-  const args = action === 'stop' ? ['compose', 'stop', component] : ['compose', 'up', '--detach', '--wait', component];
+  const args = {
+    start: ['compose', 'up', '--detach', '--wait', component],
+    stop: ['compose', 'stop', component],
+    kill: ['compose', 'kill', '--signal', 'SIGKILL', component],
+  }[action];
   await run('docker', args, { cwd: repositoryRoot });
+}
+
+export type DatabaseName = 'users' | 'products' | 'orders' | 'payments' | 'gateway';
+
+/** A pool on one of the services' databases, as the role that owns it. */
+export function connectServiceDatabase(database: DatabaseName, max = 2, env: NodeJS.ProcessEnv = process.env): Sql {
+  return connectDatabase({
+    host: requireEnv('PG_HOST', env),
+    port: Number(requireEnv('PG_PORT', env)),
+    database,
+    username: database,
+    password: requireEnv(`${database.toUpperCase()}_DB_PASSWORD`, env),
+    max,
+  });
 }
 
 export async function isReachable(endpoints: StackEndpoints): Promise<boolean> {

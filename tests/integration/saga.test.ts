@@ -3,11 +3,10 @@
 // units. Every outcome is checked against the gateway's ledger and the product's stock.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, requireEnv } from '@shop/kit';
 import { createSigner } from 'fast-jwt';
 import { adminToken, call, expectProblem, newCustomer, type TestUser } from '../harness/http.ts';
 import { createProduct, finalOrder, ledger, netCharged, paymentsOf, placeOrder, postOrder, stockOf, until } from '../harness/shop.ts';
-import { stackEndpoints } from '../harness/stack.ts';
+import { connectServiceDatabase, stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
 let admin: string;
@@ -105,7 +104,7 @@ describe('placing orders', () => {
   });
 
   it('answers 422 USER_UNKNOWN for a user order-svc has not heard of, and accepts a new user once registration has propagated', async () => {
-    const users = connectDatabase({ host: endpoints.pgHost, port: endpoints.pgPort, database: 'users', username: 'users', password: requireEnv('USERS_DB_PASSWORD'), max: 1 });
+    const users = connectServiceDatabase('users', 1);
     const [key] = await users<[{ kid: string; privateKey: string }]>`select kid, private_key as "privateKey" from signing_keys order by created_at desc, kid limit 1`;
     await users.end();
     // A validly signed token of a user whose registration never happened anywhere.

@@ -3,10 +3,10 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { EventCodec, connectDatabase, requireEnv, type Sql } from '@shop/kit';
+import { EventCodec, type Sql } from '@shop/kit';
 import { adminToken, call, expectProblem, login, newCustomer, type ApiResponse } from '../harness/http.ts';
 import { TopicRecorder } from '../harness/kafka.ts';
-import { controlComponent, stackEndpoints } from '../harness/stack.ts';
+import { connectServiceDatabase, controlComponent, stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
 const users = endpoints.userService;
@@ -16,7 +16,7 @@ let sql: Sql;
 
 beforeAll(async () => {
   recorder = await TopicRecorder.start(endpoints.kafkaBrokers, ['user-registration']);
-  sql = connectDatabase({ host: endpoints.pgHost, port: endpoints.pgPort, database: 'users', username: 'users', password: requireEnv('USERS_DB_PASSWORD'), max: 2 });
+  sql = connectServiceDatabase('users', 2);
 });
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { classifyFailure } from '../consumer/failures.ts';
 
 /** RFC 9457 problem details, with a stable machine-readable `code` (the contract's error surface). */
 export const Problem = Type.Object(
@@ -96,6 +97,13 @@ export function problemOf(error: FastifyError | HttpProblem, request: FastifyReq
     status = error.statusCode;
     code = 'BAD_REQUEST';
     detail = error.message;
+  } else if (classifyFailure(error) === 'infrastructure') {
+    // The database (or another dependency) is down or restarting: nothing was done, and the
+    // same request may well succeed in a moment, which a 500 would not tell the client.
+    status = 503;
+    code = 'SERVICE_UNAVAILABLE';
+    detail = 'A dependency of this service is unavailable; nothing was changed. Retry in a moment.';
+    headers = { 'retry-after': '1' };
   }
   return {
     problem: { type: 'about:blank', status, title: titles[status] ?? 'Error', detail, code, instance: request.url, requestId: request.id },

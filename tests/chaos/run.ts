@@ -1,0 +1,159 @@
+// `make chaos`: steady order load while components are killed one at a time and restarted,
+// then the invariants of the saga are checked once the system has settled. See
+// tests/chaos/README.md for what is checked and how to read the report.
+//
+//   node tests/chaos/run.ts            (environment: CHAOS_ROUNDS, CHAOS_RATE, CHAOS_SEED)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { eventTopics } from '@shop/kit';
+import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
+import { TopicRecorder } from '../harness/kafka.ts';
+import { connectServiceDatabase, repositoryRoot, stackEndpoints, type StackKind } from '../harness/stack.ts';
+import { faultPlan, injectFault, type Fault, type FaultSettings } from './faults.ts';
+import { checkInvariants, ordersOfRun, type Databases } from './invariants.ts';
+import { OrderLoad } from './load.ts';
+import { Random } from './random.ts';
+import { renderReport } from './report.ts';
+
+const settings = {
+  /** Each round kills every component once, in random order. */
+  rounds: Number(process.env['CHAOS_ROUNDS'] ?? 1),
+  ratePerSecond: Number(process.env['CHAOS_RATE'] ?? 5),
+  seed: Number(process.env['CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31)),
+  customers: 40,
+  // Two products sell out during a run (orders for them are then cancelled and refunded);
+  // three have stock for every order, so that the saga's progress stays visible throughout.
+  products: [{ stock: 60 }, { stock: 120 }, { stock: 1_000_000 }, { stock: 1_000_000 }, { stock: 1_000_000 }],
+  faults: { calmMs: [3_000, 8_000], downMs: [1_000, 5_000], recoveryTimeoutMs: 120_000 } satisfies FaultSettings,
+  /** How long one intended order is retried under its Idempotency-Key. */
+  orderRetryMs: 90_000,
+  settleTimeoutMs: 300_000,
+  /** Consumed topics that get a poison record (bytes that are not Avro) during the run. */
+  poisonTopics: ['order-placed', 'payment-success', 'inventory-rejected', 'order-cancelled'] as const,
+};
+
+const stack: StackKind = process.env['SHOP_STACK'] === 'docker' ? 'docker' : 'native';
+const endpoints = stackEndpoints();
+const started = Date.now();
+const log = (line: string) => console.log(`[chaos +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function prepare(db: Databases) {
+  const admin = await adminToken();
+  const initialStock = new Map<string, number>();
+  for (const [i, { stock }] of settings.products.entries()) {
+    initialStock.set(await createProduct(admin, stock, 500 + 250 * i, `Chaos item ${i + 1}`), stock);
+  }
+  const customers: Customer[] = [];
+  for (let i = 0; i < settings.customers; i++) customers.push(await registerCustomer('chaos'));
+  const customerIds = customers.map((c) => c.id);
+  const productIds = [...initialStock.keys()];
+  // Orders are refused until order-svc has heard of a customer and a product through Kafka.
+  await until('order-svc to know the run\'s customers and products', async () => {
+    const [users] = await db.orders<{ n: number }[]>`select count(*)::int as n from known_users where id = any(${customerIds}::uuid[])`;
+    const [products] = await db.orders<{ n: number }[]>`select count(*)::int as n from catalog where product_id = any(${productIds}::uuid[])`;
+    return (users?.n ?? 0) + (products?.n ?? 0);
+  }, (known) => known === customerIds.length + productIds.length, 120_000);
+  return { admin, initialStock, customers, customerIds, productIds };
+}
+
+/** Writes a record no consumer can decode to `topic`; its key marks it as the run's own. */
+async function injectPoison(kafka: Kafka, topic: string): Promise<string> {
+  const key = `chaos-poison-${randomUUID()}`;
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages: [{ key, value: Buffer.from('not an Avro record'), headers: { id: randomUUID(), type: topic } }] });
+  } finally {
+    await producer.disconnect();
+  }
+  return key;
+}
+
+async function dlqEnds(kafka: Kafka): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets('dlq')).map((p) => [p.partition, BigInt(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until every order of the run is final and no compensation is still owed. */
+async function settle(db: Databases, customerIds: string[]): Promise<number | undefined> {
+  const since = Date.now();
+  try {
+    await until('the system to settle', async () => {
+      try {
+        const orders = await ordersOfRun(db.orders, customerIds);
+        const cancelled = orders.filter((o) => o.status === 'CANCELLED').map((o) => o.id);
+        const [charged] = await db.payments<{ n: number }[]>`select count(*)::int as n from payments where status = 'SUCCEEDED' and order_id = any(${cancelled}::uuid[])`;
+        const [held] = await db.products<{ n: number }[]>`select count(*)::int as n from reservations where status = 'RESERVED' and order_id = any(${cancelled}::uuid[])`;
+        return orders.filter((o) => o.status === 'PENDING').length + (charged?.n ?? 0) + (held?.n ?? 0);
+      } catch {
+        return -1;
+      }
+    }, (outstanding) => outstanding === 0, settings.settleTimeoutMs);
+    return Date.now() - since;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<number> {
+  const db: Databases = { orders: connectServiceDatabase('orders', 2), products: connectServiceDatabase('products', 2), payments: connectServiceDatabase('payments', 2) };
+  const kafka = new Kafka({ clientId: 'chaos', brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const random = new Random(settings.seed);
+  log(`seed ${settings.seed}, ${settings.rounds} round(s), ${settings.ratePerSecond} orders/s, stack ${stack}`);
+  const run = await prepare(db);
+  const dlqStart = await dlqEnds(kafka);
+
+  const load = new OrderLoad({ ratePerSecond: settings.ratePerSecond, retryForMs: settings.orderRetryMs }, run.customers, run.productIds, random);
+  const loadStartedAt = Date.now();
+  load.start();
+  log('load started');
+  const plan = faultPlan(random, settings.rounds);
+  // Poison goes in at random points of the plan, between faults.
+  const poisonAt = settings.poisonTopics.map((topic) => ({ topic, before: random.int(0, plan.length - 1) }));
+  const poisonKeys = new Set<string>();
+  const faults: Fault[] = [];
+  for (const [index, component] of plan.entries()) {
+    for (const { topic } of poisonAt.filter((p) => p.before === index)) {
+      poisonKeys.add(await injectPoison(kafka, topic));
+      log(`poison record written to ${topic}`);
+    }
+    faults.push(await injectFault(stack, component, settings.faults, random, db.orders, log));
+  }
+  await sleep(settings.faults.calmMs[1]);
+  await load.stop();
+  const loadStoppedAt = Date.now();
+  log(`load stopped: ${load.attempts.length} orders offered, ${load.accepted.length} accepted`);
+
+  const settleMs = await settle(db, run.customerIds);
+  log(settleMs === undefined ? `not settled after ${settings.settleTimeoutMs} ms` : `settled in ${settleMs} ms`);
+
+  const orderIds = new Set((await ordersOfRun(db.orders, run.customerIds)).map((o) => o.id));
+  const sagaTopics = eventTopics.filter((t) => !['user-registration', 'product-update'].includes(t));
+  const sagaRecords = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, [...sagaTopics])).filter((r) => orderIds.has(r.key ?? ''));
+  const deadLetters = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, ['dlq'])).filter((r) => BigInt(r.offset) >= (dlqStart.get(r.partition) ?? 0n));
+  const invariants = await checkInvariants(
+    { attempts: load.attempts, customerIds: run.customerIds, initialStock: run.initialStock, adminToken: run.admin, poisonKeys, deadLetters, sagaRecords },
+    db,
+  );
+  await Promise.all([db.orders.end(), db.products.end(), db.payments.end()]);
+
+  const report = renderReport({ settings, stack, startedAt: loadStartedAt, loadStoppedAt, attempts: load.attempts, faults, settleMs, invariants });
+  const directory = `${repositoryRoot}/.stack/reports`;
+  mkdirSync(directory, { recursive: true });
+  writeFileSync(`${directory}/chaos.md`, report);
+  console.log(`\n${report}\n(report written to .stack/reports/chaos.md)`);
+  const failed = invariants.filter((i) => !i.holds).length + faults.filter((f) => f.recoveredAt === undefined).length + (settleMs === undefined ? 1 : 0);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = await main().catch((error: unknown) => {
+  console.error('chaos run failed:', error);
+  return 2;
+});
