@@ -1,8 +1,10 @@
-import { SchemaRegistry, SchemaType, type DecodeOptions } from '@kafkajs/confluent-schema-registry';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import { readEventSchemas, type EventSchemaSource } from './schemas.ts';
 import type { EventsByTopic, EventTopic } from './types.generated.ts';
 
-type AvroReaderSchema = NonNullable<NonNullable<DecodeOptions[SchemaType.AVRO]>['readerSchema']>;
+/** The Confluent wire format: magic byte 0, the writer's schema id (4 bytes), the Avro body. */
+const WIRE_HEADER_BYTES = 5;
 
 /**
  * Avro in the Confluent wire format, through the schema registry. Each topic's schema (from
@@ -14,6 +16,9 @@ export class EventCodec {
   private readonly registry: SchemaRegistry;
   private readonly sources: Map<string, EventSchemaSource>;
   private readonly schemaIds = new Map<EventTopic, Promise<number>>();
+  private readonly readerTypes = new Map<EventTopic, avro.Type>();
+  /** Per topic and writer schema id; null when the writer's schema is the reader's. */
+  private readonly resolvers = new Map<string, ReturnType<avro.Type["createResolver"]> | null>();
 
   constructor(registryUrl: string, sources: EventSchemaSource[] = readEventSchemas()) {
     this.registry = new SchemaRegistry({ host: registryUrl });
@@ -42,12 +47,32 @@ export class EventCodec {
    * Decodes a Confluent-framed Avro message of `topic`, resolving the writer's schema
    * (looked up by the id in the message) against this code's schema of the topic, so the
    * value has the shape of the generated type even when the writer used an older version.
+   * The reader type and each resolver are built once: building them compiles code, which
+   * per message cost more than the rest of decoding.
    */
   async decode<T extends EventTopic>(topic: T, message: Buffer): Promise<EventsByTopic[T]> {
-    const value: unknown = await this.registry.decode(message, {
-      [SchemaType.AVRO]: { readerSchema: JSON.parse(this.source(topic).text) as AvroReaderSchema },
-    });
-    return value as EventsByTopic[T];
+    if (message.length < WIRE_HEADER_BYTES || message[0] !== 0) {
+      throw new Error('not in the Confluent wire format (magic byte 0 and a schema id)');
+    }
+    const writerId = message.readInt32BE(1);
+    const writer = (await this.registry.getSchema(writerId)) as unknown as avro.Type;
+    const reader = this.readerType(topic);
+    const key = `${topic}/${writerId}`;
+    let resolver = this.resolvers.get(key);
+    if (resolver === undefined) {
+      resolver = reader.equals(writer) ? null : reader.createResolver(writer);
+      this.resolvers.set(key, resolver);
+    }
+    return reader.fromBuffer(message.subarray(WIRE_HEADER_BYTES), resolver ?? undefined) as EventsByTopic[T];
+  }
+
+  private readerType(topic: EventTopic): avro.Type {
+    let type = this.readerTypes.get(topic);
+    if (!type) {
+      type = avro.Type.forSchema(JSON.parse(this.source(topic).text) as avro.Schema);
+      this.readerTypes.set(topic, type);
+    }
+    return type;
   }
 
   private source(topic: EventTopic): EventSchemaSource {

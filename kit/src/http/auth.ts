@@ -34,12 +34,23 @@ declare module 'fastify' {
 /** Finds the public key (PEM) that verifies a token, by the `kid` of its header. */
 export type PublicKeyResolver = (kid: string) => Promise<string | undefined>;
 
-/** Public keys from user-svc's JWKS endpoint, cached; an unknown `kid` (a rotated key) refetches. */
+const KEY_TTL_MS = 10 * 60_000;
+
+/**
+ * Public keys from user-svc's JWKS endpoint, cached; an unknown `kid` (a rotated key) refetches.
+ * The PEM of each key is kept too: get-jwks converts the JWK to PEM on every call, in pure
+ * JavaScript elliptic-curve arithmetic, which cost more CPU than all else a request does.
+ */
 export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
-  const getJwks = buildGetJwks({ jwksPath: JWKS_PATH, max: 20, ttl: 10 * 60_000 });
+  const getJwks = buildGetJwks({ jwksPath: JWKS_PATH, max: 20, ttl: KEY_TTL_MS });
+  const pems = new Map<string, { pem: string; until: number }>();
   return async (kid) => {
+    const known = pems.get(kid);
+    if (known && known.until > Date.now()) return known.pem;
     try {
-      return await getJwks.getPublicKey({ domain: userServiceUrl, kid, alg: TOKEN_ALGORITHM });
+      const pem = await getJwks.getPublicKey({ domain: userServiceUrl, kid, alg: TOKEN_ALGORITHM });
+      pems.set(kid, { pem, until: Date.now() + KEY_TTL_MS });
+      return pem;
     } catch (error) {
       if ((error as { code?: string }).code === 'JWK_NOT_FOUND') return undefined;
       throw new HttpProblem(503, 'AUTH_UNAVAILABLE', `The keys of user-svc cannot be read (${(error as Error).message}); retry shortly.`);
