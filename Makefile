@@ -7,6 +7,9 @@
 #   make topics  topics and message counts               make dlq     dead letters and their reasons
 #   make tail TOPIC=name [FROM=end] [COUNT=n]            decoded records as JSON lines
 #   make replay-dlq PARTITION=p OFFSET=o                 send a dead letter back to its topic
+#   make docs    regenerate docs/asyncapi.yaml           make openapi docs/openapi/ from the running services
+#   make chaos [ROUNDS=n]  kill each component under order load n times (default 1), check invariants
+#   make bench             offered-load benchmark, pgbench limit, report in tests/bench/results
 #
 # STACK=native|docker chooses the stack; by default Docker Compose when a Docker engine
 # answers, the native stack otherwise.
@@ -25,10 +28,10 @@ export COMPOSE_PROJECT_NAME := shop
 
 NODE := stack/bin/with-node
 
-.PHONY: help up down status logs clean test lint typecheck test-unit test-integration topics tail dlq replay-dlq
+.PHONY: help up down status logs clean test lint typecheck test-unit test-integration topics tail dlq replay-dlq docs openapi chaos bench
 
 help:
-	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
 
 up:
 ifeq ($(STACK),docker)
@@ -67,9 +70,10 @@ else
 endif
 
 # Static checks and unit tests first (fast, no stack), then the stack, then the tests
-# that talk to it.
+# that talk to it, then one round of faults under load (the short chaos run).
 test: lint typecheck test-unit up test-integration
 	@$(NODE) npm run -s test:summary
+	@$(MAKE) --no-print-directory chaos ROUNDS=1
 
 lint:
 	$(NODE) npm run -s lint
@@ -95,3 +99,19 @@ dlq:
 
 replay-dlq:
 	@$(NODE) node kit/src/cli/replay-dead-letter.ts
+
+# Faults under load and benchmarks (the stack must be up; both take minutes).
+ROUNDS ?= 1
+chaos:
+	@CHAOS_ROUNDS=$(ROUNDS) $(NODE) node tests/chaos/run.ts
+
+bench:
+	@$(NODE) node tests/bench/run.ts
+
+# Generated documentation: the AsyncAPI document from schemas/ and connect/topics.conf, and the
+# OpenAPI documents as the running services serve them (the stack must be up).
+docs:
+	@$(NODE) npm run -s docs:asyncapi
+
+openapi:
+	@$(NODE) npm run -s docs:openapi
