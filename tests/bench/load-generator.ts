@@ -1,0 +1,97 @@
+// The open-loop load generator of `make bench`, run as its own process so that its timing is
+// not disturbed by the benchmark's Kafka reader and samplers. It offers POST /orders at a fixed
+// rate whatever the answers do, and times each request from the moment it was due, not from
+// when it could be sent (otherwise a slow system would also slow the load and hide its
+// latency: coordinated omission).
+//
+// Input (JSON on stdin): GeneratorPlan. Output (JSON on stdout): GeneratorResult.
+import http from 'node:http';
+
+export interface GeneratorPlan {
+  orderServiceUrl: string;
+  tokens: string[];
+  productIds: string[];
+  ratePerSecond: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface RequestSample {
+  /** Due time, ms since the epoch. */
+  dueAt: number;
+  /** Latency from due time to the complete answer, ms. */
+  latencyMs: number;
+  status: number;
+  orderId?: string;
+  measured: boolean;
+}
+
+export interface GeneratorResult {
+  samples: RequestSample[];
+  /** Requests that were due but could not be sent in time by this process (its own lag). */
+  maxSendLagMs: number;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function post(agent: http.Agent, url: URL, token: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve) => {
+    const request = http.request(url, {
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
+      timeout: 30_000,
+    }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+    });
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', () => resolve({ status: 0, text: '' }));
+    request.end(body);
+  });
+}
+
+async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const url = new URL('/orders', plan.orderServiceUrl);
+  const samples: RequestSample[] = [];
+  const pending: Promise<void>[] = [];
+  const intervalMs = 1000 / plan.ratePerSecond;
+  const start = Date.now() + 50;
+  const end = start + plan.warmupMs + plan.durationMs;
+  let maxSendLagMs = 0;
+  let next = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = Date.now();
+      for (let dueAt = start + next * intervalMs; dueAt <= now && dueAt < end; dueAt = start + ++next * intervalMs) {
+        maxSendLagMs = Math.max(maxSendLagMs, now - dueAt);
+        const measured = dueAt >= start + plan.warmupMs;
+        const token = plan.tokens[next % plan.tokens.length]!;
+        const productId = plan.productIds[next % plan.productIds.length]!;
+        const body = JSON.stringify({ items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' });
+        const due = dueAt;
+        pending.push(post(agent, url, token, body).then(({ status, text }) => {
+          const sample: RequestSample = { dueAt: due, latencyMs: Date.now() - due, status, measured };
+          if (status === 202) sample.orderId = (JSON.parse(text) as { id: string }).id;
+          samples.push(sample);
+        }));
+      }
+      if (start + next * intervalMs >= end) resolve();
+      else setTimeout(tick, Math.max(0, Math.min(intervalMs, start + next * intervalMs - Date.now())));
+    };
+    setTimeout(tick, Math.max(0, start - Date.now()));
+  });
+  await Promise.all(pending);
+  agent.destroy();
+  return { samples, maxSendLagMs };
+}
+
+const plan = JSON.parse(await readStdin()) as GeneratorPlan;
+process.stdout.write(JSON.stringify(await generate(plan)));

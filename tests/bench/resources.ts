@@ -1,0 +1,115 @@
+// Memory and CPU of every component of the native stack, sampled from /proc. A component is
+// its process and all its descendants (PostgreSQL's backends and WAL senders belong to the
+// postmaster). Memory is the proportional set size (PSS): resident memory with each shared
+// page divided among the processes sharing it, so that PostgreSQL's shared buffers count once
+// for the cluster, not once per backend.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export interface ResourceSample {
+  /** CPU time used since the previous sample, in percent of one core. */
+  cpuPercent: number;
+  pssBytes: number;
+}
+
+interface ProcessStat {
+  pid: number;
+  parent: number;
+  cpuTicks: number;
+}
+
+/** PSS of one process; 0 if it ended or cannot be read. */
+function pssOf(pid: number): number {
+  try {
+    const kb = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    return kb === undefined ? 0 : Number(kb) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function processStats(): ProcessStat[] {
+  const stats: ProcessStat[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name may contain spaces and parentheses: fields start after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      stats.push({
+        pid: Number(entry),
+        parent: Number(fields[1]),
+        cpuTicks: Number(fields[11]) + Number(fields[12]),
+      });
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return stats;
+}
+
+function descendantsOf(roots: number[], stats: ProcessStat[]): Set<number> {
+  const members = new Set(roots);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const s of stats) {
+      if (!members.has(s.pid) && members.has(s.parent)) {
+        members.add(s.pid);
+        grew = true;
+      }
+    }
+  }
+  return members;
+}
+
+/** Samples the named process trees every `intervalMs` until stopped. */
+export class ResourceSampler {
+  private readonly roots: Map<string, number>;
+  private readonly samples = new Map<string, ResourceSample[]>();
+  private previous = new Map<string, { ticks: number; at: number }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(roots: Map<string, number>) {
+    this.roots = roots;
+  }
+
+  start(intervalMs = 1000): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  /** Stops and returns each component's mean CPU and peak memory (PSS) over the sampled period. */
+  stop(): Map<string, { cpuPercent: number; peakPssBytes: number }> {
+    clearInterval(this.timer);
+    this.sample();
+    const summary = new Map<string, { cpuPercent: number; peakPssBytes: number }>();
+    for (const [name, samples] of this.samples) {
+      const measured = samples.slice(1);
+      summary.set(name, {
+        cpuPercent: measured.reduce((sum, s) => sum + s.cpuPercent, 0) / Math.max(1, measured.length),
+        peakPssBytes: Math.max(0, ...samples.map((s) => s.pssBytes)),
+      });
+    }
+    this.samples.clear();
+    this.previous.clear();
+    return summary;
+  }
+
+  private sample(): void {
+    const stats = processStats();
+    const now = Date.now();
+    for (const [name, root] of this.roots) {
+      const members = descendantsOf([root], stats);
+      const tree = stats.filter((s) => members.has(s.pid));
+      const ticks = tree.reduce((sum, s) => sum + s.cpuTicks, 0);
+      const before = this.previous.get(name);
+      const cpuPercent = before ? ((ticks - before.ticks) / CLOCK_TICKS_PER_SECOND / ((now - before.at) / 1000)) * 100 : 0;
+      this.previous.set(name, { ticks, at: now });
+      const list = this.samples.get(name) ?? [];
+      list.push({ cpuPercent, pssBytes: tree.reduce((sum, s) => sum + pssOf(s.pid), 0) });
+      this.samples.set(name, list);
+    }
+  }
+}

@@ -1,0 +1,184 @@
+// `make bench`: offers POST /orders at fixed rates (an open-loop generator in its own process),
+// measures what the system achieves at each rate, then the limit the database sets (pgbench
+// running the same placement transaction), and writes tests/bench/results/. See
+// tests/bench/README.md for the method and how to read the report.
+//
+//   node tests/bench/run.ts     (environment: BENCH_RATES=25,50,... BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_LABEL)
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { Kafka, logLevel } from 'kafkajs';
+import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
+import { connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
+import type { GeneratorPlan, GeneratorResult } from './load-generator.ts';
+import { runPgbench } from './pgbench.ts';
+import { renderReport, type BenchResults, type StepResult } from './report.ts';
+import { ResourceSampler } from './resources.ts';
+import { latencyChart } from './chart.ts';
+
+const settings = {
+  rates: (process.env['BENCH_RATES'] ?? '25,50,100,200,400').split(',').map(Number),
+  warmupMs: Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5) * 1000,
+  durationMs: Number(process.env['BENCH_SECONDS'] ?? 20) * 1000,
+  customers: 60,
+  products: 8,
+  /** order-svc's pool size: pgbench runs with as many clients. */
+  poolSize: Number(process.env['DB_POOL_MAX'] ?? 10),
+  pgbenchSeconds: 20,
+  /** After a step, how long confirmations are waited for before the rest count as missing. */
+  drainTimeoutMs: 60_000,
+  label: process.env['BENCH_LABEL'] ?? '',
+};
+
+const endpoints = stackEndpoints();
+const resultsDirectory = fileURLToPath(new URL('./results', import.meta.url));
+const log = (line: string) => console.log(`[bench] ${line}`);
+
+/** Who is running, by pid: the native stack's pid files (a component is its whole process tree). */
+function componentRoots(): Map<string, number> {
+  const roots = new Map<string, number>();
+  const postmaster = `${repositoryRoot}/.stack/data/postgres/postmaster.pid`;
+  if (existsSync(postmaster)) roots.set('postgres', Number(readFileSync(postmaster, 'utf8').split('\n')[0]));
+  for (const name of ['kafka', 'connect', 'registry', 'user-svc', 'product-svc', 'order-svc', 'payment-svc', 'gateway-sim']) {
+    const file = `${repositoryRoot}/.stack/run/${name}.pid`;
+    if (existsSync(file)) roots.set(name, Number(readFileSync(file, 'utf8').trim()));
+  }
+  return roots;
+}
+
+/** When each order was first seen on order-placed and order-confirmed, by this process's clock. */
+async function observeOrders(kafka: Kafka) {
+  const placedSeen = new Map<string, number>();
+  const confirmedSeen = new Map<string, number>();
+  const consumer = kafka.consumer({ groupId: `bench-${Date.now()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: ['order-placed', 'order-confirmed'], fromBeginning: false });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.run({
+    partitionsConsumedConcurrently: 3,
+    eachBatch: async ({ batch }) => {
+      const now = Date.now();
+      const seen = batch.topic === 'order-placed' ? placedSeen : confirmedSeen;
+      for (const message of batch.messages) {
+        const key = message.key?.toString();
+        if (key && !seen.has(key)) seen.set(key, now);
+      }
+    },
+  });
+  await joined;
+  return { placedSeen, confirmedSeen, stop: () => consumer.disconnect() };
+}
+
+function runGenerator(plan: GeneratorPlan): Promise<GeneratorResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./load-generator.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output) as GeneratorResult) : reject(new Error(`the load generator exited with ${code}`))));
+    child.stdin.end(JSON.stringify(plan));
+  });
+}
+
+export function percentile(values: number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function main(): Promise<void> {
+  const kafka = new Kafka({ clientId: 'bench', brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const admin = await adminToken();
+  const productIds: string[] = [];
+  for (let i = 0; i < settings.products; i++) productIds.push(await createProduct(admin, 100_000_000, 1_000, `Bench item ${i + 1}`));
+  const customers: Customer[] = [];
+  for (let i = 0; i < settings.customers; i++) customers.push(await registerCustomer('bench'));
+  const orders = connectServiceDatabase('orders', 1);
+  await until('order-svc to know the customers and products', async () => {
+    const [row] = await orders<{ n: number }[]>`
+      select (select count(*) from known_users where id = any(${customers.map((c) => c.id)}::uuid[]))
+           + (select count(*) from catalog where product_id = any(${productIds}::uuid[]))::int as n`;
+    return row?.n ?? 0;
+  }, (n) => n === customers.length + productIds.length, 120_000);
+  const observer = await observeOrders(kafka);
+  log(`${customers.length} customers, ${productIds.length} products; rates ${settings.rates.join(', ')} orders/s, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s each`);
+
+  const steps: StepResult[] = [];
+  for (const rate of settings.rates) {
+    const sampler = new ResourceSampler(componentRoots());
+    const samplerStart = setTimeout(() => sampler.start(), settings.warmupMs);
+    const generated = await runGenerator({
+      orderServiceUrl: endpoints.orderService, tokens: customers.map((c) => c.token), productIds,
+      ratePerSecond: rate, warmupMs: settings.warmupMs, durationMs: settings.durationMs,
+    });
+    clearTimeout(samplerStart);
+    const resources = sampler.stop();
+    const stepEnd = Date.now();
+    const measured = generated.samples.filter((s) => s.measured);
+    const accepted = measured.filter((s) => s.orderId !== undefined);
+    const confirmed = await until('the step\'s orders to be confirmed', async () => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length,
+      (n) => n === accepted.length, settings.drainTimeoutMs).catch(() => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length);
+    const answeredAt = (s: (typeof accepted)[number]) => s.dueAt + s.latencyMs;
+    const confirmLatencies = accepted.flatMap((s) => (observer.confirmedSeen.has(s.orderId!) ? [observer.confirmedSeen.get(s.orderId!)! - answeredAt(s)] : []));
+    // From the outbox row's write (the transaction's start, a few ms before its commit) to the
+    // record reaching a consumer.
+    const outboxRows = await orders<{ orderId: string; writtenAt: Date }[]>`
+      select aggregateid as "orderId", created_at as "writtenAt" from outbox
+      where type = 'order-placed' and aggregateid = any(${accepted.map((s) => s.orderId!)})`;
+    const cdcLags = outboxRows.flatMap((row) => (observer.placedSeen.has(row.orderId) ? [observer.placedSeen.get(row.orderId)! - row.writtenAt.getTime()] : []));
+    const lastConfirmation = Math.max(stepEnd, ...accepted.map((s) => observer.confirmedSeen.get(s.orderId!) ?? 0));
+    const errors = new Map<string, number>();
+    for (const s of measured.filter((m) => m.status !== 202)) errors.set(String(s.status || 'no answer'), (errors.get(String(s.status || 'no answer')) ?? 0) + 1);
+    const step: StepResult = {
+      offeredPerSecond: rate,
+      requests: measured.length,
+      acceptedPerSecond: accepted.length / (settings.durationMs / 1000),
+      errors: Object.fromEntries(errors),
+      post: { p50: percentile(measured.map((s) => s.latencyMs), 50)!, p95: percentile(measured.map((s) => s.latencyMs), 95)!, p99: percentile(measured.map((s) => s.latencyMs), 99)! },
+      confirmed: { count: confirmed, p50: percentile(confirmLatencies, 50), p95: percentile(confirmLatencies, 95), p99: percentile(confirmLatencies, 99) },
+      cdcLag: { p50: percentile(cdcLags, 50), p99: percentile(cdcLags, 99) },
+      drainMs: lastConfirmation - stepEnd,
+      generatorLagMs: generated.maxSendLagMs,
+      resources: Object.fromEntries([...resources].map(([name, r]) => [name, { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) }])),
+      sustained: false,
+    };
+    step.sustained = step.acceptedPerSecond >= 0.95 * rate && confirmed === accepted.length && (step.confirmed.p99 ?? Infinity) <= 1000;
+    steps.push(step);
+    log(`${rate}/s: ${step.acceptedPerSecond.toFixed(1)}/s accepted, POST p50/p99 ${step.post.p50}/${step.post.p99} ms, ` +
+      `confirmed ${confirmed}/${accepted.length} p50/p99 ${step.confirmed.p50}/${step.confirmed.p99} ms, CDC p50 ${step.cdcLag.p50} ms, drain ${step.drainMs} ms${step.sustained ? '' : ' (not sustained)'}`);
+  }
+  await observer.stop();
+  await orders.end();
+
+  log(`pgbench: order-svc's placement transaction, ${settings.poolSize} clients, ${settings.pgbenchSeconds} s`);
+  const pgbench = await runPgbench(settings.poolSize, settings.pgbenchSeconds);
+  log(`pgbench: ${pgbench.transactionsPerSecond.toFixed(0)} transactions/s, average ${pgbench.latencyAverageMs} ms`);
+
+  const results: BenchResults = {
+    at: new Date().toISOString(),
+    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repositoryRoot, encoding: 'utf8' }).trim(),
+    label: settings.label,
+    machine: { cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30) },
+    settings: { rates: settings.rates, warmupSeconds: settings.warmupMs / 1000, seconds: settings.durationMs / 1000, customers: settings.customers, products: settings.products, poolSize: settings.poolSize },
+    steps,
+    pgbench,
+  };
+  mkdirSync(resultsDirectory, { recursive: true });
+  const previousFile = `${resultsDirectory}/results.json`;
+  const previous = existsSync(previousFile) ? (JSON.parse(readFileSync(previousFile, 'utf8')) as BenchResults) : undefined;
+  writeFileSync(previousFile, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(`${resultsDirectory}/report.md`, renderReport(results, previous));
+  writeFileSync(`${resultsDirectory}/latency.svg`, latencyChart('Latency against offered load (POST /orders and placed → CONFIRMED)', [
+    { name: 'POST /orders p50', colour: '#1f77b4', points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.post.p50 })) },
+    { name: 'POST /orders p99', colour: '#1f77b4', dashed: true, points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.post.p99 })) },
+    { name: 'placed → CONFIRMED p50', colour: '#d62728', points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.confirmed.p50 })) },
+    { name: 'placed → CONFIRMED p99', colour: '#d62728', dashed: true, points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.confirmed.p99 })) },
+    { name: 'CDC lag p99', colour: '#2ca02c', dashed: true, points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.cdcLag.p99 })) },
+  ]));
+  log('results written to tests/bench/results/ (report.md, latency.svg, results.json)');
+}
+
+await main();
+process.exit(0);
