@@ -78,7 +78,7 @@ async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
         const body = JSON.stringify({ items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' });
         const due = dueAt;
         pending.push(post(agent, url, token, body).then(({ status, text }) => {
-          const sample: RequestSample = { dueAt: due, latencyMs: Date.now() - due, status, measured };
+          const sample: RequestSample = { dueAt: due, latencyMs: Math.round(Date.now() - due), status, measured };
           if (status === 202) sample.orderId = (JSON.parse(text) as { id: string }).id;
           samples.push(sample);
         }));
