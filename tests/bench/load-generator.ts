@@ -30,6 +30,9 @@ export interface GeneratorResult {
   samples: RequestSample[];
   /** Requests that were due but could not be sent in time by this process (its own lag). */
   maxSendLagMs: number;
+  /** The measured window (after the warm-up), ms since the epoch. */
+  measuredFrom: number;
+  measuredUntil: number;
 }
 
 async function readStdin(): Promise<string> {
@@ -90,7 +93,7 @@ async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
   });
   await Promise.all(pending);
   agent.destroy();
-  return { samples, maxSendLagMs };
+  return { samples, maxSendLagMs, measuredFrom: start + plan.warmupMs, measuredUntil: end };
 }
 
 const plan = JSON.parse(await readStdin()) as GeneratorPlan;
