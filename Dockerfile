@@ -5,6 +5,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 COPY kit/package.json kit/
+# kit's postinstall patches the PostgreSQL driver (kit/scripts/patch-postgres.ts).
+COPY kit/scripts kit/scripts
 COPY user-svc/package.json user-svc/
 COPY product-svc/package.json product-svc/
 COPY order-svc/package.json order-svc/
