@@ -41,6 +41,8 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+// node:http rather than fetch (tests/harness/client.ts): at hundreds of requests per second the
+// generator shares two cores with the system it measures, and node:http costs less per request.
 function post(agent: http.Agent, url: URL, token: string, body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve) => {
     const request = http.request(url, {

@@ -4,11 +4,10 @@
 // tests/bench/README.md for the method and how to read the report.
 //
 //   node tests/bench/run.ts     (environment: BENCH_RATES=25,50,... BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_LABEL)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
 import { connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
@@ -82,7 +81,7 @@ function runGenerator(plan: GeneratorPlan): Promise<GeneratorResult> {
   });
 }
 
-export function percentile(values: number[], p: number): number | undefined {
+function percentile(values: number[], p: number): number | undefined {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -136,7 +135,10 @@ async function main(): Promise<void> {
     const cdcLags = outboxRows.flatMap((row) => (observer.placedSeen.has(row.orderId) ? [observer.placedSeen.get(row.orderId)! - row.writtenAt.getTime()] : []));
     const lastConfirmation = Math.max(stepEnd, ...accepted.map((s) => observer.confirmedSeen.get(s.orderId!) ?? 0));
     const errors = new Map<string, number>();
-    for (const s of measured.filter((m) => m.status !== 202)) errors.set(String(s.status || 'no answer'), (errors.get(String(s.status || 'no answer')) ?? 0) + 1);
+    for (const { status } of measured.filter((m) => m.status !== 202)) {
+      const kind = status === 0 ? 'no answer' : String(status);
+      errors.set(kind, (errors.get(kind) ?? 0) + 1);
+    }
     const step: StepResult = {
       offeredPerSecond: rate,
       requests: measured.length,

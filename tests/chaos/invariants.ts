@@ -5,6 +5,7 @@ import { call, ledger, netCharged, type LedgerCharge, type Order } from '../harn
 import type { ReceivedRecord } from '../harness/kafka.ts';
 import { stackEndpoints } from '../harness/stack.ts';
 import type { OrderAttempt } from './load.ts';
+import { tally } from './report.ts';
 
 export interface InvariantResult {
   name: string;
@@ -61,9 +62,6 @@ async function mapConcurrently<T, R>(items: readonly T[], width: number, work: (
   return results;
 }
 
-const countBy = <T>(items: readonly T[], key: (item: T) => string) =>
-  Object.entries(items.reduce<Record<string, number>>((counts, item) => ({ ...counts, [key(item)]: (counts[key(item)] ?? 0) + 1 }), {}))
-    .map(([k, n]) => `${n} ${k}`).join(', ');
 
 /** Every order order-svc holds for the run's customers, including any whose 202 was lost. */
 export async function ordersOfRun(orders: Sql, customerIds: string[]): Promise<OrderState[]> {
@@ -82,7 +80,7 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
     (await call<Order>('GET', `${endpoints.orderService}/orders/${attempt.orderId}`, { token: facts.adminToken })).body);
   results.push(result(
     'every order accepted with 202 is CONFIRMED or CANCELLED (GET /orders/:id)',
-    `${accepted.length} accepted: ${countBy(seen, (o) => o.status ?? 'missing')}`,
+    `${accepted.length} accepted: ${tally(seen.map((o) => o.status ?? 'missing'))}`,
     seen.flatMap((order, i) => (order.status === 'CONFIRMED' || order.status === 'CANCELLED' ? [] : [`${accepted[i]!.orderId}: ${JSON.stringify(order)}`])),
   ));
 
@@ -93,7 +91,7 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
   const answerLost = all.filter((o) => !acceptedIds.has(o.id));
   results.push(result(
     "order-svc's database holds every accepted order, and every order of the run there is final",
-    `${all.length} orders in the database (${answerLost.length} whose 202 never reached the client): ${countBy(all, (o) => o.status)}`,
+    `${all.length} orders in the database (${answerLost.length} whose 202 never reached the client): ${tally(all.map((o) => o.status))}`,
     [
       ...[...acceptedIds].filter((id) => !known.has(id)).map((id) => `${id}: accepted but not in the database`),
       ...all.filter((o) => o.status === 'PENDING').map((o) => `${o.id}: still PENDING`),
@@ -134,7 +132,7 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
   }
   results.push(result(
     'a CONFIRMED order holds its stock, a CANCELLED order holds none (product-svc reservations)',
-    `reservations: ${countBy([...reservations.values()], (r) => r.status)}`,
+    `reservations: ${tally([...reservations.values()].map((r) => r.status))}`,
     stockViolations,
   ));
 

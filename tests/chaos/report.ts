@@ -18,7 +18,8 @@ export interface ChaosRun {
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
-function tally(values: string[]): string {
+/** "3 × a, 1 × b": how often each value occurs, most frequent first. */
+export function tally(values: string[]): string {
   const counts = new Map<string, number>();
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1]).map(([value, n]) => `${n} × ${value}`).join(', ') || 'none';

@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { eventTopics } from '@shop/kit';
 import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
-import { TopicRecorder } from '../harness/kafka.ts';
-import { connectServiceDatabase, repositoryRoot, stackEndpoints, type StackKind } from '../harness/stack.ts';
+import { TopicRecorder, topicEnds } from '../harness/kafka.ts';
+import { connectServiceDatabase, repositoryRoot, stackEndpoints, stackKind } from '../harness/stack.ts';
 import { faultPlan, injectFault, type Fault, type FaultSettings } from './faults.ts';
 import { checkInvariants, ordersOfRun, type Databases } from './invariants.ts';
 import { OrderLoad } from './load.ts';
@@ -33,7 +33,7 @@ const settings = {
   poisonTopics: ['order-placed', 'payment-success', 'inventory-rejected', 'order-cancelled'] as const,
 };
 
-const stack: StackKind = process.env['SHOP_STACK'] === 'docker' ? 'docker' : 'native';
+const stack = stackKind();
 const endpoints = stackEndpoints();
 const started = Date.now();
 const log = (line: string) => console.log(`[chaos +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
@@ -71,16 +71,6 @@ async function injectPoison(kafka: Kafka, topic: string): Promise<string> {
   return key;
 }
 
-async function dlqEnds(kafka: Kafka): Promise<Map<number, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return new Map((await admin.fetchTopicOffsets('dlq')).map((p) => [p.partition, BigInt(p.high)]));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Waits until every order of the run is final and no compensation is still owed. */
 async function settle(db: Databases, customerIds: string[]): Promise<number | undefined> {
   const since = Date.now();
@@ -108,7 +98,7 @@ async function main(): Promise<number> {
   const random = new Random(settings.seed);
   log(`seed ${settings.seed}, ${settings.rounds} round(s), ${settings.ratePerSecond} orders/s, stack ${stack}`);
   const run = await prepare(db);
-  const dlqStart = await dlqEnds(kafka);
+  const dlqStart = await topicEnds(endpoints.kafkaBrokers, ['dlq']);
 
   const load = new OrderLoad({ ratePerSecond: settings.ratePerSecond, retryForMs: settings.orderRetryMs }, run.customers, run.productIds, random);
   const loadStartedAt = Date.now();
@@ -137,7 +127,7 @@ async function main(): Promise<number> {
   const orderIds = new Set((await ordersOfRun(db.orders, run.customerIds)).map((o) => o.id));
   const sagaTopics = eventTopics.filter((t) => !['user-registration', 'product-update'].includes(t));
   const sagaRecords = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, [...sagaTopics])).filter((r) => orderIds.has(r.key ?? ''));
-  const deadLetters = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, ['dlq'])).filter((r) => BigInt(r.offset) >= (dlqStart.get(r.partition) ?? 0n));
+  const deadLetters = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, ['dlq'])).filter((r) => BigInt(r.offset) >= (dlqStart.get(`dlq/${r.partition}`)?.high ?? 0n));
   const invariants = await checkInvariants(
     { attempts: load.attempts, customerIds: run.customerIds, initialStock: run.initialStock, adminToken: run.admin, poisonKeys, deadLetters, sagaRecords },
     db,

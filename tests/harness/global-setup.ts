@@ -1,7 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { migrateServiceDatabases } from '@shop/kit';
 import { dockerAvailable, startComposeStack } from './containers.ts';
-import { isReachable, stackEndpoints, type StackKind } from './stack.ts';
+import { isReachable, stackEndpoints, stackKind, type StackKind } from './stack.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,7 +16,7 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   if (await isReachable(stackEndpoints())) {
-    project.provide('stackKind', process.env['SHOP_STACK'] === 'docker' ? 'docker' : 'native');
+    project.provide('stackKind', stackKind());
     return undefined;
   }
   if (await dockerAvailable()) {

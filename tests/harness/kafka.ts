@@ -13,6 +13,21 @@ export interface ReceivedRecord {
   value: Buffer | null;
 }
 
+/** Each partition's first and next offset, keyed "topic/partition". */
+export async function topicEnds(brokers: string[], topics: string[]): Promise<Map<string, { low: bigint; high: bigint }>> {
+  const admin = new Kafka({ clientId: 'integration-tests', brokers, logLevel: logLevel.ERROR }).admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, { low: bigint; high: bigint }>();
+    for (const topic of topics) {
+      for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${partition}`, { low: BigInt(low), high: BigInt(high) });
+    }
+    return ends;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export class TopicRecorder {
   readonly records: ReceivedRecord[] = [];
   private readonly consumer: Consumer;
@@ -49,18 +64,8 @@ export class TopicRecorder {
    * each partition has reached the high watermark it had when the call began.
    */
   static async readToEnd(brokers: string[], topics: string[], timeoutMs = 120_000): Promise<ReceivedRecord[]> {
-    const admin = new Kafka({ clientId: 'integration-tests', brokers, logLevel: logLevel.ERROR }).admin();
-    await admin.connect();
-    const ends = new Map<string, bigint>();
-    try {
-      for (const topic of topics) {
-        for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
-          if (BigInt(high) > BigInt(low)) ends.set(`${topic}/${partition}`, BigInt(high));
-        }
-      }
-    } finally {
-      await admin.disconnect();
-    }
+    // Partitions with records left (retention may have emptied some), and where they end.
+    const ends = new Map([...(await topicEnds(brokers, topics))].filter(([, { low, high }]) => high > low).map(([partition, { high }]) => [partition, high]));
     const recorder = await TopicRecorder.start(brokers, topics);
     try {
       await recorder.waitFor(

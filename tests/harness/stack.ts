@@ -10,6 +10,9 @@ const run = promisify(execFile);
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export type StackKind = 'native' | 'docker';
+
+/** The stack `make` chose (SHOP_STACK, exported by the Makefile). */
+export const stackKind = (env: NodeJS.ProcessEnv = process.env): StackKind => (env['SHOP_STACK'] === 'docker' ? 'docker' : 'native');
 export type Component = 'postgres' | 'kafka' | 'registry' | 'connect' | 'user-svc' | 'product-svc' | 'order-svc' | 'payment-svc' | 'gateway-sim';
 
 export interface StackEndpoints {
