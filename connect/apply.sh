@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Applies connect/: creates the topics of topics.conf that do not exist yet, and registers
-# (or updates) one outbox connector per service database with an idempotent PUT.
+# (or updates) one outbox connector per outbox database (a database whose service produces
+# events) with an idempotent PUT.
 # Used by the native stack (stack/bin/native) and by compose's init jobs, so both get the
 # same topics and the same connector configuration.
 #
 #   apply.sh topics       needs KAFKA_TOPICS_CMD (a kafka-topics command) and KAFKA_BROKERS
-#   apply.sh connectors   needs CONNECT_URL
+#   apply.sh connectors   needs CONNECT_URL, and the outbox databases: OUTBOX_DATABASES
+#                         (space-separated; compose.yaml sets it, its image has no Node), or
+#                         else the service manifest, read with Node 22.18+ from PATH
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-SERVICE_DATABASES=(users products orders payments)
+
+outbox_databases() {
+  if [ -n "${OUTBOX_DATABASES:-}" ]; then
+    printf '%s\n' "$OUTBOX_DATABASES"
+  else
+    node "$here/../stack/bin/manifest.ts" outbox-databases
+  fi
+}
 
 topics() {
   : "${KAFKA_TOPICS_CMD:?set KAFKA_TOPICS_CMD to a kafka-topics command}" "${KAFKA_BROKERS:?}"
@@ -37,8 +47,14 @@ connector_state() {
 
 connectors() {
   : "${CONNECT_URL:?}"
-  local db config status
-  for db in "${SERVICE_DATABASES[@]}"; do
+  local db config status list databases=()
+  list="$(outbox_databases)" || { echo "cannot tell the outbox databases: set OUTBOX_DATABASES, or put Node 22.18+ on PATH" >&2; exit 1; }
+  read -r -d '' -a databases <<<"$list" || true
+  [ ${#databases[@]} -gt 0 ] || { echo "no outbox databases" >&2; exit 1; }
+  for db in "${databases[@]}"; do
+    [[ "$db" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "not a database name: '$db'" >&2; exit 1; }
+  done
+  for db in "${databases[@]}"; do
     config="$(sed "s/@DATABASE@/$db/g" "$here/outbox-connector.json")"
     curl -fsS --max-time 30 -X PUT -H 'Content-Type: application/json' \
       --data "$config" "$CONNECT_URL/connectors/$db-outbox/config" >/dev/null
@@ -46,7 +62,7 @@ connectors() {
   done
   # A connector is only useful once its task runs; report a failure with Connect's reason.
   local deadline=$(($(date +%s) + ${CONNECTOR_WAIT_SECONDS:-90}))
-  for db in "${SERVICE_DATABASES[@]}"; do
+  for db in "${databases[@]}"; do
     while :; do
       status="$(connector_state "$db-outbox")"
       if grep -q '"state":"FAILED"' <<<"$status"; then

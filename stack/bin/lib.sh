@@ -72,46 +72,99 @@ pg_bin() {
 }
 
 # --- processes --------------------------------------------------------------------------
+# A pid file outlives its process (a crash, a reboot, `kill -9` of the stack), and the kernel
+# hands pids out again; signalling whatever process has that pid now could stop someone
+# else's work. So start_bg records, next to <name>.pid (the pid alone: other tools read it),
+# <name>.proc: the boot id and the process's start time (field 22 of /proc/<pid>/stat, which
+# exec does not change). A pid is ours only while both still match.
 pidfile() { printf '%s/%s.pid\n' "$RUN" "$1"; }
+procfile() { printf '%s/%s.proc\n' "$RUN" "$1"; }
 
-is_running() {
-  local pid
-  pid="$(cat "$(pidfile "$1")" 2>/dev/null)" || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+# proc_identity PID: "<boot id> <start time>" of a live process; fails when there is none.
+proc_identity() {
+  local stat fields boot
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  # The command name (field 2) is in parentheses and may hold spaces; fields 3.. follow it.
+  read -ra fields <<<"${stat##*) }"
+  boot="$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)"
+  [ -n "${fields[19]:-}" ] || return 1
+  printf '%s %s\n' "$boot" "${fields[19]}"
 }
+
+# our_pid NAME: print the pid of NAME's process when it is alive and still the process
+# start_bg started; fail otherwise (no pid file, process gone, or pid reused).
+our_pid() {
+  local name="$1" pid recorded now
+  pid="$(cat "$(pidfile "$name")" 2>/dev/null)" || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  now="$(proc_identity "$pid")" || return 1
+  if recorded="$(cat "$(procfile "$name")" 2>/dev/null)"; then
+    [ "$recorded" = "$now" ] || return 1
+  else
+    # A pid file from before .proc files existed: accept only a session leader (start_bg
+    # runs everything under setsid) whose command line names this stack.
+    local sid cmdline fields stat
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+    read -ra fields <<<"${stat##*) }"
+    sid="${fields[3]:-}"
+    [ "$sid" = "$pid" ] || return 1
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    [[ "$cmdline" == *"$ROOT"* || "$cmdline" == *"$STACK_HOME"* ]] || return 1
+  fi
+  printf '%s\n' "$pid"
+}
+
+# still_ours PID IDENTITY: whether PID is alive and still has IDENTITY (from proc_identity).
+still_ours() { [ "$(proc_identity "$1" 2>/dev/null)" = "$2" ]; }
+
+forget_bg() { rm -f "$(pidfile "$1")" "$(procfile "$1")"; }
+
+is_running() { our_pid "$1" >/dev/null; }
 
 # start_bg NAME CMD...: run CMD detached in its own session, log to $LOGS/NAME.log.
 start_bg() {
   local name="$1"; shift
   if is_running "$name"; then return 0; fi
+  forget_bg "$name"
   setsid nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  echo $! >"$(pidfile "$name")"
+  local pid=$!
+  # The identity is read at once; setsid and nohup exec, so the pid and start time stay.
+  proc_identity "$pid" >"$(procfile "$name")" || rm -f "$(procfile "$name")"
+  echo "$pid" >"$(pidfile "$name")"
 }
 
 # stop_bg NAME [SECONDS]: SIGTERM the process group, SIGKILL it if it outlives the grace period.
 stop_bg() {
-  local name="$1" grace="${2:-30}" pid i
-  pid="$(cat "$(pidfile "$name")" 2>/dev/null)" || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    say "stopping $name (pid $pid)"
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace * 5; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-      say "$name did not stop within ${grace}s; killing it"
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    fi
+  local name="$1" grace="${2:-30}" pid identity i
+  if ! pid="$(our_pid "$name")"; then
+    [ -f "$(pidfile "$name")" ] && say "$name is not running (stale pid file removed)"
+    forget_bg "$name"
+    return 0
   fi
-  rm -f "$(pidfile "$name")"
+  identity="$(proc_identity "$pid")" || { forget_bg "$name"; return 0; }
+  say "stopping $name (pid $pid)"
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < grace * 5; i++)); do still_ours "$pid" "$identity" || break; sleep 0.2; done
+  if still_ours "$pid" "$identity"; then
+    say "$name did not stop within ${grace}s; killing it"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  forget_bg "$name"
 }
 
 # kill_bg NAME: SIGKILL the process group at once, as a crash would (`make chaos`).
 kill_bg() {
-  local name="$1" pid i
-  pid="$(cat "$(pidfile "$name")" 2>/dev/null)" || return 0
+  local name="$1" pid identity i
+  if ! pid="$(our_pid "$name")"; then
+    [ -f "$(pidfile "$name")" ] && say "$name is not running (stale pid file removed)"
+    forget_bg "$name"
+    return 0
+  fi
+  identity="$(proc_identity "$pid")" || { forget_bg "$name"; return 0; }
   say "killing $name (pid $pid) with SIGKILL"
   kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  rm -f "$(pidfile "$name")"
+  for ((i = 0; i < 100; i++)); do still_ours "$pid" "$identity" || break; sleep 0.1; done
+  forget_bg "$name"
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -173,6 +226,13 @@ ensure_node() {
   rm -rf "$tmp"
   export PATH="$tools/bin:$PATH"
   node_is_recent || die "the installed Node does not run: $("$tools/bin/node" --version 2>&1)"
+}
+
+# manifest QUERY [SERVICE]: the service manifest (services.ts) through stack/bin/manifest.ts,
+# one value per line (services, databases, outbox-databases, port <svc>, url <svc>).
+manifest() {
+  ensure_node
+  node "$ROOT/stack/bin/manifest.ts" "$@" || die "stack/bin/manifest.ts $* failed"
 }
 
 # Install the workspace's npm packages when package-lock.json changed since the last install.

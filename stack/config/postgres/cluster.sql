@@ -1,31 +1,44 @@
--- Roles and databases of the cluster: one database and one login role per owner, and one
--- replication role for Debezium. Idempotent (run at every `make up`, and by compose's init).
--- Variables come from bootstrap.sh: users_password, products_password, ..., cdc_password.
+-- Roles and databases of the cluster: every service database (from the service manifest,
+-- services.ts) and the registry's, each owned by a login role of the same name; and one
+-- replication role for Debezium, cdc, which may connect to the outbox databases only.
+-- Idempotent (run at every `make up`, and by compose's init).
+-- Variables come from bootstrap.sh:
+--   service_databases   the service databases, space-separated
+--   outbox_databases    those whose service produces events (outbox, connector), space-separated
+--   service_passwords   one line "<database> <password>" per service database
+--   registry_password, cdc_password
 \set ON_ERROR_STOP on
 
-SELECT format('CREATE ROLE %I LOGIN', r)
-  FROM unnest(ARRAY['users', 'products', 'orders', 'payments', 'gateway', 'registry']) AS r
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
+-- The databases with an owner role of the same name: the services' and the registry's.
+CREATE TEMPORARY TABLE owned_database AS
+  SELECT name FROM regexp_split_to_table(:'service_databases' || ' registry', '\s+') AS name WHERE name <> '';
+CREATE TEMPORARY TABLE outbox_database AS
+  SELECT name FROM regexp_split_to_table(:'outbox_databases', '\s+') AS name WHERE name <> '';
+
+SELECT format('CREATE ROLE %I LOGIN', name)
+  FROM owned_database
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = name) \gexec
 SELECT 'CREATE ROLE cdc LOGIN REPLICATION'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cdc') \gexec
 
-ALTER ROLE users    PASSWORD :'users_password';
-ALTER ROLE products PASSWORD :'products_password';
-ALTER ROLE orders   PASSWORD :'orders_password';
-ALTER ROLE payments PASSWORD :'payments_password';
-ALTER ROLE gateway  PASSWORD :'gateway_password';
+SELECT format('ALTER ROLE %I PASSWORD %L', split_part(line, ' ', 1), substr(line, strpos(line, ' ') + 1))
+  FROM regexp_split_to_table(:'service_passwords', '\n') AS line
+ WHERE line <> '' \gexec
 ALTER ROLE registry PASSWORD :'registry_password';
 ALTER ROLE cdc      PASSWORD :'cdc_password';
 
 -- Each database is owned by the role of the same name.
-SELECT format('CREATE DATABASE %I OWNER %I', d, d)
-  FROM unnest(ARRAY['users', 'products', 'orders', 'payments', 'gateway', 'registry']) AS d
- WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = d) \gexec
+SELECT format('CREATE DATABASE %I OWNER %I', name, name)
+  FROM owned_database
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = name) \gexec
 
 -- PUBLIC may connect to any database by default; take that away so that a role reaches
 -- only the database it owns (CONNECT stays with the owner).
-SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', d)
-  FROM unnest(ARRAY['users', 'products', 'orders', 'payments', 'gateway', 'registry', 'postgres']) AS d \gexec
+SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', name)
+  FROM (SELECT name FROM owned_database UNION ALL SELECT 'postgres') AS d \gexec
 
--- Debezium streams the outbox of the four service databases, and nothing else.
-GRANT CONNECT ON DATABASE users, products, orders, payments TO cdc;
+-- Debezium streams the outbox of the outbox databases, and nothing else.
+SELECT format('GRANT CONNECT ON DATABASE %I TO cdc', name) FROM outbox_database \gexec
+SELECT format('REVOKE CONNECT ON DATABASE %I FROM cdc', name)
+  FROM owned_database
+ WHERE name NOT IN (SELECT name FROM outbox_database) \gexec

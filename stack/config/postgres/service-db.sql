@@ -1,4 +1,5 @@
--- Run inside each service database (users, products, orders, payments) as superuser.
+-- Run inside each outbox database (one whose service produces events, see services.ts) as
+-- superuser, by bootstrap.sh.
 -- The outbox publication exists from the start, owned by the service's role, so that the
 -- Debezium connector can be registered before the service has migrated; the service's
 -- first migration adds its outbox table to it. Only INSERTs are published: the outbox is
