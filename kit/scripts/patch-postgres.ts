@@ -28,7 +28,10 @@ export function patchConnectionSource(source: string): string {
   if (source.includes(MARKER)) return source;
   let patched = source;
   for (const [from, to] of replacements) {
-    if (!patched.includes(from)) throw new Error(`postgres.js changed: "${from.trim()}" not found; check whether porsager/postgres#1154 is fixed upstream and drop this patch`);
+    if (!patched.includes(from))
+      throw new Error(
+        `postgres.js changed: "${from.trim()}" not found; check whether porsager/postgres#1154 is fixed upstream and drop this patch`,
+      );
     patched = patched.split(from).join(to);
   }
   return patched;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Type } from 'typebox';
 import { loadConfig, Port, requireEnv } from './config.ts';
 import { loadServiceConfig } from './service/config.ts';
+import { serviceNamed } from '../../services.ts';
 
 describe('requireEnv', () => {
   it('returns the value of a set variable', () => {
@@ -40,13 +41,14 @@ describe('loadConfig', () => {
 });
 
 describe('loadServiceConfig', () => {
-  const service = { portVariable: 'USER_SVC_PORT', defaultPort: 3001, database: 'users' };
+  const service = serviceNamed('user-svc');
 
   it('reads the service port and database credentials by the service database name', () => {
     const config = loadServiceConfig(service, { USERS_DB_PASSWORD: 'pw', KAFKA_BROKERS: 'a:1, b:2', USER_SVC_PORT: '4001' });
     expect(config.http.port).toBe(4001);
     expect(config.database).toMatchObject({ database: 'users', username: 'users', password: 'pw', port: 5433 });
     expect(config.kafkaBrokers).toEqual(['a:1', 'b:2']);
+    expect(config.userServiceUrl).toBe('http://127.0.0.1:4001');
   });
 
   it('refuses to start without the database password, naming it', () => {

@@ -1,4 +1,4 @@
-import { Type, type Static, type TObject, type TProperties } from 'typebox';
+import { Type, type Static, type TObject } from 'typebox';
 import { Value } from 'typebox/value';
 
 /** Reads a required environment variable, failing with the variable's name when it is missing. */
@@ -48,8 +48,3 @@ export function loadConfig<S extends TObject>(schema: S, env: NodeJS.ProcessEnv 
 /** A TCP port from the environment. */
 export const Port = (defaultPort?: number) =>
   Type.Integer({ minimum: 1, maximum: 65535, ...(defaultPort === undefined ? {} : { default: defaultPort }) });
-
-/** Builds one object schema from several, so a service adds its variables to the kit's. */
-export function configSchema<A extends TProperties, B extends TProperties>(base: TObject<A>, extra: TObject<B>) {
-  return Type.Object({ ...base.properties, ...extra.properties });
-}

@@ -1,21 +1,39 @@
 // The shared service library. A service imports from here only; see README.md for the map.
-export { ConfigurationError, configSchema, loadConfig, Port, requireEnv } from './config.ts';
+export { ConfigurationError, loadConfig, Port, requireEnv } from './config.ts';
 export { connectDatabase, type DatabaseSettings, type Sql, type Transaction } from './db/connect.ts';
 export { migrate, migratePlatform, platformMigrations, type MigrationResult } from './db/migrate.ts';
-export { migrateServiceDatabases, serviceDatabases, type ServiceDatabase } from './db/platform.ts';
+export { migrateServiceDatabases } from './db/platform.ts';
 export { lockAggregate } from './db/locks.ts';
 export { EventCodec } from './events/codec.ts';
 export { readEventSchemas, schemasDirectory, type EventSchemaSource } from './events/schemas.ts';
-export type * from './events/types.generated.ts';
-export { eventTopics } from './events/types.generated.ts';
-export { writeOutboxEvent, type OutboxEvent } from './outbox/write-event.ts';
+export * from '../../schemas/catalogue.ts';
+export { definitionModule, outboxDatabases, serviceNamed, services, serviceUrl, type Service, type ServiceName } from '../../services.ts';
+export { outboxEvent, writeOutboxEvent, type OutboxEvent } from './outbox/write-event.ts';
 export { EventConsumer, type ConsumedEvent, type ConsumerSettings, type EventHandler, type EventHandlers } from './consumer/consumer.ts';
 export { DEAD_LETTER_TOPIC, deadLetterHeaderNames, deadLetterOf, type DeadLetter, type DeadLetterReason } from './consumer/dead-letter.ts';
 export { backoffDelay, classifyFailure, DependencyUnavailable, type FailureKind } from './consumer/failures.ts';
 export { createKafka, headersAsText, type Logger } from './kafka/client.ts';
 export { createHttpApp, type HttpApp, type HttpAppOptions } from './http/app.ts';
-export { authentication, jwksKeyResolver, JWKS_PATH, TOKEN_ALGORITHM, TOKEN_ISSUER, type AuthenticatedUser, type PublicKeyResolver } from './http/auth.ts';
-export { HttpProblem, Problem } from './http/problem.ts';
-export { decodeCursor, encodeCursor } from './http/cursor.ts';
+export {
+  authentication,
+  jwksKeyResolver,
+  JWKS_PATH,
+  TOKEN_ALGORITHM,
+  TOKEN_ISSUER,
+  type AuthenticatedUser,
+  type PublicKeyResolver,
+} from './http/auth.ts';
+export { commonProblems, defineProblems, HttpProblem, Problem, type ProblemCatalogue, type ProblemFactory } from './http/problem.ts';
+export { decodeCursor, encodeCursor, invalidCursor } from './http/cursor.ts';
 export { CommonEnvironment, loadServiceConfig, type ServiceConfig } from './service/config.ts';
-export { runService, type ServiceContext, type ServiceDefinition, type ServiceParts } from './service/run.ts';
+export {
+  defineService,
+  loadServiceDefinition,
+  type HandlersFor,
+  type ServiceContext,
+  type ServiceDefinition,
+  type ServiceParts,
+} from './service/definition.ts';
+export { buildService, type BuildOptions } from './service/build.ts';
+export { startService } from './service/start.ts';
+export { buildOffline } from './service/offline.ts';

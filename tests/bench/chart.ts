@@ -19,8 +19,10 @@ export function latencyChart(title: string, series: Series[]): string {
   const yMax = 10 ** Math.ceil(Math.log10(Math.max(...ys)));
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
-  const x = (value: number) => MARGIN.left + (xMax === xMin ? 0 : ((Math.log(value) - Math.log(xMin)) / (Math.log(xMax) - Math.log(xMin))) * plotWidth);
-  const y = (value: number) => MARGIN.top + plotHeight - ((Math.log10(Math.max(value, 1)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * plotHeight;
+  const x = (value: number) =>
+    MARGIN.left + (xMax === xMin ? 0 : ((Math.log(value) - Math.log(xMin)) / (Math.log(xMax) - Math.log(xMin))) * plotWidth);
+  const y = (value: number) =>
+    MARGIN.top + plotHeight - ((Math.log10(Math.max(value, 1)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * plotHeight;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
@@ -28,7 +30,9 @@ export function latencyChart(title: string, series: Series[]): string {
   ];
   for (let decade = yMin; decade <= yMax; decade *= 10) {
     parts.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${y(decade)}" y2="${y(decade)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${MARGIN.left - 8}" y="${y(decade) + 4}" text-anchor="end">${decade >= 1000 ? `${decade / 1000} s` : `${decade} ms`}</text>`);
+    parts.push(
+      `<text x="${MARGIN.left - 8}" y="${y(decade) + 4}" text-anchor="end">${decade >= 1000 ? `${decade / 1000} s` : `${decade} ms`}</text>`,
+    );
   }
   for (const value of [...new Set(xs)]) {
     parts.push(`<line x1="${x(value)}" x2="${x(value)}" y1="${MARGIN.top}" y2="${MARGIN.top + plotHeight}" stroke="#eee"/>`);
@@ -39,10 +43,14 @@ export function latencyChart(title: string, series: Series[]): string {
   series.forEach((s, index) => {
     const points = s.points.filter((p): p is { x: number; y: number } => p.y !== undefined);
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    parts.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2"${dash} points="${points.map((p) => `${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`).join(' ')}"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="${s.colour}" stroke-width="2"${dash} points="${points.map((p) => `${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`).join(' ')}"/>`,
+    );
     for (const p of points) parts.push(`<circle cx="${x(p.x).toFixed(1)}" cy="${y(p.y).toFixed(1)}" r="3" fill="${s.colour}"/>`);
     const legendY = MARGIN.top + 10 + index * 20;
-    parts.push(`<line x1="${WIDTH - MARGIN.right + 15}" x2="${WIDTH - MARGIN.right + 40}" y1="${legendY}" y2="${legendY}" stroke="${s.colour}" stroke-width="2"${dash}/>`);
+    parts.push(
+      `<line x1="${WIDTH - MARGIN.right + 15}" x2="${WIDTH - MARGIN.right + 40}" y1="${legendY}" y2="${legendY}" stroke="${s.colour}" stroke-width="2"${dash}/>`,
+    );
     parts.push(`<text x="${WIDTH - MARGIN.right + 46}" y="${legendY + 4}">${s.name}</text>`);
   });
   parts.push('</svg>');

@@ -45,17 +45,21 @@ async function readStdin(): Promise<string> {
 // generator shares two cores with the system it measures, and node:http costs less per request.
 function post(agent: http.Agent, url: URL, token: string, body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve) => {
-    const request = http.request(url, {
-      method: 'POST',
-      agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
-      timeout: 30_000,
-    }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
-    });
+    const request = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
+        timeout: 30_000,
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      },
+    );
     request.on('timeout', () => request.destroy(new Error('timeout')));
     request.on('error', () => resolve({ status: 0, text: '' }));
     request.end(body);
@@ -82,11 +86,13 @@ async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
         const productId = plan.productIds[next % plan.productIds.length]!;
         const body = JSON.stringify({ items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' });
         const due = dueAt;
-        pending.push(post(agent, url, token, body).then(({ status, text }) => {
-          const sample: RequestSample = { dueAt: due, latencyMs: Math.round(Date.now() - due), status, measured };
-          if (status === 202) sample.orderId = (JSON.parse(text) as { id: string }).id;
-          samples.push(sample);
-        }));
+        pending.push(
+          post(agent, url, token, body).then(({ status, text }) => {
+            const sample: RequestSample = { dueAt: due, latencyMs: Math.round(Date.now() - due), status, measured };
+            if (status === 202) sample.orderId = (JSON.parse(text) as { id: string }).id;
+            samples.push(sample);
+          }),
+        );
       }
       if (start + next * intervalMs >= end) resolve();
       else setTimeout(tick, Math.max(0, Math.min(intervalMs, start + next * intervalMs - Date.now())));

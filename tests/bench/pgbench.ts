@@ -1,8 +1,8 @@
 // The limit the database sets: pgbench running order-svc's placement (the same statements as
-// POST /orders: the two look-ups, the transaction with the order, its line and its outbox
-// row, and the read of the new order) against a scratch copy of order-svc's schema, at the
-// concurrency of order-svc's connection pool. The copy has no Debezium slot, so nothing it
-// writes is published.
+// POST /orders: the two look-ups, then the transaction with the order and its line, each
+// returning what was stored, and its outbox row) against a scratch copy of order-svc's
+// schema, at the concurrency of order-svc's connection pool. The copy has no Debezium slot,
+// so nothing it writes is published.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,17 +20,15 @@ const placementScript = `
 \\set n random(1, ${CUSTOMERS})
 \\set p random(1, ${PRODUCTS})
 select 1 from known_users where id = md5(:n::text)::uuid;
-select product_id as "productId", price_cents as "priceCents", currency, active from catalog where product_id = any(array[md5('p' || :p)::uuid]);
+select product_id, price_cents, currency, active from catalog where product_id = any(array[md5('p' || :p)::uuid]);
 begin;
 insert into orders (id, user_id, status, total_cents, currency, payment_token, idempotency_key, request_hash)
-  values (gen_random_uuid(), md5(:n::text)::uuid, 'PENDING', 1000, 'EUR', 'tok_ok', null, md5(random()::text)) returning id as order_id \\gset
-insert into order_items (order_id, product_id, quantity, unit_price_cents) values (:order_id, md5('p' || :p)::uuid, 1, 1000);
+  values (gen_random_uuid(), md5(:n::text)::uuid, 'PENDING', 1000, 'EUR', 'tok_ok', null, md5(random()::text))
+  returning id as order_id, user_id, status, total_cents, currency, payment_token, created_at, updated_at \\gset
+insert into order_items (order_id, product_id, quantity, unit_price_cents) values (:order_id, md5('p' || :p)::uuid, 1, 1000)
+  returning product_id, quantity, unit_price_cents;
 insert into outbox (id, aggregatetype, aggregateid, type, payload) values (gen_random_uuid(), 'order', :order_id, 'order-placed', decode(repeat('a5', 150), 'hex'));
 commit;
-select o.id, o.user_id, o.status, o.total_cents, o.currency, o.created_at, o.updated_at,
-  (select json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity, 'unitPriceCents', i.unit_price_cents) order by i.product_id)
-   from order_items i where i.order_id = o.id) as items
-from orders o where o.id = :order_id;
 `;
 
 export interface PgbenchResult {
@@ -53,14 +51,28 @@ function pgbenchBinary(): string {
 async function prepareDatabase(): Promise<void> {
   const host = requireEnv('PG_HOST');
   const port = Number(requireEnv('PG_PORT'));
-  const admin = connectDatabase({ host, port, database: 'postgres', username: requireEnv('POSTGRES_USER'), password: requireEnv('POSTGRES_PASSWORD'), max: 1 });
+  const admin = connectDatabase({
+    host,
+    port,
+    database: 'postgres',
+    username: requireEnv('POSTGRES_USER'),
+    password: requireEnv('POSTGRES_PASSWORD'),
+    max: 1,
+  });
   try {
     await admin.unsafe(`drop database if exists ${BENCH_DATABASE} with (force)`);
     await admin.unsafe(`create database ${BENCH_DATABASE} owner orders`);
   } finally {
     await admin.end();
   }
-  const sql = connectDatabase({ host, port, database: BENCH_DATABASE, username: 'orders', password: requireEnv('ORDERS_DB_PASSWORD'), max: 1 });
+  const sql = connectDatabase({
+    host,
+    port,
+    database: BENCH_DATABASE,
+    username: 'orders',
+    password: requireEnv('ORDERS_DB_PASSWORD'),
+    max: 1,
+  });
   try {
     await sql`create publication outbox`;
     await migrate(sql, platformMigrations, 'platform_migrations');
@@ -77,11 +89,22 @@ export async function runPgbench(clients: number, seconds: number): Promise<Pgbe
   const directory = `${repositoryRoot}/.stack/bench`;
   mkdirSync(directory, { recursive: true });
   writeFileSync(`${directory}/place-order.sql`, placementScript);
-  const { stdout } = await run(pgbenchBinary(), [
-    '--no-vacuum', '--protocol=prepared', `--client=${clients}`, '--jobs=2', `--time=${seconds}`,
-    `--file=${directory}/place-order.sql`,
-    `--host=${requireEnv('PG_HOST')}`, `--port=${requireEnv('PG_PORT')}`, '--username=orders', BENCH_DATABASE,
-  ], { env: { ...process.env, PGPASSWORD: requireEnv('ORDERS_DB_PASSWORD') } });
+  const { stdout } = await run(
+    pgbenchBinary(),
+    [
+      '--no-vacuum',
+      '--protocol=prepared',
+      `--client=${clients}`,
+      '--jobs=2',
+      `--time=${seconds}`,
+      `--file=${directory}/place-order.sql`,
+      `--host=${requireEnv('PG_HOST')}`,
+      `--port=${requireEnv('PG_PORT')}`,
+      '--username=orders',
+      BENCH_DATABASE,
+    ],
+    { env: { ...process.env, PGPASSWORD: requireEnv('ORDERS_DB_PASSWORD') } },
+  );
   const tps = /tps = ([\d.]+)/.exec(stdout)?.[1];
   const latency = /latency average = ([\d.]+) ms/.exec(stdout)?.[1];
   if (!tps || !latency) throw new Error(`unexpected pgbench output:\n${stdout}`);

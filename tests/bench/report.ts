@@ -72,17 +72,28 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
     '',
     '| offered/s | accepted/s | errors | POST p50 | p95 | p99 | confirmed | placed→CONFIRMED p50 | p95 | p99 | CDC lag p50 | p99 | drain | sustained |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...results.steps.map((s) => `| ${s.offeredPerSecond} | ${rate(s.acceptedPerSecond)} | ${Object.entries(s.errors).map(([k, n]) => `${n}×${k}`).join(' ') || '0'} | ` +
-      `${s.post.p50} | ${s.post.p95} | ${s.post.p99} | ${s.confirmed.count}${s.accepted === undefined ? '' : `/${s.accepted}`} | ` +
-      `${ms(s.confirmed.p50)} | ${ms(s.confirmed.p95)} | ${ms(s.confirmed.p99)} | ${ms(s.cdcLag.p50)} | ${ms(s.cdcLag.p99)} | ${(s.drainMs / 1000).toFixed(1)} s | ${s.sustained ? 'yes' : 'no'} |`),
+    ...results.steps.map(
+      (s) =>
+        `| ${s.offeredPerSecond} | ${rate(s.acceptedPerSecond)} | ${
+          Object.entries(s.errors)
+            .map(([k, n]) => `${n}×${k}`)
+            .join(' ') || '0'
+        } | ` +
+        `${s.post.p50} | ${s.post.p95} | ${s.post.p99} | ${s.confirmed.count}${s.accepted === undefined ? '' : `/${s.accepted}`} | ` +
+        `${ms(s.confirmed.p50)} | ${ms(s.confirmed.p95)} | ${ms(s.confirmed.p99)} | ${ms(s.cdcLag.p50)} | ${ms(s.cdcLag.p99)} | ${(s.drainMs / 1000).toFixed(1)} s | ${s.sustained ? 'yes' : 'no'} |`,
+    ),
     '',
     '## CPU and memory per component',
     '',
-    'Mean CPU over the measured window in % of one core (the machine has ' + `${results.machine.cores * 100}%), and peak memory (PSS: shared pages divided among the processes sharing them) in MB.`,
+    'Mean CPU over the measured window in % of one core (the machine has ' +
+      `${results.machine.cores * 100}%), and peak memory (PSS: shared pages divided among the processes sharing them) in MB.`,
     '',
     `| offered/s | ${components.join(' | ')} |`,
     `|---|${components.map(() => '---').join('|')}|`,
-    ...results.steps.map((s) => `| ${s.offeredPerSecond} | ${components.map((c) => (s.resources[c] ? `${s.resources[c].cpuPercent}% / ${s.resources[c].memoryMb} MB` : '–')).join(' | ')} |`),
+    ...results.steps.map(
+      (s) =>
+        `| ${s.offeredPerSecond} | ${components.map((c) => (s.resources[c] ? `${s.resources[c].cpuPercent}% / ${s.resources[c].memoryMb} MB` : '–')).join(' | ')} |`,
+    ),
     '',
   ];
   if (previous) {

@@ -72,11 +72,15 @@ async function observeOrders(kafka: Kafka) {
 
 function runGenerator(plan: GeneratorPlan): Promise<GeneratorResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./load-generator.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./load-generator.ts', import.meta.url))], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output) as GeneratorResult) : reject(new Error(`the load generator exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(output) as GeneratorResult) : reject(new Error(`the load generator exited with ${code}`)),
+    );
     child.stdin.end(JSON.stringify(plan));
   });
 }
@@ -101,38 +105,57 @@ async function main(): Promise<void> {
   const customers: Customer[] = [];
   for (let i = 0; i < settings.customers; i++) customers.push(await registerCustomer('bench'));
   const orders = connectServiceDatabase('orders', 1);
-  await until('order-svc to know the customers and products', async () => {
-    const [row] = await orders<{ n: number }[]>`
+  await until(
+    'order-svc to know the customers and products',
+    async () => {
+      const [row] = await orders<{ n: number }[]>`
       select (select count(*) from known_users where id = any(${customers.map((c) => c.id)}::uuid[]))
            + (select count(*) from catalog where product_id = any(${productIds}::uuid[]))::int as n`;
-    return row?.n ?? 0;
-  }, (n) => n === customers.length + productIds.length, 120_000);
+      return row?.n ?? 0;
+    },
+    (n) => n === customers.length + productIds.length,
+    120_000,
+  );
   const observer = await observeOrders(kafka);
-  log(`${customers.length} customers, ${productIds.length} products; rates ${settings.rates.join(', ')} orders/s, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s each`);
+  log(
+    `${customers.length} customers, ${productIds.length} products; rates ${settings.rates.join(', ')} orders/s, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s each`,
+  );
 
   const steps: StepResult[] = [];
   for (const rate of settings.rates) {
     const sampler = new ResourceSampler(componentRoots());
     const samplerStart = setTimeout(() => sampler.start(), settings.warmupMs);
     const generated = await runGenerator({
-      orderServiceUrl: endpoints.orderService, tokens: customers.map((c) => c.token), productIds,
-      ratePerSecond: rate, warmupMs: settings.warmupMs, durationMs: settings.durationMs,
+      orderServiceUrl: endpoints.orderService,
+      tokens: customers.map((c) => c.token),
+      productIds,
+      ratePerSecond: rate,
+      warmupMs: settings.warmupMs,
+      durationMs: settings.durationMs,
     });
     clearTimeout(samplerStart);
     const resources = sampler.stop();
     const stepEnd = Date.now();
     const measured = generated.samples.filter((s) => s.measured);
     const accepted = measured.filter((s) => s.orderId !== undefined);
-    const confirmed = await until('the step\'s orders to be confirmed', async () => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length,
-      (n) => n === accepted.length, settings.drainTimeoutMs).catch(() => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length);
+    const confirmed = await until(
+      "the step's orders to be confirmed",
+      async () => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length,
+      (n) => n === accepted.length,
+      settings.drainTimeoutMs,
+    ).catch(() => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length);
     const answeredAt = (s: (typeof accepted)[number]) => Math.round(s.dueAt + s.latencyMs);
-    const confirmLatencies = accepted.flatMap((s) => (observer.confirmedSeen.has(s.orderId!) ? [observer.confirmedSeen.get(s.orderId!)! - answeredAt(s)] : []));
+    const confirmLatencies = accepted.flatMap((s) =>
+      observer.confirmedSeen.has(s.orderId!) ? [observer.confirmedSeen.get(s.orderId!)! - answeredAt(s)] : [],
+    );
     // From the outbox row's write (the transaction's start, a few ms before its commit) to the
     // record reaching a consumer.
     const outboxRows = await orders<{ orderId: string; writtenAt: Date }[]>`
-      select aggregateid as "orderId", created_at as "writtenAt" from outbox
+      select aggregateid as order_id, created_at as written_at from outbox
       where type = 'order-placed' and aggregateid = any(${accepted.map((s) => s.orderId!)})`;
-    const cdcLags = outboxRows.flatMap((row) => (observer.placedSeen.has(row.orderId) ? [observer.placedSeen.get(row.orderId)! - row.writtenAt.getTime()] : []));
+    const cdcLags = outboxRows.flatMap((row) =>
+      observer.placedSeen.has(row.orderId) ? [observer.placedSeen.get(row.orderId)! - row.writtenAt.getTime()] : [],
+    );
     const lastConfirmation = Math.max(stepEnd, ...accepted.map((s) => observer.confirmedSeen.get(s.orderId!) ?? 0));
     const errors = new Map<string, number>();
     for (const { status } of measured.filter((m) => m.status !== 202)) {
@@ -147,29 +170,57 @@ async function main(): Promise<void> {
       acceptedPerSecond: accepted.filter((s) => answeredAt(s) <= generated.measuredUntil).length / (settings.durationMs / 1000),
       accepted: accepted.length,
       errors: Object.fromEntries(errors),
-      post: { p50: percentile(measured.map((s) => s.latencyMs), 50)!, p95: percentile(measured.map((s) => s.latencyMs), 95)!, p99: percentile(measured.map((s) => s.latencyMs), 99)! },
-      confirmed: { count: confirmed, p50: percentile(confirmLatencies, 50), p95: percentile(confirmLatencies, 95), p99: percentile(confirmLatencies, 99) },
+      post: {
+        p50: percentile(
+          measured.map((s) => s.latencyMs),
+          50,
+        )!,
+        p95: percentile(
+          measured.map((s) => s.latencyMs),
+          95,
+        )!,
+        p99: percentile(
+          measured.map((s) => s.latencyMs),
+          99,
+        )!,
+      },
+      confirmed: {
+        count: confirmed,
+        p50: percentile(confirmLatencies, 50),
+        p95: percentile(confirmLatencies, 95),
+        p99: percentile(confirmLatencies, 99),
+      },
       cdcLag: { p50: percentile(cdcLags, 50), p99: percentile(cdcLags, 99) },
       drainMs: lastConfirmation - stepEnd,
       generatorLagMs: generated.maxSendLagMs,
-      resources: Object.fromEntries([...resources].map(([name, r]) => [name, { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) }])),
+      resources: Object.fromEntries(
+        [...resources].map(([name, r]) => [name, { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) }]),
+      ),
       sustained: false,
     };
     step.sustained = step.acceptedPerSecond >= 0.95 * rate && confirmed === accepted.length && (step.confirmed.p99 ?? Infinity) <= 1000;
     steps.push(step);
-    log(`${rate}/s: ${step.acceptedPerSecond.toFixed(1)}/s accepted, POST p50/p99 ${step.post.p50}/${step.post.p99} ms, ` +
-      `confirmed ${confirmed}/${accepted.length} p50/p99 ${step.confirmed.p50}/${step.confirmed.p99} ms, CDC p50 ${step.cdcLag.p50} ms, drain ${step.drainMs} ms${step.sustained ? '' : ' (not sustained)'}`);
+    log(
+      `${rate}/s: ${step.acceptedPerSecond.toFixed(1)}/s accepted, POST p50/p99 ${step.post.p50}/${step.post.p99} ms, ` +
+        `confirmed ${confirmed}/${accepted.length} p50/p99 ${step.confirmed.p50}/${step.confirmed.p99} ms, CDC p50 ${step.cdcLag.p50} ms, drain ${step.drainMs} ms${step.sustained ? '' : ' (not sustained)'}`,
+    );
   }
   await observer.stop();
   await orders.end();
-
 
   const results: BenchResults = {
     at: new Date().toISOString(),
     commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repositoryRoot, encoding: 'utf8' }).trim(),
     label: settings.label,
     machine: { cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30) },
-    settings: { rates: settings.rates, warmupSeconds: settings.warmupMs / 1000, seconds: settings.durationMs / 1000, customers: settings.customers, products: settings.products, poolSize: settings.poolSize },
+    settings: {
+      rates: settings.rates,
+      warmupSeconds: settings.warmupMs / 1000,
+      seconds: settings.durationMs / 1000,
+      customers: settings.customers,
+      products: settings.products,
+      poolSize: settings.poolSize,
+    },
     steps,
     pgbench,
   };
@@ -178,13 +229,21 @@ async function main(): Promise<void> {
   const previous = existsSync(previousFile) ? (JSON.parse(readFileSync(previousFile, 'utf8')) as BenchResults) : undefined;
   writeFileSync(previousFile, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(`${resultsDirectory}/report.md`, renderReport(results, previous));
-  writeFileSync(`${resultsDirectory}/latency.svg`, latencyChart('Latency against offered load (POST /orders and placed → CONFIRMED)', [
-    { name: 'POST /orders p50', colour: '#1f77b4', points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.post.p50 })) },
-    { name: 'POST /orders p99', colour: '#1f77b4', dashed: true, points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.post.p99 })) },
-    { name: 'placed → CONFIRMED p50', colour: '#d62728', points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.confirmed.p50 })) },
-    { name: 'placed → CONFIRMED p99', colour: '#d62728', dashed: true, points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.confirmed.p99 })) },
-    { name: 'CDC lag p99', colour: '#2ca02c', dashed: true, points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.cdcLag.p99 })) },
-  ]));
+  writeFileSync(
+    `${resultsDirectory}/latency.svg`,
+    latencyChart('Latency against offered load (POST /orders and placed → CONFIRMED)', [
+      { name: 'POST /orders p50', colour: '#1f77b4', points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.post.p50 })) },
+      { name: 'POST /orders p99', colour: '#1f77b4', dashed: true, points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.post.p99 })) },
+      { name: 'placed → CONFIRMED p50', colour: '#d62728', points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.confirmed.p50 })) },
+      {
+        name: 'placed → CONFIRMED p99',
+        colour: '#d62728',
+        dashed: true,
+        points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.confirmed.p99 })),
+      },
+      { name: 'CDC lag p99', colour: '#2ca02c', dashed: true, points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.cdcLag.p99 })) },
+    ]),
+  );
   log('results written to tests/bench/results/ (report.md, latency.svg, results.json)');
 }
 

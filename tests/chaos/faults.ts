@@ -7,7 +7,15 @@ import type { Random } from './random.ts';
 
 /** Every component a fault can hit: the services, the gateway and the infrastructure. */
 export const FAULT_TARGETS: readonly Component[] = [
-  'user-svc', 'product-svc', 'order-svc', 'payment-svc', 'gateway-sim', 'connect', 'kafka', 'registry', 'postgres',
+  'user-svc',
+  'product-svc',
+  'order-svc',
+  'payment-svc',
+  'gateway-sim',
+  'connect',
+  'kafka',
+  'registry',
+  'postgres',
 ];
 
 export interface Fault {
@@ -52,7 +60,11 @@ export async function injectFault(
   await controlComponent(stack, 'start', component);
   const readyAt = Date.now();
   const recoveredAt = await firstCompletionAfter(orders, readyAt, settings.recoveryTimeoutMs);
-  log(recoveredAt === undefined ? `${component}: no progress within ${settings.recoveryTimeoutMs} ms` : `${component}: saga progressing ${recoveredAt - readyAt} ms after restart`);
+  log(
+    recoveredAt === undefined
+      ? `${component}: no progress within ${settings.recoveryTimeoutMs} ms`
+      : `${component}: saga progressing ${recoveredAt - readyAt} ms after restart`,
+  );
   return { component, killedAt, readyAt, ...(recoveredAt === undefined ? {} : { recoveredAt }) };
 }
 
@@ -65,7 +77,7 @@ async function firstCompletionAfter(orders: Sql, since: number, timeoutMs: numbe
   while (Date.now() < deadline) {
     try {
       const [row] = await orders<{ decidedAt: Date | null }[]>`
-        select min(updated_at) as "decidedAt" from orders
+        select min(updated_at) as decided_at from orders
         where created_at > ${new Date(since)} and status <> 'PENDING'`;
       if (row?.decidedAt) return row.decidedAt.getTime();
     } catch {

@@ -46,27 +46,35 @@ const endpoints = stackEndpoints();
 const MAX_LISTED = 5;
 
 function result(name: string, counts: string, violations: string[]): InvariantResult {
-  return { name, holds: violations.length === 0, counts, violations: violations.slice(0, MAX_LISTED).concat(violations.length > MAX_LISTED ? [`... and ${violations.length - MAX_LISTED} more`] : []) };
+  return {
+    name,
+    holds: violations.length === 0,
+    counts,
+    violations: violations
+      .slice(0, MAX_LISTED)
+      .concat(violations.length > MAX_LISTED ? [`... and ${violations.length - MAX_LISTED} more`] : []),
+  };
 }
 
 /** Runs `work` over `items`, `width` at a time. */
 async function mapConcurrently<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!);
+      }
+    }),
+  );
   return results;
 }
-
 
 /** Every order order-svc holds for the run's customers, including any whose 202 was lost. */
 export async function ordersOfRun(orders: Sql, customerIds: string[]): Promise<OrderState[]> {
   return orders<OrderState[]>`
-    select o.id, o.status, o.total_cents as "totalCents",
+    select o.id, o.status, o.total_cents,
       (select json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity)) from order_items i where i.order_id = o.id) as items
     from orders o where o.user_id = any(${customerIds}::uuid[])`;
 }
@@ -76,27 +84,36 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
   const accepted = facts.attempts.filter((a) => a.outcome === 'accepted');
 
   // 1. Every 202 is final, seen through the public API.
-  const seen = await mapConcurrently(accepted, 16, async (attempt) =>
-    (await call<Order>('GET', `${endpoints.orderService}/orders/${attempt.orderId}`, { token: facts.adminToken })).body);
-  results.push(result(
-    'every order accepted with 202 is CONFIRMED or CANCELLED (GET /orders/:id)',
-    `${accepted.length} accepted: ${tally(seen.map((o) => o.status ?? 'missing'))}`,
-    seen.flatMap((order, i) => (order.status === 'CONFIRMED' || order.status === 'CANCELLED' ? [] : [`${accepted[i]!.orderId}: ${JSON.stringify(order)}`])),
-  ));
+  const seen = await mapConcurrently(
+    accepted,
+    16,
+    async (attempt) => (await call<Order>('GET', `${endpoints.orderService}/orders/${attempt.orderId}`, { token: facts.adminToken })).body,
+  );
+  results.push(
+    result(
+      'every order accepted with 202 is CONFIRMED or CANCELLED (GET /orders/:id)',
+      `${accepted.length} accepted: ${tally(seen.map((o) => o.status ?? 'missing'))}`,
+      seen.flatMap((order, i) =>
+        order.status === 'CONFIRMED' || order.status === 'CANCELLED' ? [] : [`${accepted[i]!.orderId}: ${JSON.stringify(order)}`],
+      ),
+    ),
+  );
 
   // 2. Nothing accepted is missing, and nothing else is left half-done in order-svc's database.
   const all = await ordersOfRun(db.orders, facts.customerIds);
   const known = new Set(all.map((o) => o.id));
   const acceptedIds = new Set(accepted.map((a) => a.orderId!));
   const answerLost = all.filter((o) => !acceptedIds.has(o.id));
-  results.push(result(
-    "order-svc's database holds every accepted order, and every order of the run there is final",
-    `${all.length} orders in the database (${answerLost.length} whose 202 never reached the client): ${tally(all.map((o) => o.status))}`,
-    [
-      ...[...acceptedIds].filter((id) => !known.has(id)).map((id) => `${id}: accepted but not in the database`),
-      ...all.filter((o) => o.status === 'PENDING').map((o) => `${o.id}: still PENDING`),
-    ],
-  ));
+  results.push(
+    result(
+      "order-svc's database holds every accepted order, and every order of the run there is final",
+      `${all.length} orders in the database (${answerLost.length} whose 202 never reached the client): ${tally(all.map((o) => o.status))}`,
+      [
+        ...[...acceptedIds].filter((id) => !known.has(id)).map((id) => `${id}: accepted but not in the database`),
+        ...all.filter((o) => o.status === 'PENDING').map((o) => `${o.id}: still PENDING`),
+      ],
+    ),
+  );
 
   // 3. Money: exactly one net charge of the total for a CONFIRMED order, none for a CANCELLED one.
   const charges = await mapConcurrently(all, 16, (order) => ledger(order.id));
@@ -106,21 +123,28 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
     const succeeded = orderCharges.filter((c) => c.status === 'SUCCEEDED');
     const net = netCharged(orderCharges);
     if (succeeded.length > 1) chargeViolations.push(`${order.id}: charged ${succeeded.length} times`);
-    if (order.status === 'CONFIRMED' && net !== order.totalCents) chargeViolations.push(`${order.id}: CONFIRMED, net charge ${net} for a total of ${order.totalCents}`);
+    if (order.status === 'CONFIRMED' && net !== order.totalCents)
+      chargeViolations.push(`${order.id}: CONFIRMED, net charge ${net} for a total of ${order.totalCents}`);
     if (order.status === 'CANCELLED' && net !== 0) chargeViolations.push(`${order.id}: CANCELLED, net charge ${net}`);
   });
   const refunded = charges.filter((c) => c.some((charge) => charge.refunds.length > 0)).length;
-  results.push(result(
-    "gateway ledger: a CONFIRMED order has exactly one net charge of its total, a CANCELLED one none",
-    `${charges.filter((c) => c.some((charge) => charge.status === 'SUCCEEDED')).length} orders charged, ${refunded} of them refunded`,
-    chargeViolations,
-  ));
+  results.push(
+    result(
+      'gateway ledger: a CONFIRMED order has exactly one net charge of its total, a CANCELLED one none',
+      `${charges.filter((c) => c.some((charge) => charge.status === 'SUCCEEDED')).length} orders charged, ${refunded} of them refunded`,
+      chargeViolations,
+    ),
+  );
 
   // 4. Stock held by each order, from product-svc's reservations.
-  const reservations = new Map((await db.products<{ orderId: string; status: string; units: number }[]>`
-    select r.order_id as "orderId", r.status, coalesce(sum(i.quantity), 0)::int as units
+  const reservations = new Map(
+    (
+      await db.products<{ orderId: string; status: string; units: number }[]>`
+    select r.order_id, r.status, coalesce(sum(i.quantity), 0)::int as units
     from reservations r left join reservation_items i using (order_id)
-    where r.order_id = any(${[...known]}::uuid[]) group by r.order_id, r.status`).map((r) => [r.orderId, r]));
+    where r.order_id = any(${[...known]}::uuid[]) group by r.order_id, r.status`
+    ).map((r) => [r.orderId, r]),
+  );
   const stockViolations: string[] = [];
   for (const order of all) {
     const reservation = reservations.get(order.id);
@@ -128,13 +152,16 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
     if (order.status === 'CONFIRMED' && (reservation?.status !== 'RESERVED' || reservation.units !== units)) {
       stockViolations.push(`${order.id}: CONFIRMED for ${units} units, reservation ${JSON.stringify(reservation ?? null)}`);
     }
-    if (order.status === 'CANCELLED' && reservation?.status === 'RESERVED') stockViolations.push(`${order.id}: CANCELLED but still holds ${reservation.units} units`);
+    if (order.status === 'CANCELLED' && reservation?.status === 'RESERVED')
+      stockViolations.push(`${order.id}: CANCELLED but still holds ${reservation.units} units`);
   }
-  results.push(result(
-    'a CONFIRMED order holds its stock, a CANCELLED order holds none (product-svc reservations)',
-    `reservations: ${tally([...reservations.values()].map((r) => r.status))}`,
-    stockViolations,
-  ));
+  results.push(
+    result(
+      'a CONFIRMED order holds its stock, a CANCELLED order holds none (product-svc reservations)',
+      `reservations: ${tally([...reservations.values()].map((r) => r.status))}`,
+      stockViolations,
+    ),
+  );
 
   // 5. Stock conservation per product, through the public API.
   const confirmedUnits = new Map<string, number>();
@@ -147,7 +174,8 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
     const current = (await call<{ stock: number }>('GET', `${endpoints.productService}/products/${productId}`)).body.stock;
     const sold = confirmedUnits.get(productId) ?? 0;
     lines.push(`${initial} = ${current} + ${sold}`);
-    if (initial !== current + sold) conservation.push(`${productId}: initial ${initial}, now ${current}, ${sold} units in CONFIRMED orders`);
+    if (initial !== current + sold)
+      conservation.push(`${productId}: initial ${initial}, now ${current}, ${sold} units in CONFIRMED orders`);
   }
   results.push(result('for every product: initial stock = current stock + units in CONFIRMED orders', lines.join('; '), conservation));
 
@@ -164,7 +192,7 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
   let outboxRows = 0;
   for (const { db: sql, types, exactly } of decisions) {
     const rows = await sql<{ aggregateId: string; events: number }[]>`
-      select aggregateid as "aggregateId", count(*)::int as events from outbox
+      select aggregateid as aggregate_id, count(*)::int as events from outbox
       where type = any(${types}) and aggregateid = any(${[...known]}) group by aggregateid`;
     outboxRows += rows.reduce((sum, r) => sum + r.events, 0);
     for (const row of rows) if (row.events > 1) twice.push(`${row.aggregateId}: ${row.events} × ${types.join('/')}`);
@@ -177,21 +205,30 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
   }
   for (const [key, ids] of idsPerKey) if (ids.size > 1) twice.push(`${key}: ${ids.size} different events`);
   const redelivered = facts.sagaRecords.length - [...idsPerKey.values()].reduce((sum, ids) => sum + ids.size, 0);
-  results.push(result(
-    'no event applied twice: one decision per order and step in each outbox and on each topic',
-    `${outboxRows} outbox rows; ${facts.sagaRecords.length} saga records in Kafka, of which ${redelivered} redelivered copies (same event id)`,
-    twice,
-  ));
+  results.push(
+    result(
+      'no event applied twice: one decision per order and step in each outbox and on each topic',
+      `${outboxRows} outbox rows; ${facts.sagaRecords.length} saga records in Kafka, of which ${redelivered} redelivered copies (same event id)`,
+      twice,
+    ),
+  );
 
   // 7. The dead-letter topic holds the run's poison and nothing else.
   const deadKeys = new Set(facts.deadLetters.map((r) => r.key ?? ''));
-  results.push(result(
-    'dlq holds nothing but the poison records the run injected, and each of them',
-    `${facts.deadLetters.length} dead letters written during the run, for ${deadKeys.size} of ${facts.poisonKeys.size} poison records`,
-    [
-      ...facts.deadLetters.filter((r) => !facts.poisonKeys.has(r.key ?? '')).map((r) => `unexpected dead letter: ${r.headers['dlq.source.topic']} key ${r.key} (${r.headers['dlq.reason']}: ${r.headers['dlq.error']})`),
-      ...[...facts.poisonKeys].filter((k) => !deadKeys.has(k)).map((k) => `poison ${k} was not dead-lettered`),
-    ],
-  ));
+  results.push(
+    result(
+      'dlq holds nothing but the poison records the run injected, and each of them',
+      `${facts.deadLetters.length} dead letters written during the run, for ${deadKeys.size} of ${facts.poisonKeys.size} poison records`,
+      [
+        ...facts.deadLetters
+          .filter((r) => !facts.poisonKeys.has(r.key ?? ''))
+          .map(
+            (r) =>
+              `unexpected dead letter: ${r.headers['dlq.source.topic']} key ${r.key} (${r.headers['dlq.reason']}: ${r.headers['dlq.error']})`,
+          ),
+        ...[...facts.poisonKeys].filter((k) => !deadKeys.has(k)).map((k) => `poison ${k} was not dead-lettered`),
+      ],
+    ),
+  );
   return results;
 }

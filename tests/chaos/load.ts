@@ -97,7 +97,9 @@ export class OrderLoad {
           return;
         }
       } catch (error) {
-        attempt.failures.push(error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
+        attempt.failures.push(
+          error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error),
+        );
       }
       if (Date.now() > deadline) {
         attempt.outcome = 'unanswered';

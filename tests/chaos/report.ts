@@ -6,7 +6,14 @@ import type { InvariantResult } from './invariants.ts';
 import type { OrderAttempt } from './load.ts';
 
 export interface ChaosRun {
-  settings: { rounds: number; ratePerSecond: number; seed: number; customers: number; products: { stock: number }[]; faults: FaultSettings };
+  settings: {
+    rounds: number;
+    ratePerSecond: number;
+    seed: number;
+    customers: number;
+    products: { stock: number }[];
+    faults: FaultSettings;
+  };
   stack: StackKind;
   startedAt: number;
   loadStoppedAt: number;
@@ -22,7 +29,12 @@ const seconds = (ms: number) => (ms / 1000).toFixed(1);
 export function tally(values: string[]): string {
   const counts = new Map<string, number>();
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([value, n]) => `${n} × ${value}`).join(', ') || 'none';
+  return (
+    [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([value, n]) => `${n} × ${value}`)
+      .join(', ') || 'none'
+  );
 }
 
 export function renderReport(run: ChaosRun): string {
@@ -52,7 +64,10 @@ export function renderReport(run: ChaosRun): string {
     '',
     '| # | component | killed at | down (kill → ready) | recovery (ready → saga progress) |',
     '|---|---|---|---|---|',
-    ...faults.map((f, i) => `| ${i + 1} | ${f.component} | ${at(f.killedAt)} | ${seconds(f.readyAt - f.killedAt)} s | ${f.recoveredAt === undefined ? '**none within the limit**' : `${seconds(f.recoveredAt - f.readyAt)} s`} |`),
+    ...faults.map(
+      (f, i) =>
+        `| ${i + 1} | ${f.component} | ${at(f.killedAt)} | ${seconds(f.readyAt - f.killedAt)} s | ${f.recoveredAt === undefined ? '**none within the limit**' : `${seconds(f.recoveredAt - f.readyAt)} s`} |`,
+    ),
     '',
     `Time to settle after the load stopped (every order final, no compensation outstanding): ${run.settleMs === undefined ? '**did not settle**' : `${seconds(run.settleMs)} s`}.`,
     '',

@@ -50,11 +50,18 @@ async function prepare(db: Databases) {
   const customerIds = customers.map((c) => c.id);
   const productIds = [...initialStock.keys()];
   // Orders are refused until order-svc has heard of a customer and a product through Kafka.
-  await until('order-svc to know the run\'s customers and products', async () => {
-    const [users] = await db.orders<{ n: number }[]>`select count(*)::int as n from known_users where id = any(${customerIds}::uuid[])`;
-    const [products] = await db.orders<{ n: number }[]>`select count(*)::int as n from catalog where product_id = any(${productIds}::uuid[])`;
-    return (users?.n ?? 0) + (products?.n ?? 0);
-  }, (known) => known === customerIds.length + productIds.length, 120_000);
+  await until(
+    "order-svc to know the run's customers and products",
+    async () => {
+      const [users] = await db.orders<{ n: number }[]>`select count(*)::int as n from known_users where id = any(${customerIds}::uuid[])`;
+      const [products] = await db.orders<
+        { n: number }[]
+      >`select count(*)::int as n from catalog where product_id = any(${productIds}::uuid[])`;
+      return (users?.n ?? 0) + (products?.n ?? 0);
+    },
+    (known) => known === customerIds.length + productIds.length,
+    120_000,
+  );
   return { admin, initialStock, customers, customerIds, productIds };
 }
 
@@ -64,7 +71,10 @@ async function injectPoison(kafka: Kafka, topic: string): Promise<string> {
   const producer = kafka.producer();
   await producer.connect();
   try {
-    await producer.send({ topic, messages: [{ key, value: Buffer.from('not an Avro record'), headers: { id: randomUUID(), type: topic } }] });
+    await producer.send({
+      topic,
+      messages: [{ key, value: Buffer.from('not an Avro record'), headers: { id: randomUUID(), type: topic } }],
+    });
   } finally {
     await producer.disconnect();
   }
@@ -75,17 +85,26 @@ async function injectPoison(kafka: Kafka, topic: string): Promise<string> {
 async function settle(db: Databases, customerIds: string[]): Promise<number | undefined> {
   const since = Date.now();
   try {
-    await until('the system to settle', async () => {
-      try {
-        const orders = await ordersOfRun(db.orders, customerIds);
-        const cancelled = orders.filter((o) => o.status === 'CANCELLED').map((o) => o.id);
-        const [charged] = await db.payments<{ n: number }[]>`select count(*)::int as n from payments where status = 'SUCCEEDED' and order_id = any(${cancelled}::uuid[])`;
-        const [held] = await db.products<{ n: number }[]>`select count(*)::int as n from reservations where status = 'RESERVED' and order_id = any(${cancelled}::uuid[])`;
-        return orders.filter((o) => o.status === 'PENDING').length + (charged?.n ?? 0) + (held?.n ?? 0);
-      } catch {
-        return -1;
-      }
-    }, (outstanding) => outstanding === 0, settings.settleTimeoutMs);
+    await until(
+      'the system to settle',
+      async () => {
+        try {
+          const orders = await ordersOfRun(db.orders, customerIds);
+          const cancelled = orders.filter((o) => o.status === 'CANCELLED').map((o) => o.id);
+          const [charged] = await db.payments<
+            { n: number }[]
+          >`select count(*)::int as n from payments where status = 'SUCCEEDED' and order_id = any(${cancelled}::uuid[])`;
+          const [held] = await db.products<
+            { n: number }[]
+          >`select count(*)::int as n from reservations where status = 'RESERVED' and order_id = any(${cancelled}::uuid[])`;
+          return orders.filter((o) => o.status === 'PENDING').length + (charged?.n ?? 0) + (held?.n ?? 0);
+        } catch {
+          return -1;
+        }
+      },
+      (outstanding) => outstanding === 0,
+      settings.settleTimeoutMs,
+    );
     return Date.now() - since;
   } catch {
     return undefined;
@@ -93,14 +112,23 @@ async function settle(db: Databases, customerIds: string[]): Promise<number | un
 }
 
 async function main(): Promise<number> {
-  const db: Databases = { orders: connectServiceDatabase('orders', 2), products: connectServiceDatabase('products', 2), payments: connectServiceDatabase('payments', 2) };
+  const db: Databases = {
+    orders: connectServiceDatabase('orders', 2),
+    products: connectServiceDatabase('products', 2),
+    payments: connectServiceDatabase('payments', 2),
+  };
   const kafka = new Kafka({ clientId: 'chaos', brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
   const random = new Random(settings.seed);
   log(`seed ${settings.seed}, ${settings.rounds} round(s), ${settings.ratePerSecond} orders/s, stack ${stack}`);
   const run = await prepare(db);
   const dlqStart = await topicEnds(endpoints.kafkaBrokers, ['dlq']);
 
-  const load = new OrderLoad({ ratePerSecond: settings.ratePerSecond, retryForMs: settings.orderRetryMs }, run.customers, run.productIds, random);
+  const load = new OrderLoad(
+    { ratePerSecond: settings.ratePerSecond, retryForMs: settings.orderRetryMs },
+    run.customers,
+    run.productIds,
+    random,
+  );
   const loadStartedAt = Date.now();
   load.start();
   log('load started');
@@ -127,19 +155,39 @@ async function main(): Promise<number> {
   const orderIds = new Set((await ordersOfRun(db.orders, run.customerIds)).map((o) => o.id));
   const sagaTopics = eventTopics.filter((t) => !['user-registration', 'product-update'].includes(t));
   const sagaRecords = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, [...sagaTopics])).filter((r) => orderIds.has(r.key ?? ''));
-  const deadLetters = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, ['dlq'])).filter((r) => BigInt(r.offset) >= (dlqStart.get(`dlq/${r.partition}`)?.high ?? 0n));
+  const deadLetters = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, ['dlq'])).filter(
+    (r) => BigInt(r.offset) >= (dlqStart.get(`dlq/${r.partition}`)?.high ?? 0n),
+  );
   const invariants = await checkInvariants(
-    { attempts: load.attempts, customerIds: run.customerIds, initialStock: run.initialStock, adminToken: run.admin, poisonKeys, deadLetters, sagaRecords },
+    {
+      attempts: load.attempts,
+      customerIds: run.customerIds,
+      initialStock: run.initialStock,
+      adminToken: run.admin,
+      poisonKeys,
+      deadLetters,
+      sagaRecords,
+    },
     db,
   );
   await Promise.all([db.orders.end(), db.products.end(), db.payments.end()]);
 
-  const report = renderReport({ settings, stack, startedAt: loadStartedAt, loadStoppedAt, attempts: load.attempts, faults, settleMs, invariants });
+  const report = renderReport({
+    settings,
+    stack,
+    startedAt: loadStartedAt,
+    loadStoppedAt,
+    attempts: load.attempts,
+    faults,
+    settleMs,
+    invariants,
+  });
   const directory = `${repositoryRoot}/.stack/reports`;
   mkdirSync(directory, { recursive: true });
   writeFileSync(`${directory}/chaos.md`, report);
   console.log(`\n${report}\n(report written to .stack/reports/chaos.md)`);
-  const failed = invariants.filter((i) => !i.holds).length + faults.filter((f) => f.recoveredAt === undefined).length + (settleMs === undefined ? 1 : 0);
+  const failed =
+    invariants.filter((i) => !i.holds).length + faults.filter((f) => f.recoveredAt === undefined).length + (settleMs === undefined ? 1 : 0);
   return failed === 0 ? 0 : 1;
 }
 

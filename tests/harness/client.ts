@@ -17,7 +17,11 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export async function call<T = Record<string, unknown>>(method: string, url: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+export async function call<T = Record<string, unknown>>(
+  method: string,
+  url: string,
+  options: RequestOptions = {},
+): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers['authorization'] = `Bearer ${options.token}`;
   let body: string | undefined;
@@ -25,14 +29,20 @@ export async function call<T = Record<string, unknown>>(method: string, url: str
     headers['content-type'] ??= 'application/json';
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   }
-  const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
+  const response = await fetch(url, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+  });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
 /** The response, if it has the expected status; otherwise an error naming what was attempted. */
 export function expectStatus<T>(response: ApiResponse<T>, status: number, attempted: string): ApiResponse<T> {
-  if (response.status !== status) throw new Error(`${attempted}: expected ${status}, got ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== status)
+    throw new Error(`${attempted}: expected ${status}, got ${response.status} ${JSON.stringify(response.body)}`);
   return response;
 }
 
@@ -65,7 +75,12 @@ export function adminToken(env: NodeJS.ProcessEnv = process.env): Promise<string
   return login(env['ADMIN_USERNAME'] ?? 'admin', env['ADMIN_PASSWORD'] ?? 'admin-dev-password');
 }
 
-export async function createProduct(admin: string, stock: number, priceCents = 1_000, name = `Item ${randomUUID().slice(0, 8)}`): Promise<string> {
+export async function createProduct(
+  admin: string,
+  stock: number,
+  priceCents = 1_000,
+  name = `Item ${randomUUID().slice(0, 8)}`,
+): Promise<string> {
   const response = await call<{ id: string }>('POST', `${endpoints.productService}/products`, {
     token: admin,
     body: { name, description: '', priceCents, currency: 'EUR', stock },
@@ -87,7 +102,12 @@ export interface Order {
   currency: string;
 }
 
-export function postOrder(customer: Pick<Customer, 'token'>, body: object, idempotencyKey?: string, timeoutMs?: number): Promise<ApiResponse<Order & { code?: string }>> {
+export function postOrder(
+  customer: Pick<Customer, 'token'>,
+  body: object,
+  idempotencyKey?: string,
+  timeoutMs?: number,
+): Promise<ApiResponse<Order & { code?: string }>> {
   return call('POST', `${endpoints.orderService}/orders`, {
     token: customer.token,
     body,
@@ -133,4 +153,6 @@ export async function ledger(orderId: string): Promise<LedgerCharge[]> {
 
 /** Charged minus refunded, in cents. */
 export const netCharged = (charges: LedgerCharge[]) =>
-  charges.filter((c) => c.status === 'SUCCEEDED').reduce((sum, c) => sum + c.amountCents - c.refunds.reduce((r, x) => r + x.amountCents, 0), 0);
+  charges
+    .filter((c) => c.status === 'SUCCEEDED')
+    .reduce((sum, c) => sum + c.amountCents - c.refunds.reduce((r, x) => r + x.amountCents, 0), 0);

@@ -1,9 +1,7 @@
 // The Docker path of the harness: when nothing is running and a Docker engine answers, start
 // compose.yaml's components with testcontainers. It is the same file `make up STACK=docker`
 // uses, so both paths test the same stack. (No Docker engine here: CI takes the native path.)
-import {
-  DockerComposeEnvironment, Wait, getContainerRuntimeClient, type StartedDockerComposeEnvironment,
-} from 'testcontainers';
+import { DockerComposeEnvironment, Wait, getContainerRuntimeClient, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { repositoryRoot } from './stack.ts';
 
 const longRunning = ['postgres', 'kafka', 'registry', 'connect'];

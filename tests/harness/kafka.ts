@@ -20,7 +20,8 @@ export async function topicEnds(brokers: string[], topics: string[]): Promise<Ma
   try {
     const ends = new Map<string, { low: bigint; high: bigint }>();
     for (const topic of topics) {
-      for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${partition}`, { low: BigInt(low), high: BigInt(high) });
+      for (const { partition, low, high } of await admin.fetchTopicOffsets(topic))
+        ends.set(`${topic}/${partition}`, { low: BigInt(low), high: BigInt(high) });
     }
     return ends;
   } finally {
@@ -65,7 +66,9 @@ export class TopicRecorder {
    */
   static async readToEnd(brokers: string[], topics: string[], timeoutMs = 120_000): Promise<ReceivedRecord[]> {
     // Partitions with records left (retention may have emptied some), and where they end.
-    const ends = new Map([...(await topicEnds(brokers, topics))].filter(([, { low, high }]) => high > low).map(([partition, { high }]) => [partition, high]));
+    const ends = new Map(
+      [...(await topicEnds(brokers, topics))].filter(([, { low, high }]) => high > low).map(([partition, { high }]) => [partition, high]),
+    );
     const recorder = await TopicRecorder.start(brokers, topics);
     try {
       await recorder.waitFor(

@@ -17,5 +17,9 @@ export function finalOrder(user: TestUser, orderId: string): Promise<Order> {
 }
 
 export async function paymentsOf(user: TestUser, orderId: string) {
-  return (await call<{ status: string; failureReason?: string }[]>('GET', `${endpoints.paymentService}/payments?orderId=${orderId}`, { token: user.token })).body;
+  return (
+    await call<{ status: string; failureReason?: string }[]>('GET', `${endpoints.paymentService}/payments?orderId=${orderId}`, {
+      token: user.token,
+    })
+  ).body;
 }

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connectDatabase, requireEnv, type Sql } from '@shop/kit';
+import { connectDatabase, requireEnv, serviceUrl, type ServiceName, type Sql } from '@shop/kit';
 
 const run = promisify(execFile);
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -13,7 +13,7 @@ export type StackKind = 'native' | 'docker';
 
 /** The stack `make` chose (SHOP_STACK, exported by the Makefile). */
 export const stackKind = (env: NodeJS.ProcessEnv = process.env): StackKind => (env['SHOP_STACK'] === 'docker' ? 'docker' : 'native');
-export type Component = 'postgres' | 'kafka' | 'registry' | 'connect' | 'user-svc' | 'product-svc' | 'order-svc' | 'payment-svc' | 'gateway-sim';
+export type Component = 'postgres' | 'kafka' | 'registry' | 'connect' | ServiceName;
 
 export interface StackEndpoints {
   kafkaBrokers: string[];
@@ -35,11 +35,11 @@ export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpo
     connectUrl: requireEnv('CONNECT_URL', env),
     pgHost: requireEnv('PG_HOST', env),
     pgPort: Number(requireEnv('PG_PORT', env)),
-    userService: env['USER_SVC_URL'] ?? `http://127.0.0.1:${env['USER_SVC_PORT'] ?? 3001}`,
-    productService: env['PRODUCT_SVC_URL'] ?? `http://127.0.0.1:${env['PRODUCT_SVC_PORT'] ?? 3002}`,
-    orderService: env['ORDER_SVC_URL'] ?? `http://127.0.0.1:${env['ORDER_SVC_PORT'] ?? 3003}`,
-    paymentService: env['PAYMENT_SVC_URL'] ?? `http://127.0.0.1:${env['PAYMENT_SVC_PORT'] ?? 3004}`,
-    gateway: env['GATEWAY_URL'] ?? `http://127.0.0.1:${env['GATEWAY_PORT'] ?? 3005}`,
+    userService: serviceUrl('user-svc', env),
+    productService: serviceUrl('product-svc', env),
+    orderService: serviceUrl('order-svc', env),
+    paymentService: serviceUrl('payment-svc', env),
+    gateway: serviceUrl('gateway-sim', env),
   };
 }
 

@@ -6,8 +6,15 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  EventCodec, EventConsumer, connectDatabase, deadLetterHeaderNames, migratePlatform, requireEnv,
-  type Logger, type Sql, type UserRegistered,
+  EventCodec,
+  EventConsumer,
+  connectDatabase,
+  deadLetterHeaderNames,
+  migratePlatform,
+  requireEnv,
+  type Logger,
+  type Sql,
+  type UserRegistered,
 } from '@shop/kit';
 import { TopicRecorder, type ReceivedRecord } from '../harness/kafka.ts';
 import { controlComponent, stackEndpoints } from '../harness/stack.ts';
@@ -26,7 +33,14 @@ let consumer: EventConsumer;
 let deadLetters: TopicRecorder;
 
 const superuser = (db: string) =>
-  connectDatabase({ host: endpoints.pgHost, port: endpoints.pgPort, database: db, username: requireEnv('POSTGRES_USER'), password: requireEnv('POSTGRES_PASSWORD'), max: 3 });
+  connectDatabase({
+    host: endpoints.pgHost,
+    port: endpoints.pgPort,
+    database: db,
+    username: requireEnv('POSTGRES_USER'),
+    password: requireEnv('POSTGRES_PASSWORD'),
+    max: 3,
+  });
 
 function registration(username: string): UserRegistered {
   return { userId: randomUUID(), username, email: `${username}@example.test`, fullName: null, role: 'customer', registeredAt: Date.now() };
@@ -91,7 +105,12 @@ beforeAll(async () => {
     },
   });
   await consumer.start();
-  await waitUntil('the consumer to join its group', () => consumer.ready().then(() => true, () => false));
+  await waitUntil('the consumer to join its group', () =>
+    consumer.ready().then(
+      () => true,
+      () => false,
+    ),
+  );
 });
 
 afterAll(async () => {

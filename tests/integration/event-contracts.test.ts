@@ -5,8 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  EventCodec, connectDatabase, readEventSchemas, requireEnv, writeOutboxEvent,
-  type EventsByTopic, type Sql,
+  EventCodec,
+  connectDatabase,
+  outboxEvent,
+  readEventSchemas,
+  requireEnv,
+  writeOutboxEvent,
+  type EventsByTopic,
+  type Sql,
 } from '@shop/kit';
 import { TopicRecorder } from '../harness/kafka.ts';
 import { stackEndpoints } from '../harness/stack.ts';
@@ -16,41 +22,82 @@ const codec = new EventCodec(endpoints.registryUrl);
 
 const examples: EventsByTopic = {
   'user-registration': {
-    userId: randomUUID(), username: 'ada', email: 'ada@example.test', fullName: 'Ada Lovelace',
-    role: 'customer', registeredAt: Date.now(),
+    userId: randomUUID(),
+    username: 'ada',
+    email: 'ada@example.test',
+    fullName: 'Ada Lovelace',
+    role: 'customer',
+    registeredAt: Date.now(),
   },
   'product-update': {
-    productId: randomUUID(), change: 'CREATED', name: 'Analytical Engine', description: 'Programmable',
-    priceCents: 125_000, currency: 'GBP', stock: 3, active: true, version: 1, updatedAt: Date.now(),
+    productId: randomUUID(),
+    change: 'CREATED',
+    name: 'Analytical Engine',
+    description: 'Programmable',
+    priceCents: 125_000,
+    currency: 'GBP',
+    stock: 3,
+    active: true,
+    version: 1,
+    updatedAt: Date.now(),
   },
   'order-placed': {
-    orderId: randomUUID(), userId: randomUUID(), items: [{ productId: randomUUID(), quantity: 2, unitPriceCents: 1_250 }],
-    totalCents: 2_500, currency: 'EUR', paymentToken: 'tok_ok', placedAt: Date.now(),
+    orderId: randomUUID(),
+    userId: randomUUID(),
+    items: [{ productId: randomUUID(), quantity: 2, unitPriceCents: 1_250 }],
+    totalCents: 2_500,
+    currency: 'EUR',
+    paymentToken: 'tok_ok',
+    placedAt: Date.now(),
   },
   'order-confirmed': { orderId: randomUUID(), userId: randomUUID(), totalCents: 2_500, currency: 'EUR', confirmedAt: Date.now() },
   'order-cancelled': { orderId: randomUUID(), userId: randomUUID(), reason: 'OUT_OF_STOCK', cancelledAt: Date.now() },
   'payment-success': {
-    paymentId: randomUUID(), orderId: randomUUID(), userId: randomUUID(), amountCents: 2_500, currency: 'EUR',
-    gatewayChargeId: 'ch_1', processedAt: Date.now(),
+    paymentId: randomUUID(),
+    orderId: randomUUID(),
+    userId: randomUUID(),
+    amountCents: 2_500,
+    currency: 'EUR',
+    gatewayChargeId: 'ch_1',
+    processedAt: Date.now(),
   },
   'payment-failure': {
-    paymentId: randomUUID(), orderId: randomUUID(), userId: randomUUID(), amountCents: 2_500, currency: 'EUR',
-    reason: 'CARD_DECLINED', detail: 'The card was declined.', processedAt: Date.now(),
+    paymentId: randomUUID(),
+    orderId: randomUUID(),
+    userId: randomUUID(),
+    amountCents: 2_500,
+    currency: 'EUR',
+    reason: 'CARD_DECLINED',
+    detail: 'The card was declined.',
+    processedAt: Date.now(),
   },
   'payment-refunded': {
-    paymentId: randomUUID(), orderId: randomUUID(), userId: randomUUID(), amountCents: 2_500, currency: 'EUR',
-    gatewayChargeId: 'ch_1', gatewayRefundId: 're_1', refundedAt: Date.now(),
+    paymentId: randomUUID(),
+    orderId: randomUUID(),
+    userId: randomUUID(),
+    amountCents: 2_500,
+    currency: 'EUR',
+    gatewayChargeId: 'ch_1',
+    gatewayRefundId: 're_1',
+    refundedAt: Date.now(),
   },
   'inventory-reserved': { orderId: randomUUID(), items: [{ productId: randomUUID(), quantity: 2 }], reservedAt: Date.now() },
-  'inventory-rejected': { orderId: randomUUID(), shortages: [{ productId: randomUUID(), requested: 3, available: 1 }], rejectedAt: Date.now() },
+  'inventory-rejected': {
+    orderId: randomUUID(),
+    shortages: [{ productId: randomUUID(), requested: 3, available: 1 }],
+    rejectedAt: Date.now(),
+  },
 };
 
 describe('event schemas in the registry', () => {
-  it.each(Object.keys(examples) as (keyof EventsByTopic)[])('%s: an example event round-trips through encoder and decoder', async (topic) => {
-    const encoded = await codec.encode(topic, examples[topic]);
-    expect(encoded.readUInt8(0)).toBe(0);
-    expect(await codec.decode(topic, encoded)).toEqual(examples[topic]);
-  });
+  it.each(Object.keys(examples) as (keyof EventsByTopic)[])(
+    '%s: an example event round-trips through encoder and decoder',
+    async (topic) => {
+      const encoded = await codec.encode(topic, examples[topic]);
+      expect(encoded.readUInt8(0)).toBe(0);
+      expect(await codec.decode(topic, encoded)).toEqual(examples[topic]);
+    },
+  );
 
   describe('BACKWARD compatibility', () => {
     const registry = new SchemaRegistry({ host: endpoints.registryUrl });
@@ -93,7 +140,10 @@ describe('the outbox writer', () => {
 
   beforeAll(async () => {
     sql = connectDatabase({
-      host: endpoints.pgHost, port: endpoints.pgPort, database: 'products', username: 'products',
+      host: endpoints.pgHost,
+      port: endpoints.pgPort,
+      database: 'products',
+      username: 'products',
       password: requireEnv('PRODUCTS_DB_PASSWORD'),
     });
     recorder = await TopicRecorder.start(endpoints.kafkaBrokers, ['product-update']);
@@ -111,12 +161,12 @@ describe('the outbox writer', () => {
 
     await sql
       .begin(async (tx) => {
-        rolledBack = await writeOutboxEvent(tx, codec, { topic: 'product-update', aggregateType: 'product', aggregateId: product.productId, value: product });
+        rolledBack = await writeOutboxEvent(tx, codec, outboxEvent('product-update', product.productId, product));
         throw new Error('roll back');
       })
       .catch(() => undefined);
     await sql.begin(async (tx) => {
-      committed = await writeOutboxEvent(tx, codec, { topic: 'product-update', aggregateType: 'product', aggregateId: product.productId, value: product });
+      committed = await writeOutboxEvent(tx, codec, outboxEvent('product-update', product.productId, product));
     });
 
     await recorder.waitFor('the committed event', (records) => records.some((r) => r.headers['id'] === committed));

@@ -51,12 +51,20 @@ describe('changing products', () => {
     const created = await create({ stock: 7 });
     expect(created).toMatchObject({ stock: 7, active: true, version: 1 });
 
-    const updated = await call<Product>('PATCH', `${products}/${created.id}`, { token: admin, headers: { 'if-match': '"1"' }, body: { priceCents: 2499, name: 'Renamed' } });
+    const updated = await call<Product>('PATCH', `${products}/${created.id}`, {
+      token: admin,
+      headers: { 'if-match': '"1"' },
+      body: { priceCents: 2499, name: 'Renamed' },
+    });
     expect(updated.status).toBe(200);
     expect(updated.headers.get('etag')).toBe('"2"');
     expect(updated.body).toMatchObject({ priceCents: 2499, name: 'Renamed', version: 2 });
 
-    const stale = await call('PATCH', `${products}/${created.id}`, { token: admin, headers: { 'if-match': '"1"' }, body: { priceCents: 1 } });
+    const stale = await call('PATCH', `${products}/${created.id}`, {
+      token: admin,
+      headers: { 'if-match': '"1"' },
+      body: { priceCents: 1 },
+    });
     expectProblem(stale, 412, 'VERSION_MISMATCH');
 
     const deleted = await call('DELETE', `${products}/${created.id}`, { token: admin });
@@ -108,7 +116,11 @@ describe('changing products', () => {
     expectProblem(await call('PATCH', `${products}/${randomUUID()}`, { token: admin, body: { stock: 1 } }), 404, 'PRODUCT_NOT_FOUND');
     expectProblem(await call('GET', `${products}/not-a-uuid`), 400, 'VALIDATION_FAILED');
     const product = await create();
-    expectProblem(await call('PATCH', `${products}/${product.id}`, { token: admin, headers: { 'if-match': 'yesterday' }, body: { stock: 1 } }), 400, 'INVALID_IF_MATCH');
+    expectProblem(
+      await call('PATCH', `${products}/${product.id}`, { token: admin, headers: { 'if-match': 'yesterday' }, body: { stock: 1 } }),
+      400,
+      'INVALID_IF_MATCH',
+    );
   });
 });
 

@@ -42,11 +42,16 @@ async function waitForGroupsPast(sent: { topic: string; partition: number; offse
   try {
     for (const [group, topics] of Object.entries(consumers)) {
       const mine = sent.filter((s) => topics.includes(s.topic));
-      await until(`${group} to consume the resent events`, async () => kafkaAdmin.fetchOffsets({ groupId: group, topics }), (offsets) =>
-        mine.every((s) => {
-          const committed = offsets.find((o) => o.topic === s.topic)?.partitions.find((p) => p.partition === s.partition)?.offset;
-          return committed !== undefined && BigInt(committed) > BigInt(s.offset);
-        }), 60_000);
+      await until(
+        `${group} to consume the resent events`,
+        async () => kafkaAdmin.fetchOffsets({ groupId: group, topics }),
+        (offsets) =>
+          mine.every((s) => {
+            const committed = offsets.find((o) => o.topic === s.topic)?.partitions.find((p) => p.partition === s.partition)?.offset;
+            return committed !== undefined && BigInt(committed) > BigInt(s.offset);
+          }),
+        60_000,
+      );
     }
   } finally {
     await kafkaAdmin.disconnect();
@@ -60,7 +65,11 @@ describe('redelivery', () => {
     const cancelled = await placeOrder(customer, { items: [{ productId: product, quantity: 5 }], paymentToken: 'tok_decline' });
     expect((await finalOrder(customer, confirmed.id)).status).toBe('CONFIRMED');
     expect((await finalOrder(customer, cancelled.id)).status).toBe('CANCELLED');
-    await until('the payments', () => Promise.all([paymentsOf(customer, confirmed.id), paymentsOf(customer, cancelled.id)]), (p) => p.every((x) => x.length === 1));
+    await until(
+      'the payments',
+      () => Promise.all([paymentsOf(customer, confirmed.id), paymentsOf(customer, cancelled.id)]),
+      (p) => p.every((x) => x.length === 1),
+    );
 
     const keys = new Set([confirmed.id, cancelled.id, product, customer.id]);
     await recorder.waitFor('the events of both orders', (records) => {
@@ -70,7 +79,11 @@ describe('redelivery', () => {
     const events = recorder.records.filter((r) => r.key !== null && keys.has(r.key) && consumedTopics.includes(r.topic));
 
     const snapshot = async () => ({
-      orders: await Promise.all([confirmed.id, cancelled.id].map((id) => call('GET', `${endpoints.orderService}/orders/${id}`, { token: customer.token }).then((r) => r.body))),
+      orders: await Promise.all(
+        [confirmed.id, cancelled.id].map((id) =>
+          call('GET', `${endpoints.orderService}/orders/${id}`, { token: customer.token }).then((r) => r.body),
+        ),
+      ),
       payments: await Promise.all([confirmed.id, cancelled.id].map((id) => paymentsOf(customer, id))),
       ledgers: await Promise.all([confirmed.id, cancelled.id].map((id) => ledger(id))),
       product: (await call('GET', `${endpoints.productService}/products/${product}`)).body,
@@ -81,7 +94,10 @@ describe('redelivery', () => {
     await producer.connect();
     const sent: { topic: string; partition: number; offset: string }[] = [];
     for (const event of events) {
-      const [metadata] = await producer.send({ topic: event.topic, messages: [{ key: event.key, value: event.value, headers: event.headers }] });
+      const [metadata] = await producer.send({
+        topic: event.topic,
+        messages: [{ key: event.key, value: event.value, headers: event.headers }],
+      });
       sent.push({ topic: event.topic, partition: metadata!.partition, offset: metadata!.baseOffset! });
     }
     await producer.disconnect();
@@ -102,11 +118,16 @@ describe('poison messages', () => {
     for (const topic of consumedTopics) {
       const key = randomUUID();
       poison.set(key, topic);
-      await producer.send({ topic, messages: [{ key, value: Buffer.from(`not an event of ${topic}`), headers: { id: randomUUID(), type: topic } }] });
+      await producer.send({
+        topic,
+        messages: [{ key, value: Buffer.from(`not an event of ${topic}`), headers: { id: randomUUID(), type: topic } }],
+      });
     }
     await producer.disconnect();
 
-    const expected = Object.entries(consumers).flatMap(([group, topics]) => topics.map((topic) => `${group} ${topic}`)).sort();
+    const expected = Object.entries(consumers)
+      .flatMap(([group, topics]) => topics.map((topic) => `${group} ${topic}`))
+      .sort();
     const lettersOf = () =>
       recorder.records
         .filter((r) => r.topic === 'dlq' && r.key !== null && poison.has(r.key))

@@ -21,7 +21,12 @@ describe('the four outcomes', () => {
   it('payment ok, stock ok → CONFIRMED, one charge, stock taken', async () => {
     const product = await createProduct(admin, 5, 1_250);
     const order = await placeOrder(customer, { items: [{ productId: product, quantity: 2 }], paymentToken: 'tok_ok' });
-    expect(order).toMatchObject({ status: 'PENDING', totalCents: 2_500, currency: 'EUR', items: [{ productId: product, quantity: 2, unitPriceCents: 1_250 }] });
+    expect(order).toMatchObject({
+      status: 'PENDING',
+      totalCents: 2_500,
+      currency: 'EUR',
+      items: [{ productId: product, quantity: 2, unitPriceCents: 1_250 }],
+    });
     expect((await finalOrder(customer, order.id)).status).toBe('CONFIRMED');
     const charges = await ledger(order.id);
     expect(charges.filter((c) => c.status === 'SUCCEEDED')).toHaveLength(1);
@@ -34,7 +39,11 @@ describe('the four outcomes', () => {
     const product = await createProduct(admin, 5);
     const order = await placeOrder(customer, { items: [{ productId: product, quantity: 2 }], paymentToken: 'tok_decline' });
     expect(await finalOrder(customer, order.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'PAYMENT_DECLINED' });
-    await until('the stock to be released', () => stockOf(product), (stock) => stock === 5);
+    await until(
+      'the stock to be released',
+      () => stockOf(product),
+      (stock) => stock === 5,
+    );
     expect(netCharged(await ledger(order.id))).toBe(0);
     expect(await paymentsOf(customer, order.id)).toMatchObject([{ status: 'FAILED', failureReason: 'CARD_DECLINED' }]);
   });
@@ -43,7 +52,11 @@ describe('the four outcomes', () => {
     const product = await createProduct(admin, 1);
     const order = await placeOrder(customer, { items: [{ productId: product, quantity: 3 }], paymentToken: 'tok_ok' });
     expect(await finalOrder(customer, order.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
-    await until('the refund', () => paymentsOf(customer, order.id), (payments) => payments[0]?.status === 'REFUNDED');
+    await until(
+      'the refund',
+      () => paymentsOf(customer, order.id),
+      (payments) => payments[0]?.status === 'REFUNDED',
+    );
     const charges = await ledger(order.id);
     expect(charges.filter((c) => c.status === 'SUCCEEDED')).toHaveLength(1);
     expect(charges[0]!.refunds).toHaveLength(1);
@@ -57,7 +70,11 @@ describe('the four outcomes', () => {
     const final = await finalOrder(customer, order.id);
     expect(final.status).toBe('CANCELLED');
     expect(['PAYMENT_DECLINED', 'OUT_OF_STOCK']).toContain(final.cancelReason);
-    await until('the payment outcome', () => paymentsOf(customer, order.id), (payments) => payments.length === 1);
+    await until(
+      'the payment outcome',
+      () => paymentsOf(customer, order.id),
+      (payments) => payments.length === 1,
+    );
     expect(netCharged(await ledger(order.id))).toBe(0);
     expect(await stockOf(product)).toBe(1);
   });
@@ -105,10 +122,15 @@ describe('placing orders', () => {
 
   it('answers 422 USER_UNKNOWN for a user order-svc has not heard of, and accepts a new user once registration has propagated', async () => {
     const users = connectServiceDatabase('users', 1);
-    const [key] = await users<[{ kid: string; privateKey: string }]>`select kid, private_key as "privateKey" from signing_keys order by created_at desc, kid limit 1`;
+    const [key] = await users<
+      [{ kid: string; privateKey: string }]
+    >`select kid, private_key from signing_keys order by created_at desc, kid limit 1`;
     await users.end();
     // A validly signed token of a user whose registration never happened anywhere.
-    const ghost = createSigner({ algorithm: 'ES256', key: key.privateKey, kid: key.kid, iss: 'shop-user-svc', expiresIn: 600_000 })({ sub: randomUUID(), role: 'customer' });
+    const ghost = createSigner({ algorithm: 'ES256', key: key.privateKey, kid: key.kid, iss: 'shop-user-svc', expiresIn: 600_000 })({
+      sub: randomUUID(),
+      role: 'customer',
+    });
     const product = await createProduct(admin, 10);
     const body = { items: [{ productId: product, quantity: 1 }] };
     const rejected = await call('POST', `${endpoints.orderService}/orders`, { token: ghost, body });
@@ -125,7 +147,11 @@ describe('placing orders', () => {
     const product = await createProduct(admin, 10);
     await placeOrder(customer, { items: [{ productId: product, quantity: 1 }] });
     await call('DELETE', `${endpoints.productService}/products/${product}`, { token: admin });
-    await until('the deletion to reach order-svc', () => postOrder(customer, { items: [{ productId: product, quantity: 1 }] }), (r) => r.status === 422);
+    await until(
+      'the deletion to reach order-svc',
+      () => postOrder(customer, { items: [{ productId: product, quantity: 1 }] }),
+      (r) => r.status === 422,
+    );
     expectProblem(await postOrder(customer, { items: [{ productId: product, quantity: 1 }] }), 422, 'PRODUCT_UNKNOWN');
     expectProblem(await postOrder(customer, { items: [] }), 400, 'VALIDATION_FAILED');
     expectProblem(await postOrder(customer, { items: [{ productId: product, quantity: 0 }] }), 400, 'VALIDATION_FAILED');
@@ -141,13 +167,22 @@ it('oversell race: stock N, 3N concurrent orders from different users → N conf
   // A first, declined order waits for the product to reach order-svc; its unit comes back.
   const probe = await placeOrder(buyers[0]!, { items: [{ productId: product, quantity: 1 }], paymentToken: 'tok_decline' });
   await finalOrder(buyers[0]!, probe.id);
-  await until('the probe order to release its unit', () => stockOf(product), (stock) => stock === N);
-  const orders = await Promise.all(buyers.map(async (buyer) => ({ buyer, order: await placeOrder(buyer, { items: [{ productId: product, quantity: 1 }] }) })));
+  await until(
+    'the probe order to release its unit',
+    () => stockOf(product),
+    (stock) => stock === N,
+  );
+  const orders = await Promise.all(
+    buyers.map(async (buyer) => ({ buyer, order: await placeOrder(buyer, { items: [{ productId: product, quantity: 1 }] }) })),
+  );
   const finals = await Promise.all(orders.map(({ buyer, order }) => finalOrder(buyer, order.id)));
   const confirmed = finals.filter((o) => o.status === 'CONFIRMED');
   expect(confirmed).toHaveLength(N);
   expect(finals.filter((o) => o.status === 'CANCELLED').every((o) => o.cancelReason === 'OUT_OF_STOCK')).toBe(true);
-  await until('every cancelled order to be refunded', async () => Promise.all(finals.map((o) => ledger(o.id))), (ledgers) =>
-    ledgers.every((charges, i) => netCharged(charges) === (finals[i]!.status === 'CONFIRMED' ? 700 : 0)));
+  await until(
+    'every cancelled order to be refunded',
+    async () => Promise.all(finals.map((o) => ledger(o.id))),
+    (ledgers) => ledgers.every((charges, i) => netCharged(charges) === (finals[i]!.status === 'CONFIRMED' ? 700 : 0)),
+  );
   expect(await stockOf(product)).toBe(0);
 });

@@ -64,9 +64,13 @@ describe('registration', () => {
 
   it('answers 409 for a taken username or email, whatever their case, and emits nothing', async () => {
     const first = await newCustomer('dup');
-    const sameName = await call('POST', `${users}/users`, { body: { username: first.username.toUpperCase(), email: `other-${first.email}`, password: 'long-enough' } });
+    const sameName = await call('POST', `${users}/users`, {
+      body: { username: first.username.toUpperCase(), email: `other-${first.email}`, password: 'long-enough' },
+    });
     expectProblem(sameName, 409, 'USERNAME_TAKEN');
-    const sameEmail = await call('POST', `${users}/users`, { body: { username: `other-${first.username}`, email: first.email.toUpperCase(), password: 'long-enough' } });
+    const sameEmail = await call('POST', `${users}/users`, {
+      body: { username: `other-${first.username}`, email: first.email.toUpperCase(), password: 'long-enough' },
+    });
     expectProblem(sameEmail, 409, 'EMAIL_TAKEN');
     const [{ count }] = await sql<[{ count: number }]>`select count(*)::int as count from outbox where aggregateid = ${first.id}`;
     expect(count).toBeLessThanOrEqual(1); // only the first registration's event (rows may be pruned)
@@ -87,7 +91,11 @@ describe('registration', () => {
     expectProblem(await call('POST', `${users}/users`, { body: '{"username": "x",' }), 400, 'MALFORMED_JSON');
     const huge = { username: 'huge', email: 'huge@example.test', password: 'x'.repeat(200_000) };
     expectProblem(await call('POST', `${users}/users`, { body: huge }), 413, 'BODY_TOO_LARGE');
-    expectProblem(await call('POST', `${users}/users`, { body: 'username=x', headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectProblem(
+      await call('POST', `${users}/users`, { body: 'username=x', headers: { 'content-type': 'text/plain' } }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
   });
 });
 
@@ -102,8 +110,16 @@ describe('login', () => {
     const header = JSON.parse(Buffer.from(byEmail.body.accessToken.split('.')[0]!, 'base64url').toString()) as { alg: string };
     expect(header.alg).toBe('ES256');
 
-    expectProblem(await call('POST', `${users}/auth/login`, { body: { username: user.username, password: 'wrong-password' } }), 401, 'INVALID_CREDENTIALS');
-    expectProblem(await call('POST', `${users}/auth/login`, { body: { username: `nobody-${randomUUID()}`, password: 'whatever' } }), 401, 'INVALID_CREDENTIALS');
+    expectProblem(
+      await call('POST', `${users}/auth/login`, { body: { username: user.username, password: 'wrong-password' } }),
+      401,
+      'INVALID_CREDENTIALS',
+    );
+    expectProblem(
+      await call('POST', `${users}/auth/login`, { body: { username: `nobody-${randomUUID()}`, password: 'whatever' } }),
+      401,
+      'INVALID_CREDENTIALS',
+    );
   });
 
   it('rate-limits repeated attempts on one account with 429', async () => {
@@ -137,11 +153,18 @@ describe('the profile', () => {
     const me = await call('GET', `${users}/users/me`, { token: user.token });
     expect(me.body).toMatchObject({ id: user.id, username: user.username, fullName: null });
 
-    const patched = await call('PATCH', `${users}/users/me`, { token: user.token, body: { fullName: 'New Name', email: `new-${user.email}`, password: 'a-new-password' } });
+    const patched = await call('PATCH', `${users}/users/me`, {
+      token: user.token,
+      body: { fullName: 'New Name', email: `new-${user.email}`, password: 'a-new-password' },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ fullName: 'New Name', email: `new-${user.email}` });
     expect(await login(user.username, 'a-new-password')).toBeTruthy();
-    expectProblem(await call('POST', `${users}/auth/login`, { body: { username: user.username, password: user.password } }), 401, 'INVALID_CREDENTIALS');
+    expectProblem(
+      await call('POST', `${users}/auth/login`, { body: { username: user.username, password: user.password } }),
+      401,
+      'INVALID_CREDENTIALS',
+    );
 
     const other = await newCustomer('profile-other');
     expectProblem(await call('PATCH', `${users}/users/me`, { token: user.token, body: { email: other.email } }), 409, 'EMAIL_TAKEN');
@@ -162,7 +185,7 @@ describe('bearer tokens, verified by user-svc (own keys) and product-svc (JWKS)'
   beforeAll(async () => {
     user = await newCustomer('tokens');
     [signingKey] = await sql<[{ kid: string; privateKey: string }]>`
-      select kid, private_key as "privateKey" from signing_keys order by created_at desc, kid limit 1`;
+      select kid, private_key from signing_keys order by created_at desc, kid limit 1`;
   });
 
   it('accepts a valid token (a customer may not create products: 403)', async () => {
@@ -183,7 +206,13 @@ describe('bearer tokens, verified by user-svc (own keys) and product-svc (JWKS)'
 
   it('answers 401 for a token with a forged signature (another key, the real kid)', async () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const sign = createSigner({ algorithm: 'ES256', key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), kid: signingKey.kid, iss: 'shop-user-svc', expiresIn: 600_000 });
+    const sign = createSigner({
+      algorithm: 'ES256',
+      key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      kid: signingKey.kid,
+      iss: 'shop-user-svc',
+      expiresIn: 600_000,
+    });
     const forged = sign({ sub: user.id, role: 'admin' });
     for (const url of protectedUrls()) expectProblem(await probe(url, forged), 401, 'TOKEN_INVALID');
   });

@@ -1,7 +1,6 @@
 import { Type } from 'typebox';
 import { Problem, type HttpApp, type Sql } from '@shop/kit';
-import { chargesByReference, type ChargeRow, type RefundRow } from '../data-access/ledger-repository.ts';
-import { charge, refund } from '../domain/ledger.ts';
+import { charge, ledgerOf, refund, type ChargeRow, type RefundRow } from '../domain/ledger.ts';
 
 const Key = Type.String({ minLength: 1, maxLength: 200 });
 
@@ -17,7 +16,13 @@ const ChargeBody = Type.Object(
 );
 const RefundBody = Type.Object({ chargeId: Type.String({ minLength: 1 }), idempotencyKey: Key }, { additionalProperties: false });
 
-const Refund = Type.Object({ id: Type.String(), chargeId: Type.String(), idempotencyKey: Type.String(), amountCents: Type.Integer(), createdAt: Type.String() });
+const Refund = Type.Object({
+  id: Type.String(),
+  chargeId: Type.String(),
+  idempotencyKey: Type.String(),
+  amountCents: Type.Integer(),
+  createdAt: Type.String(),
+});
 const Charge = Type.Object({
   id: Type.String(),
   idempotencyKey: Type.String(),
@@ -84,6 +89,6 @@ export async function gatewayRoutes(app: HttpApp, { sql }: { sql: Sql }): Promis
       },
     },
     async (request) =>
-      (await chargesByReference(sql, request.query.reference)).map((row) => ({ ...chargeView(row), refunds: row.refunds.map(refundView) })),
+      (await ledgerOf(sql, request.query.reference)).map((row) => ({ ...chargeView(row), refunds: row.refunds.map(refundView) })),
   );
 }

@@ -1,28 +1,8 @@
 import type { Sql, Transaction } from '@shop/kit';
+import type { ChargeRow, LedgerEntry, RefundRow } from '../domain/ledger.ts';
 
-export interface ChargeRow {
-  id: string;
-  idempotencyKey: string;
-  reference: string;
-  amountCents: number;
-  currency: string;
-  token: string;
-  status: 'SUCCEEDED' | 'DECLINED';
-  createdAt: Date;
-}
-
-export interface RefundRow {
-  id: string;
-  chargeId: string;
-  idempotencyKey: string;
-  amountCents: number;
-  createdAt: Date;
-}
-
-const chargeColumns = (sql: Sql | Transaction) =>
-  sql`id, idempotency_key as "idempotencyKey", reference, amount_cents as "amountCents", currency, token, status, created_at as "createdAt"`;
-const refundColumns = (sql: Sql | Transaction) =>
-  sql`id, charge_id as "chargeId", idempotency_key as "idempotencyKey", amount_cents as "amountCents", created_at as "createdAt"`;
+const chargeColumns = (sql: Sql | Transaction) => sql`id, idempotency_key, reference, amount_cents, currency, token, status, created_at`;
+const refundColumns = (sql: Sql | Transaction) => sql`id, charge_id, idempotency_key, amount_cents, created_at`;
 
 export const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
 
@@ -37,17 +17,16 @@ export async function findCharge(sql: Sql | Transaction, id: string): Promise<Ch
 }
 
 export async function insertCharge(sql: Sql, charge: Omit<ChargeRow, 'createdAt'>): Promise<ChargeRow> {
-  const [row] = await sql<ChargeRow[]>`
-    insert into charges (id, idempotency_key, reference, amount_cents, currency, token, status)
-    values (${charge.id}, ${charge.idempotencyKey}, ${charge.reference}, ${charge.amountCents}, ${charge.currency}, ${charge.token}, ${charge.status})
-    returning ${chargeColumns(sql)}`;
+  const values = sql(charge, 'id', 'idempotencyKey', 'reference', 'amountCents', 'currency', 'token', 'status');
+  const [row] = await sql<ChargeRow[]>`insert into charges ${values} returning ${chargeColumns(sql)}`;
   return row!;
 }
 
 /** Counts an attempt of a flaky charge; committed on its own, so a failed attempt still counts. */
 export async function countFlakyAttempt(sql: Sql, idempotencyKey: string): Promise<number> {
+  const values = sql({ idempotencyKey, attempts: 1 }, 'idempotencyKey', 'attempts');
   const [row] = await sql<[{ attempts: number }]>`
-    insert into flaky_attempts (idempotency_key, attempts) values (${idempotencyKey}, 1)
+    insert into flaky_attempts ${values}
     on conflict (idempotency_key) do update set attempts = flaky_attempts.attempts + 1
     returning attempts`;
   return row.attempts;
@@ -64,15 +43,17 @@ export async function findRefundOfCharge(sql: Sql, chargeId: string): Promise<Re
 }
 
 export async function insertRefund(sql: Sql, refund: Omit<RefundRow, 'createdAt'>): Promise<RefundRow> {
-  const [row] = await sql<RefundRow[]>`
-    insert into refunds (id, charge_id, idempotency_key, amount_cents)
-    values (${refund.id}, ${refund.chargeId}, ${refund.idempotencyKey}, ${refund.amountCents})
-    returning ${refundColumns(sql)}`;
+  const values = sql(refund, 'id', 'chargeId', 'idempotencyKey', 'amountCents');
+  const [row] = await sql<RefundRow[]>`insert into refunds ${values} returning ${refundColumns(sql)}`;
   return row!;
 }
 
-export function chargesByReference(sql: Sql, reference: string): Promise<(ChargeRow & { refunds: RefundRow[] })[]> {
-  return sql<(ChargeRow & { refunds: RefundRow[] })[]>`
+/**
+ * The charges of a reference, each with its refunds. The refunds are built as JSON, whose keys
+ * the column transform leaves alone: they are spelled here as the API spells them.
+ */
+export function chargesByReference(sql: Sql, reference: string): Promise<LedgerEntry[]> {
+  return sql<LedgerEntry[]>`
     select ${chargeColumns(sql)},
       coalesce((select json_agg(json_build_object('id', r.id, 'chargeId', r.charge_id, 'idempotencyKey', r.idempotency_key,
                                                   'amountCents', r.amount_cents, 'createdAt', r.created_at))

@@ -1,9 +1,39 @@
 import { randomUUID } from 'node:crypto';
-import { HttpProblem, type Sql } from '@shop/kit';
+import { type HttpProblem, type Sql } from '@shop/kit';
 import {
-  countFlakyAttempt, findCharge, findChargeByKey, findRefundByKey, findRefundOfCharge, insertCharge, insertRefund,
-  isUniqueViolation, type ChargeRow, type RefundRow,
+  chargesByReference,
+  countFlakyAttempt,
+  findCharge,
+  findChargeByKey,
+  findRefundByKey,
+  findRefundOfCharge,
+  insertCharge,
+  insertRefund,
+  isUniqueViolation,
 } from '../data-access/ledger-repository.ts';
+import { gatewayProblems } from './problems.ts';
+
+export interface ChargeRow {
+  id: string;
+  idempotencyKey: string;
+  reference: string;
+  amountCents: number;
+  currency: string;
+  token: string;
+  status: 'SUCCEEDED' | 'DECLINED';
+  createdAt: Date;
+}
+
+export interface RefundRow {
+  id: string;
+  chargeId: string;
+  idempotencyKey: string;
+  amountCents: number;
+  createdAt: Date;
+}
+
+/** A charge with its refunds, as the ledger lists them. */
+export type LedgerEntry = ChargeRow & { refunds: RefundRow[] };
 
 // The simulated processor's behaviour is chosen by the card token, as test cards are at real
 // processors: tok_ok succeeds, tok_decline is declined, tok_flaky fails twice (503) first.
@@ -19,14 +49,17 @@ export interface ChargeRequest {
 }
 
 function declined(charge: ChargeRow): HttpProblem {
-  return new HttpProblem(402, 'CARD_DECLINED', `The card was declined (charge ${charge.id}).`);
+  return gatewayProblems.CARD_DECLINED(`The card was declined (charge ${charge.id}).`);
 }
 
 /** The answer to a repeated request: the first result, if it was the same request. */
 function replay(existing: ChargeRow, request: ChargeRequest): ChargeRow {
-  const same = existing.amountCents === request.amountCents && existing.currency === request.currency
-    && existing.reference === request.reference && existing.token === request.token;
-  if (!same) throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for a different charge.');
+  const same =
+    existing.amountCents === request.amountCents &&
+    existing.currency === request.currency &&
+    existing.reference === request.reference &&
+    existing.token === request.token;
+  if (!same) throw gatewayProblems.IDEMPOTENCY_KEY_REUSED('This idempotency key was used for a different charge.');
   if (existing.status === 'DECLINED') throw declined(existing);
   return existing;
 }
@@ -37,13 +70,15 @@ function replay(existing: ChargeRow, request: ChargeRequest): ChargeRow {
  */
 export async function charge(sql: Sql, request: ChargeRequest): Promise<{ charge: ChargeRow; replayed: boolean }> {
   if (!(TOKENS as readonly string[]).includes(request.token)) {
-    throw new HttpProblem(400, 'INVALID_TOKEN', `Unknown card token; use one of ${TOKENS.join(', ')}.`);
+    throw gatewayProblems.INVALID_TOKEN(`Unknown card token; use one of ${TOKENS.join(', ')}.`);
   }
   const existing = await findChargeByKey(sql, request.idempotencyKey);
   if (existing) return { charge: replay(existing, request), replayed: true };
 
   if (request.token === 'tok_flaky' && (await countFlakyAttempt(sql, request.idempotencyKey)) <= FLAKY_FAILURES) {
-    throw new HttpProblem(503, 'TEMPORARILY_UNAVAILABLE', 'The processor is temporarily unavailable; retry with the same idempotency key.', { 'retry-after': '1' });
+    throw gatewayProblems.TEMPORARILY_UNAVAILABLE('The processor is temporarily unavailable; retry with the same idempotency key.', {
+      'retry-after': '1',
+    });
   }
   const status = request.token === 'tok_decline' ? 'DECLINED' : 'SUCCEEDED';
   let created: ChargeRow;
@@ -60,22 +95,39 @@ export async function charge(sql: Sql, request: ChargeRequest): Promise<{ charge
 }
 
 /** Refunds a successful charge in full, at most once whatever the keys used. */
-export async function refund(sql: Sql, request: { chargeId: string; idempotencyKey: string }): Promise<{ refund: RefundRow; replayed: boolean }> {
+export async function refund(
+  sql: Sql,
+  request: { chargeId: string; idempotencyKey: string },
+): Promise<{ refund: RefundRow; replayed: boolean }> {
   const existing = await findRefundByKey(sql, request.idempotencyKey);
   if (existing) {
-    if (existing.chargeId !== request.chargeId) throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for another refund.');
+    if (existing.chargeId !== request.chargeId)
+      throw gatewayProblems.IDEMPOTENCY_KEY_REUSED('This idempotency key was used for another refund.');
     return { refund: existing, replayed: true };
   }
   const target = await findCharge(sql, request.chargeId);
-  if (!target) throw new HttpProblem(404, 'CHARGE_NOT_FOUND', `There is no charge ${request.chargeId}.`);
-  if (target.status !== 'SUCCEEDED') throw new HttpProblem(409, 'CHARGE_NOT_REFUNDABLE', 'A declined charge has nothing to refund.');
+  if (!target) throw gatewayProblems.CHARGE_NOT_FOUND(`There is no charge ${request.chargeId}.`);
+  if (target.status !== 'SUCCEEDED') throw gatewayProblems.CHARGE_NOT_REFUNDABLE('A declined charge has nothing to refund.');
   try {
-    return { refund: await insertRefund(sql, { id: `re_${randomUUID()}`, chargeId: target.id, idempotencyKey: request.idempotencyKey, amountCents: target.amountCents }), replayed: false };
+    return {
+      refund: await insertRefund(sql, {
+        id: `re_${randomUUID()}`,
+        chargeId: target.id,
+        idempotencyKey: request.idempotencyKey,
+        amountCents: target.amountCents,
+      }),
+      replayed: false,
+    };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const again = await findRefundByKey(sql, request.idempotencyKey);
     if (again) return { refund: again, replayed: true };
     const other = await findRefundOfCharge(sql, target.id);
-    throw new HttpProblem(409, 'ALREADY_REFUNDED', `The charge was already refunded (${other?.id ?? 'another refund'}).`);
+    throw gatewayProblems.ALREADY_REFUNDED(`The charge was already refunded (${other?.id ?? 'another refund'}).`);
   }
+}
+
+/** The ledger of a reference (an order id): its charges in the order they were made, each with its refunds. */
+export function ledgerOf(sql: Sql, reference: string): Promise<LedgerEntry[]> {
+  return chargesByReference(sql, reference);
 }

@@ -3,7 +3,7 @@ import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import type { Sql, Transaction } from '../db/connect.ts';
 import type { EventCodec } from '../events/codec.ts';
-import type { EventsByTopic, EventTopic } from '../events/types.generated.ts';
+import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated.ts';
 import { headersAsText, type Logger } from '../kafka/client.ts';
 import { DEAD_LETTER_TOPIC, deadLetterOf, type DeadLetterReason } from './dead-letter.ts';
 import { backoffDelay, classifyFailure } from './failures.ts';
@@ -209,7 +209,15 @@ export class EventConsumer {
       if (classifyFailure(error) === 'infrastructure') throw error;
       throw new UndecodableMessage(`the value is not a decodable ${topic} event: ${(error as Error).message}`, { cause: error });
     }
-    return { id, topic: topic as EventTopic, key: message.key.toString(), value, partition, offset: message.offset, timestamp: Number(message.timestamp) };
+    return {
+      id,
+      topic: topic as EventTopic,
+      key: message.key.toString(),
+      value,
+      partition,
+      offset: message.offset,
+      timestamp: Number(message.timestamp),
+    };
   }
 
   private async apply(event: ConsumedEvent<EventTopic>): Promise<void> {
@@ -219,9 +227,9 @@ export class EventConsumer {
     await this.options.sql.begin(async (tx) => {
       // Recorded first: a concurrent delivery of the same event waits on this row's lock,
       // then finds it and skips.
+      const processed = { consumer: this.options.group, eventId: event.id, topic: event.topic };
       const recorded = await tx`
-        insert into processed_events (consumer, event_id, topic)
-        values (${this.options.group}, ${event.id}, ${event.topic})
+        insert into processed_events ${tx(processed, 'consumer', 'eventId', 'topic')}
         on conflict do nothing
         returning event_id`;
       if (recorded.length === 0) return;
@@ -243,7 +251,10 @@ export class EventConsumer {
       } catch (sendError) {
         outages += 1;
         this.options.logger.warn({ err: sendError, topic, outages }, 'writing the dead letter failed; retrying');
-        await this.pause(backoffDelay(outages, { baseMs: this.options.settings.retryBaseMs, maxMs: this.options.settings.retryMaxMs }), payload);
+        await this.pause(
+          backoffDelay(outages, { baseMs: this.options.settings.retryBaseMs, maxMs: this.options.settings.retryMaxMs }),
+          payload,
+        );
       }
     }
     this.outcomes.inc({ topic, outcome: 'dead_lettered' });
@@ -272,4 +283,3 @@ export class EventConsumer {
     }
   }
 }
-

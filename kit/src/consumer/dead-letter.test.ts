@@ -5,11 +5,22 @@ describe('deadLetterOf', () => {
   const source = {
     topic: 'order-placed',
     partition: 2,
-    message: { key: Buffer.from('order-1'), value: Buffer.from([0, 1, 2]), headers: { id: Buffer.from('e-1'), type: Buffer.from('order-placed') }, offset: '41' },
+    message: {
+      key: Buffer.from('order-1'),
+      value: Buffer.from([0, 1, 2]),
+      headers: { id: Buffer.from('e-1'), type: Buffer.from('order-placed') },
+      offset: '41',
+    },
   };
 
   it('keeps the original key, value and headers and adds where it came from and why it failed', () => {
-    const letter = deadLetterOf(source, { group: 'payment-svc', attempts: 5, reason: 'HANDLER_FAILED', error: new RangeError('amount out of range'), at: new Date('2026-01-02T03:04:05Z') });
+    const letter = deadLetterOf(source, {
+      group: 'payment-svc',
+      attempts: 5,
+      reason: 'HANDLER_FAILED',
+      error: new RangeError('amount out of range'),
+      at: new Date('2026-01-02T03:04:05Z'),
+    });
     expect(letter.key).toEqual(Buffer.from('order-1'));
     expect(letter.value).toEqual(Buffer.from([0, 1, 2]));
     expect(letter.headers).toEqual({
@@ -27,7 +38,13 @@ describe('deadLetterOf', () => {
   });
 
   it('bounds the error text', () => {
-    const letter = deadLetterOf(source, { group: 'g', attempts: 1, reason: 'UNDECODABLE', error: new Error('x'.repeat(10_000)), at: new Date() });
+    const letter = deadLetterOf(source, {
+      group: 'g',
+      attempts: 1,
+      reason: 'UNDECODABLE',
+      error: new Error('x'.repeat(10_000)),
+      at: new Date(),
+    });
     expect(String(letter.headers[h.error]).length).toBeLessThanOrEqual(2_000);
   });
 });

@@ -13,7 +13,10 @@ describe('classifyFailure', () => {
     ['a registry error', Object.assign(new Error('internal'), { name: 'ResponseError', status: 500 })],
     ['a Kafka error', Object.assign(new Error('broker gone'), { name: 'KafkaJSConnectionError' })],
     ['an unavailable dependency a handler reports', new DependencyUnavailable('the gateway answered 503')],
-    ['a fetch failure caused by a socket error', new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) })],
+    [
+      'a fetch failure caused by a socket error',
+      new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }),
+    ],
   ])('%s is an outage', (_case, error) => {
     expect(classifyFailure(error)).toBe('infrastructure');
   });

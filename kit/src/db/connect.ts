@@ -25,6 +25,11 @@ export function connectDatabase(settings: DatabaseSettings): Sql {
     // bigint columns (amounts in cents, counts) as JS numbers: exact up to 2^53, which no
     // amount or count here comes near, and serialisable as JSON unlike BigInt.
     types: { bigint: { to: 20, from: [20], serialize: (value: number) => value.toString(), parse: (value: string) => Number(value) } },
+    // Column names: snake_case in SQL, camelCase in TypeScript. Result columns are renamed
+    // snake→camel, and the keys of `sql(object, ...columns)` camel→snake. Only names: unlike
+    // `postgres.camel`, which also renames the keys inside json/jsonb values, stored JSON
+    // comes back exactly as it was written.
+    transform: { column: { from: postgres.toCamel, to: postgres.fromCamel } },
     // NOTICEs (e.g. "relation already exists, skipping") are not worth a log line each.
     onnotice: () => {},
   });

@@ -1,28 +1,20 @@
-import { requireEnv } from '../config.ts';
+import { services } from '../../../services.ts';
+import { loadServiceConfig } from '../service/config.ts';
 import { connectDatabase } from './connect.ts';
 import { migratePlatform } from './migrate.ts';
 
-/** The databases that have an outbox, each owned by the role of the same name. */
-export const serviceDatabases = ['users', 'products', 'orders', 'payments'] as const;
-export type ServiceDatabase = (typeof serviceDatabases)[number];
-
-/** Applies the platform migrations to every service database, connecting as its own role. */
-export async function migrateServiceDatabases(
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ database: ServiceDatabase; applied: string[] }[]> {
+/**
+ * Applies the platform migrations (outbox, processed events) to every database with an outbox,
+ * connecting as its own role, so that a connector can stream a service's outbox before that
+ * service has first started.
+ */
+export async function migrateServiceDatabases(env: NodeJS.ProcessEnv = process.env): Promise<{ database: string; applied: string[] }[]> {
   const results = [];
-  for (const database of serviceDatabases) {
-    const sql = connectDatabase({
-      host: requireEnv('PG_HOST', env),
-      port: Number(requireEnv('PG_PORT', env)),
-      database,
-      username: database,
-      password: requireEnv(`${database.toUpperCase()}_DB_PASSWORD`, env),
-      max: 1,
-    });
+  for (const service of services.filter((candidate) => candidate.outbox)) {
+    const sql = connectDatabase({ ...loadServiceConfig(service, env).database, max: 1 });
     try {
       const { applied } = await migratePlatform(sql);
-      results.push({ database, applied });
+      results.push({ database: service.database, applied });
     } finally {
       await sql.end();
     }

@@ -1,7 +1,7 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { readEventSchemas, type EventSchemaSource } from './schemas.ts';
-import type { EventsByTopic, EventTopic } from './types.generated.ts';
+import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated.ts';
 
 /** The Confluent wire format: magic byte 0, the writer's schema id (4 bytes), the Avro body. */
 const WIRE_HEADER_BYTES = 5;
@@ -18,7 +18,7 @@ export class EventCodec {
   private readonly schemaIds = new Map<EventTopic, Promise<number>>();
   private readonly readerTypes = new Map<EventTopic, avro.Type>();
   /** Per topic and writer schema id; null when the writer's schema is the reader's. */
-  private readonly resolvers = new Map<string, ReturnType<avro.Type["createResolver"]> | null>();
+  private readonly resolvers = new Map<string, ReturnType<avro.Type['createResolver']> | null>();
 
   constructor(registryUrl: string, sources: EventSchemaSource[] = readEventSchemas()) {
     this.registry = new SchemaRegistry({ host: registryUrl });

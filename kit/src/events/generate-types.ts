@@ -25,12 +25,21 @@ function typeOf(schema: AvroSchema, declarations: Declaration[]): string {
   if (Array.isArray(schema)) return schema.map((branch) => typeOf(branch, declarations)).join(' | ');
   if (typeof schema === 'string') {
     switch (schema) {
-      case 'null': return 'null';
-      case 'boolean': return 'boolean';
-      case 'int': case 'long': case 'float': case 'double': return 'number';
-      case 'bytes': return 'Buffer';
-      case 'string': return 'string';
-      default: return shortName(schema);
+      case 'null':
+        return 'null';
+      case 'boolean':
+        return 'boolean';
+      case 'int':
+      case 'long':
+      case 'float':
+      case 'double':
+        return 'number';
+      case 'bytes':
+        return 'Buffer';
+      case 'string':
+        return 'string';
+      default:
+        return shortName(schema);
     }
   }
   const type = schema['type'] as AvroSchema;
@@ -49,10 +58,14 @@ function typeOf(schema: AvroSchema, declarations: Declaration[]): string {
       declarations.push({ name, code: `export type ${name} = ${symbols};` });
       return name;
     }
-    case 'array': return `${typeOf(schema['items'] as AvroSchema, declarations)}[]`;
-    case 'map': return `Record<string, ${typeOf(schema['values'] as AvroSchema, declarations)}>`;
-    case 'fixed': return 'Buffer';
-    default: return typeOf(type, declarations);
+    case 'array':
+      return `${typeOf(schema['items'] as AvroSchema, declarations)}[]`;
+    case 'map':
+      return `Record<string, ${typeOf(schema['values'] as AvroSchema, declarations)}>`;
+    case 'fixed':
+      return 'Buffer';
+    default:
+      return typeOf(type, declarations);
   }
 }
 
@@ -78,7 +91,7 @@ export function generateEventTypes(sources: EventSchemaSource[]): string {
   ].join('\n');
 }
 
-export const generatedTypesFile = fileURLToPath(new URL('./types.generated.ts', import.meta.url));
+export const generatedTypesFile = fileURLToPath(new URL('../../../schemas/types.generated.ts', import.meta.url));
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(generatedTypesFile, generateEventTypes(readEventSchemas()));

@@ -2,8 +2,8 @@ import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt';
 import fp from 'fastify-plugin';
 import buildGetJwks from 'get-jwks';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { Role } from '../events/types.generated.ts';
-import { HttpProblem } from './problem.ts';
+import type { Role } from '../../../schemas/types.generated.ts';
+import { commonProblems } from './problem.ts';
 
 /** Tokens are ES256 JWTs issued by user-svc; nothing else is accepted (in particular not `alg: none`). */
 export const TOKEN_ALGORITHM = 'ES256';
@@ -53,7 +53,7 @@ export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
       return pem;
     } catch (error) {
       if ((error as { code?: string }).code === 'JWK_NOT_FOUND') return undefined;
-      throw new HttpProblem(503, 'AUTH_UNAVAILABLE', `The keys of user-svc cannot be read (${(error as Error).message}); retry shortly.`);
+      throw commonProblems.AUTH_UNAVAILABLE(`The keys of user-svc cannot be read (${(error as Error).message}); retry shortly.`);
     }
   };
 }
@@ -71,10 +71,10 @@ export const authentication = fp<{ resolveKey: PublicKeyResolver }>(
         public: async (_request: FastifyRequest, token: TokenOrHeader) => {
           const header = ('header' in token ? token.header : token) as { alg?: unknown; kid?: unknown };
           if (header.alg !== TOKEN_ALGORITHM) {
-            throw new HttpProblem(401, 'TOKEN_INVALID', `Tokens must be signed with ${TOKEN_ALGORITHM}.`);
+            throw commonProblems.TOKEN_INVALID(`Tokens must be signed with ${TOKEN_ALGORITHM}.`);
           }
           const key = typeof header.kid === 'string' ? await resolveKey(header.kid) : undefined;
-          if (!key) throw new HttpProblem(401, 'TOKEN_INVALID', 'The token was not signed by a known key.');
+          if (!key) throw commonProblems.TOKEN_INVALID('The token was not signed by a known key.');
           return key;
         },
       },
@@ -89,7 +89,7 @@ export const authentication = fp<{ resolveKey: PublicKeyResolver }>(
     app.decorate('requireRole', (role: Role) => async (request: FastifyRequest, _reply: FastifyReply) => {
       await request.jwtVerify();
       if (request.user.role !== role) {
-        throw new HttpProblem(403, 'FORBIDDEN', `This operation needs the ${role} role.`);
+        throw commonProblems.FORBIDDEN(`This operation needs the ${role} role.`);
       }
     });
   },

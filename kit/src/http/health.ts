@@ -14,7 +14,9 @@ const CHECK_TIMEOUT_MS = 2_000;
 function withTimeout(check: ReadinessCheck): Promise<void> {
   return Promise.race([
     check(),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref()),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref(),
+    ),
   ]);
 }
 
@@ -31,18 +33,22 @@ export const health = fp<{ checks: Record<string, ReadinessCheck> }>(
 
     app.get('/health/live', { schema: { tags: ['health'], response: { 200: HealthReport } } }, async () => ({ status: 'ok' as const }));
 
-    app.get('/health/ready', { schema: { tags: ['health'], response: { 200: HealthReport, 503: HealthReport } } }, async (_request, reply) => {
-      const names = Object.keys(checks);
-      const results = await Promise.allSettled(names.map((name) => withTimeout(checks[name]!)));
-      const report: Record<string, string> = {};
-      let ready = !shuttingDown;
-      results.forEach((result, i) => {
-        report[names[i]!] = result.status === 'fulfilled' ? 'up' : `down: ${(result.reason as Error).message}`;
-        if (result.status === 'rejected') ready = false;
-      });
-      if (shuttingDown) report['shutdown'] = 'in progress';
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: report });
-    });
+    app.get(
+      '/health/ready',
+      { schema: { tags: ['health'], response: { 200: HealthReport, 503: HealthReport } } },
+      async (_request, reply) => {
+        const names = Object.keys(checks);
+        const results = await Promise.allSettled(names.map((name) => withTimeout(checks[name]!)));
+        const report: Record<string, string> = {};
+        let ready = !shuttingDown;
+        results.forEach((result, i) => {
+          report[names[i]!] = result.status === 'fulfilled' ? 'up' : `down: ${(result.reason as Error).message}`;
+          if (result.status === 'rejected') ready = false;
+        });
+        if (shuttingDown) report['shutdown'] = 'in progress';
+        return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: report });
+      },
+    );
   },
   { name: 'health' },
 );

@@ -7,7 +7,11 @@ const failure = (fields: object) => Object.assign(new Error('boom'), fields) as 
 
 describe('problemOf', () => {
   it('keeps the status and code of a refusal the domain made', () => {
-    expect(problemOf(new HttpProblem(422, 'USER_UNKNOWN', 'not yet'), request).problem).toMatchObject({ status: 422, code: 'USER_UNKNOWN', detail: 'not yet' });
+    expect(problemOf(new HttpProblem(422, 'USER_UNKNOWN', 'not yet'), request).problem).toMatchObject({
+      status: 422,
+      code: 'USER_UNKNOWN',
+      detail: 'not yet',
+    });
   });
 
   it('answers 503 with Retry-After when the database is unreachable or restarting', () => {

@@ -51,6 +51,44 @@ export class HttpProblem extends Error {
   }
 }
 
+/** Raises one problem code: `problems.ORDER_NOT_FOUND(\`There is no order ${id}.\`)`. */
+export type ProblemFactory = ((detail: string, headers?: Record<string, string>) => HttpProblem) & {
+  readonly code: string;
+  readonly status: number;
+};
+/** A service's problem codes, each declared once with its status. */
+export type ProblemCatalogue = Readonly<Record<string, ProblemFactory>>;
+
+export function defineProblems<const Codes extends Record<string, number>>(
+  statuses: Codes,
+): { readonly [Code in keyof Codes]: ProblemFactory } {
+  return Object.fromEntries(
+    Object.entries(statuses).map(([code, status]) => {
+      const raise = (detail: string, headers: Record<string, string> = {}) => new HttpProblem(status, code, detail, headers);
+      return [code, Object.assign(raise, { code, status })];
+    }),
+  ) as { readonly [Code in keyof Codes]: ProblemFactory };
+}
+
+/** The codes every service may answer with: the framework's, authentication's and the kit's. */
+export const commonProblems = defineProblems({
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  BAD_REQUEST: 400,
+  INVALID_CURSOR: 400,
+  TOKEN_MISSING: 401,
+  TOKEN_EXPIRED: 401,
+  TOKEN_INVALID: 401,
+  FORBIDDEN: 403,
+  ROUTE_NOT_FOUND: 404,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  AUTH_UNAVAILABLE: 503,
+  SERVICE_UNAVAILABLE: 503,
+});
+
 // Fastify's and its plugins' own errors for bad requests, mapped to the codes clients see.
 const frameworkCodes: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON' },
@@ -67,7 +105,10 @@ const frameworkCodes: Record<string, { status: number; code: string }> = {
   FST_JWT_BAD_COOKIE_REQUEST: { status: 401, code: 'TOKEN_INVALID' },
 };
 
-export function problemOf(error: FastifyError | HttpProblem, request: FastifyRequest): { problem: Problem; headers: Record<string, string> } {
+export function problemOf(
+  error: FastifyError | HttpProblem,
+  request: FastifyRequest,
+): { problem: Problem; headers: Record<string, string> } {
   let status = 500;
   let code = 'INTERNAL_ERROR';
   let detail = `An unexpected error occurred; quote request id ${request.id} when reporting it.`;

@@ -1,32 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from '../db/connect.ts';
 import type { EventCodec } from '../events/codec.ts';
-import type { EventsByTopic, EventTopic } from '../events/types.generated.ts';
+import { eventCatalogue, type EventsByTopic, type EventTopic } from '../../../schemas/catalogue.ts';
 
 export interface OutboxEvent<T extends EventTopic> {
   /** The event type, which is also its Kafka topic. */
   topic: T;
-  /** What the key identifies: 'user', 'product', 'order'. */
-  aggregateType: string;
   /** The record key: the id of the user, product or order the event is about. */
   aggregateId: string;
   value: EventsByTopic[T];
 }
+
+/** An event for the outbox; the domains' typed constructors (`orderPlaced(order)`) are made with it. */
+export const outboxEvent = <T extends EventTopic>(topic: T, aggregateId: string, value: EventsByTopic[T]): OutboxEvent<T> => ({
+  topic,
+  aggregateId,
+  value,
+});
 
 /**
  * Writes an event to the outbox inside the caller's transaction, so the event exists if and
  * only if the domain change it describes commits. Debezium publishes it from the WAL.
  * Returns the event id (the record's `id` header).
  */
-export async function writeOutboxEvent<T extends EventTopic>(
-  tx: Transaction,
-  codec: EventCodec,
-  event: OutboxEvent<T>,
-): Promise<string> {
+export async function writeOutboxEvent<T extends EventTopic>(tx: Transaction, codec: EventCodec, event: OutboxEvent<T>): Promise<string> {
   const id = randomUUID();
   const payload = await codec.encode(event.topic, event.value);
-  await tx`
-    insert into outbox (id, aggregatetype, aggregateid, type, payload)
-    values (${id}, ${event.aggregateType}, ${event.aggregateId}, ${event.topic}, ${payload})`;
+  // Debezium's outbox columns are single words (aggregatetype, not aggregate_type).
+  const row = { id, aggregatetype: eventCatalogue[event.topic].aggregate, aggregateid: event.aggregateId, type: event.topic, payload };
+  await tx`insert into outbox ${tx(row, 'id', 'aggregatetype', 'aggregateid', 'type', 'payload')}`;
   return id;
 }

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { serviceUrl, type Service } from '../../../services.ts';
 import { loadConfig, Port } from '../config.ts';
 import type { DatabaseSettings } from '../db/connect.ts';
 import type { ConsumerSettings } from '../consumer/consumer.ts';
@@ -12,7 +13,6 @@ export const CommonEnvironment = Type.Object({
   DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
   KAFKA_BROKERS: Type.String({ minLength: 1, default: '127.0.0.1:9092', description: 'Comma-separated host:port list' }),
   REGISTRY_URL: Type.String({ format: 'uri', default: 'http://127.0.0.1:8081/apis/ccompat/v7' }),
-  USER_SVC_URL: Type.String({ format: 'uri', default: 'http://127.0.0.1:3001', description: 'Where the JWKS of user-svc is fetched' }),
   CONSUMER_MAX_ATTEMPTS: Type.Integer({ minimum: 1, default: 5 }),
   CONSUMER_RETRY_BASE_MS: Type.Integer({ minimum: 1, default: 200 }),
   CONSUMER_RETRY_MAX_MS: Type.Integer({ minimum: 1, default: 10_000 }),
@@ -32,19 +32,17 @@ export interface ServiceConfig {
 }
 
 /**
- * A service's configuration: the common variables plus its own port (`USER_SVC_PORT`...) and
- * database credentials (`USERS_DB_PASSWORD`; name and role default to the database's name).
+ * A service's configuration: the common variables plus, by the manifest's rules, its own port
+ * (`USER_SVC_PORT`...) and database credentials (`USERS_DB_PASSWORD`; name and role default to
+ * the database's name). user-svc's URL follows its port unless `USER_SVC_URL` says otherwise.
  */
-export function loadServiceConfig(
-  service: { portVariable: string; defaultPort: number; database: string },
-  env: NodeJS.ProcessEnv = process.env,
-): ServiceConfig {
-  const db = service.database.toUpperCase();
+export function loadServiceConfig(service: Service, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const variables = service.databaseVariables;
   const own = Type.Object({
-    [service.portVariable]: Port(service.defaultPort),
-    [`${db}_DB_NAME`]: Type.String({ minLength: 1, default: service.database }),
-    [`${db}_DB_USER`]: Type.String({ minLength: 1, default: service.database }),
-    [`${db}_DB_PASSWORD`]: Type.String({ minLength: 1 }),
+    [service.portVariable]: Port(service.port),
+    [variables.name]: Type.String({ minLength: 1, default: service.database }),
+    [variables.user]: Type.String({ minLength: 1, default: service.database }),
+    [variables.password]: Type.String({ minLength: 1 }),
   });
   const common = loadConfig(CommonEnvironment, env);
   const values = loadConfig(own, env) as Record<string, string | number>;
@@ -54,14 +52,14 @@ export function loadServiceConfig(
     database: {
       host: common.PG_HOST,
       port: common.PG_PORT,
-      database: String(values[`${db}_DB_NAME`]),
-      username: String(values[`${db}_DB_USER`]),
-      password: String(values[`${db}_DB_PASSWORD`]),
+      database: String(values[variables.name]),
+      username: String(values[variables.user]),
+      password: String(values[variables.password]),
       max: common.DB_POOL_MAX,
     },
     kafkaBrokers: common.KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
     registryUrl: common.REGISTRY_URL,
-    userServiceUrl: common.USER_SVC_URL,
+    userServiceUrl: serviceUrl('user-svc', env),
     consumer: {
       maxAttempts: common.CONSUMER_MAX_ATTEMPTS,
       retryBaseMs: common.CONSUMER_RETRY_BASE_MS,

@@ -1,6 +1,5 @@
 import { decodeCursor, encodeCursor, Problem, type HttpApp } from '@shop/kit';
-import type { OrderRow } from '../data-access/orders-repository.ts';
-import { getOrder, listOrders, placeOrder, type OrdersDependencies } from '../domain/orders.ts';
+import { getOrder, listOrders, placeOrder, type OrderRow, type OrdersDependencies } from '../domain/orders.ts';
 import { ListQuery, Order, OrderPage, OrderParams, PlaceOrderBody, PlaceOrderHeaders } from './schemas.ts';
 
 const toOrder = (row: OrderRow): Order => ({
@@ -41,7 +40,13 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
     '/orders/:id',
     {
       onRequest: app.authenticate,
-      schema: { tags: ['orders'], summary: 'An order (its owner or an admin)', security: secured, params: OrderParams, response: { 200: Order, 401: Problem, 404: Problem } },
+      schema: {
+        tags: ['orders'],
+        summary: 'An order (its owner or an admin)',
+        security: secured,
+        params: OrderParams,
+        response: { 200: Order, 401: Problem, 404: Problem },
+      },
     },
     async (request) => toOrder(await getOrder(dependencies, request.user, request.params.id)),
   );
@@ -50,7 +55,13 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
     '/orders',
     {
       onRequest: app.authenticate,
-      schema: { tags: ['orders'], summary: 'Your orders, newest first, one page at a time', security: secured, querystring: ListQuery, response: { 200: OrderPage, 400: Problem, 401: Problem } },
+      schema: {
+        tags: ['orders'],
+        summary: 'Your orders, newest first, one page at a time',
+        security: secured,
+        querystring: ListQuery,
+        response: { 200: OrderPage, 400: Problem, 401: Problem },
+      },
     },
     async (request) => {
       const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);

@@ -4,17 +4,22 @@ const Uuid = Type.String({ format: 'uuid' });
 
 export const PlaceOrderBody = Type.Object(
   {
-    items: Type.Array(Type.Object({ productId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }), {
-      minItems: 1,
-      maxItems: 50,
-    }),
+    items: Type.Array(
+      Type.Object({ productId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }),
+      {
+        minItems: 1,
+        maxItems: 50,
+      },
+    ),
     paymentToken: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Card token to charge; tok_ok when absent' })),
   },
   { additionalProperties: false },
 );
 
 export const PlaceOrderHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Retrying with the same key and body returns the same order' })),
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, description: 'Retrying with the same key and body returns the same order' }),
+  ),
 });
 
 export const OrderParams = Type.Object({ id: Uuid });

@@ -1,10 +1,57 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { HttpProblem, writeOutboxEvent, type AuthenticatedUser, type EventCodec, type Sql, type Transaction } from '@shop/kit';
 import {
-  catalogEntries, findOrder, findOrderByIdempotencyKey, insertOrder, isUniqueViolation, knownUserExists, ordersOfUser,
-  saveSagaState, type OrderRow,
+  invalidCursor,
+  writeOutboxEvent,
+  type AuthenticatedUser,
+  type EventCodec,
+  type ProductUpdated,
+  type Sql,
+  type Transaction,
+  type UserRegistered,
+} from '@shop/kit';
+import {
+  catalogEntries,
+  findOrder,
+  findOrderByIdempotencyKey,
+  insertKnownUser,
+  insertOrder,
+  isUniqueViolation,
+  knownUserExists,
+  ordersOfUser,
+  saveSagaState,
+  upsertCatalogEntry,
 } from '../data-access/orders-repository.ts';
-import { applyReport, type SagaReport } from './saga.ts';
+import { orderCancelled, orderConfirmed, orderPlaced } from './events.ts';
+import { orderProblems } from './problems.ts';
+import { applyReport, type SagaReport, type SagaState } from './saga.ts';
+
+export interface OrderLine {
+  productId: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+/** An order as stored, with its lines (in product id order) and the saga's progress. */
+export interface OrderRow extends SagaState {
+  id: string;
+  userId: string;
+  totalCents: number;
+  currency: string;
+  paymentToken: string;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  items: OrderLine[];
+}
+
+/** A product as order-svc knows it from product-update: what an order line needs. */
+export interface CatalogEntry {
+  productId: string;
+  priceCents: number;
+  currency: string;
+  active: boolean;
+}
 
 export interface OrdersDependencies {
   sql: Sql;
@@ -22,12 +69,14 @@ export const DEFAULT_PAYMENT_TOKEN = 'tok_ok';
 /** Equal for equal requests, whatever the order of the lines. */
 function requestHash(request: PlaceOrder): string {
   const items = [...request.items].sort((a, b) => a.productId.localeCompare(b.productId));
-  return createHash('sha256').update(JSON.stringify({ items, paymentToken: request.paymentToken ?? DEFAULT_PAYMENT_TOKEN })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ items, paymentToken: request.paymentToken ?? DEFAULT_PAYMENT_TOKEN }))
+    .digest('hex');
 }
 
 function sameRequestOrConflict(existing: OrderRow, hash: string): OrderRow {
   if (existing.requestHash !== hash) {
-    throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different order request.');
+    throw orderProblems.IDEMPOTENCY_KEY_REUSED('This Idempotency-Key was used for a different order request.');
   }
   return existing;
 }
@@ -50,16 +99,16 @@ export async function placeOrder(
   }
   const productIds = request.items.map((item) => item.productId);
   if (new Set(productIds).size !== productIds.length) {
-    throw new HttpProblem(400, 'DUPLICATE_ITEM', 'Each product may appear once; put the total in its quantity.');
+    throw orderProblems.DUPLICATE_ITEM('Each product may appear once; put the total in its quantity.');
   }
   if (!(await knownUserExists(sql, userId))) {
-    throw new HttpProblem(422, 'USER_UNKNOWN', 'Your registration has not reached the order service yet; retry in a moment.');
+    throw orderProblems.USER_UNKNOWN('Your registration has not reached the order service yet; retry in a moment.');
   }
   const catalog = new Map((await catalogEntries(sql, productIds)).map((entry) => [entry.productId, entry]));
   const missing = productIds.filter((id) => !catalog.get(id)?.active);
-  if (missing.length > 0) throw new HttpProblem(422, 'PRODUCT_UNKNOWN', `Unknown or inactive product(s): ${missing.join(', ')}.`);
+  if (missing.length > 0) throw orderProblems.PRODUCT_UNKNOWN(`Unknown or inactive product(s): ${missing.join(', ')}.`);
   const currencies = new Set(productIds.map((id) => catalog.get(id)!.currency));
-  if (currencies.size > 1) throw new HttpProblem(422, 'CURRENCY_MISMATCH', 'All products of an order must be priced in one currency.');
+  if (currencies.size > 1) throw orderProblems.CURRENCY_MISMATCH('All products of an order must be priced in one currency.');
 
   const items = request.items.map((item) => ({ ...item, unitPriceCents: catalog.get(item.productId)!.priceCents }));
   const order = {
@@ -73,14 +122,10 @@ export async function placeOrder(
     requestHash: hash,
   };
   try {
-    await sql.begin(async (tx) => {
-      await insertOrder(tx, order);
-      await writeOutboxEvent(tx, codec, {
-        topic: 'order-placed',
-        aggregateType: 'order',
-        aggregateId: order.id,
-        value: { orderId: order.id, userId, items, totalCents: order.totalCents, currency: order.currency, paymentToken: order.paymentToken, placedAt: Date.now() },
-      });
+    return await sql.begin(async (tx) => {
+      const placed = await insertOrder(tx, order);
+      await writeOutboxEvent(tx, codec, orderPlaced(order, Date.now()));
+      return placed;
     });
   } catch (error) {
     // The same key twice at the same moment: the other request won; answer with its order.
@@ -90,21 +135,20 @@ export async function placeOrder(
     }
     throw error;
   }
-  return (await findOrder(sql, order.id))!;
 }
 
 /** An order for its owner or an admin; anyone else is told it does not exist. */
 export async function getOrder({ sql }: OrdersDependencies, viewer: AuthenticatedUser, id: string): Promise<OrderRow> {
   const order = await findOrder(sql, id);
   if (!order || (order.userId !== viewer.id && viewer.role !== 'admin')) {
-    throw new HttpProblem(404, 'ORDER_NOT_FOUND', `There is no order ${id} of yours.`);
+    throw orderProblems.ORDER_NOT_FOUND(`There is no order ${id} of yours.`);
   }
   return order;
 }
 
 export async function listOrders({ sql }: OrdersDependencies, userId: string, limit: number, before: string | undefined) {
   if (before !== undefined && !(await findOrder(sql, before))) {
-    throw new HttpProblem(400, 'INVALID_CURSOR', 'The cursor does not come from this listing.');
+    throw invalidCursor();
   }
   const rows = await ordersOfUser(sql, userId, limit + 1, before);
   const items = rows.slice(0, limit);
@@ -122,18 +166,22 @@ export async function recordSagaReport(tx: Transaction, codec: EventCodec, order
   const updatedAt = await saveSagaState(tx, { id: order.id, ...next });
   if (order.status !== 'PENDING' || next.status === 'PENDING') return;
   if (next.status === 'CONFIRMED') {
-    await writeOutboxEvent(tx, codec, {
-      topic: 'order-confirmed',
-      aggregateType: 'order',
-      aggregateId: order.id,
-      value: { orderId: order.id, userId: order.userId, totalCents: order.totalCents, currency: order.currency, confirmedAt: updatedAt.getTime() },
-    });
+    await writeOutboxEvent(tx, codec, orderConfirmed(order, updatedAt));
   } else {
-    await writeOutboxEvent(tx, codec, {
-      topic: 'order-cancelled',
-      aggregateType: 'order',
-      aggregateId: order.id,
-      value: { orderId: order.id, userId: order.userId, reason: next.cancelReason!, cancelledAt: updatedAt.getTime() },
-    });
+    await writeOutboxEvent(tx, codec, orderCancelled(order, next.cancelReason!, updatedAt));
   }
+}
+
+/** user-registration: remember the user, so that their orders are accepted without asking user-svc. */
+export async function rememberUser(tx: Transaction, registration: UserRegistered): Promise<void> {
+  await insertKnownUser(tx, {
+    id: registration.userId,
+    username: registration.username,
+    registeredAt: new Date(registration.registeredAt),
+  });
+}
+
+/** product-update: remember the product's price and state, unless a newer version is already known. */
+export async function rememberProduct(tx: Transaction, update: ProductUpdated): Promise<void> {
+  await upsertCatalogEntry(tx, update);
 }

@@ -1,4 +1,9 @@
-import type { CancelReason, InventoryOutcome, OrderStatus, PaymentOutcome } from '../data-access/orders-repository.ts';
+export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
+export type CancelReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'PAYMENT_ERROR';
+/** What payment-svc reported. */
+export type PaymentOutcome = 'SUCCEEDED' | 'CARD_DECLINED' | 'PAYMENT_ERROR';
+/** What product-svc reported. */
+export type InventoryOutcome = 'RESERVED' | 'REJECTED';
 
 export interface SagaState {
   status: OrderStatus;

@@ -1,7 +1,6 @@
 import { Type } from 'typebox';
 import { Problem, type HttpApp, type Sql } from '@shop/kit';
-import type { PaymentRow } from '../data-access/payments-repository.ts';
-import { paymentsOfOrder } from '../domain/payments.ts';
+import { paymentsOfOrder, type PaymentRow } from '../domain/payments.ts';
 
 const Payment = Type.Object({
   id: Type.String({ format: 'uuid' }),

@@ -9,9 +9,7 @@ export interface GatewaySettings {
 }
 
 export type ChargeOutcome =
-  | { kind: 'charged'; chargeId: string }
-  | { kind: 'declined'; detail: string }
-  | { kind: 'error'; detail: string };
+  { kind: 'charged'; chargeId: string } | { kind: 'declined'; detail: string } | { kind: 'error'; detail: string };
 
 export interface LedgerCharge {
   id: string;
@@ -51,14 +49,21 @@ export class GatewayClient {
    * Charges once; transient failures (5xx, no answer) are retried with backoff up to the
    * configured attempts, after which the outcome is an error (the order's PAYMENT_ERROR).
    */
-  async charge(charge: { amountCents: number; currency: string; token: string; reference: string; idempotencyKey: string }): Promise<ChargeOutcome> {
+  async charge(charge: {
+    amountCents: number;
+    currency: string;
+    token: string;
+    reference: string;
+    idempotencyKey: string;
+  }): Promise<ChargeOutcome> {
     let lastProblem = '';
     for (let attempt = 1; attempt <= this.settings.maxAttempts; attempt++) {
       try {
         const answer = await this.request('POST', '/charges', charge);
         if (answer.status === 200 || answer.status === 201) return { kind: 'charged', chargeId: String(answer.body.id) };
         if (answer.status === 402) return { kind: 'declined', detail: answer.body.detail ?? 'declined' };
-        if (answer.status === 400 && answer.body.code === 'INVALID_TOKEN') return { kind: 'declined', detail: answer.body.detail ?? 'invalid card token' };
+        if (answer.status === 400 && answer.body.code === 'INVALID_TOKEN')
+          return { kind: 'declined', detail: answer.body.detail ?? 'invalid card token' };
         if (answer.status < 500) return { kind: 'error', detail: `gateway answered ${answer.status} ${answer.body.code ?? ''}`.trim() };
         lastProblem = `gateway answered ${answer.status} ${answer.body.code ?? ''}`.trim();
       } catch (error) {
@@ -73,7 +78,9 @@ export class GatewayClient {
   async refund(chargeId: string, idempotencyKey: string): Promise<string> {
     const answer = await this.call('POST', '/refunds', { chargeId, idempotencyKey });
     if (answer.status === 200 || answer.status === 201) return String(answer.body.id);
-    throw new Error(`the gateway refused the refund of ${chargeId}: ${answer.status} ${answer.body.code ?? ''} ${answer.body.detail ?? ''}`);
+    throw new Error(
+      `the gateway refused the refund of ${chargeId}: ${answer.status} ${answer.body.code ?? ''} ${answer.body.detail ?? ''}`,
+    );
   }
 
   /** What the gateway's ledger holds for a reference (an order id). */

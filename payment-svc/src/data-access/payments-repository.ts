@@ -1,39 +1,22 @@
 import type { Sql, Transaction } from '@shop/kit';
-
-export type PaymentStatus = 'SUCCEEDED' | 'FAILED' | 'REFUNDED';
-
-export interface PaymentRow {
-  id: string;
-  orderId: string;
-  userId: string;
-  amountCents: number;
-  currency: string;
-  status: PaymentStatus;
-  failureReason: string | null;
-  gatewayChargeId: string | null;
-  gatewayRefundId: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+import type { PaymentRow } from '../domain/payments.ts';
 
 type Db = Sql | Transaction;
 
 const columns = (sql: Db) => sql`
-  id, order_id as "orderId", user_id as "userId", amount_cents as "amountCents", currency, status,
-  failure_reason as "failureReason", gateway_charge_id as "gatewayChargeId", gateway_refund_id as "gatewayRefundId",
-  created_at as "createdAt", updated_at as "updatedAt"`;
+  id, order_id, user_id, amount_cents, currency, status, failure_reason, gateway_charge_id, gateway_refund_id, created_at, updated_at`;
 
 export async function findPaymentOfOrder(sql: Db, orderId: string): Promise<PaymentRow | undefined> {
   const [row] = await sql<PaymentRow[]>`select ${columns(sql)} from payments where order_id = ${orderId}`;
   return row;
 }
 
-export async function insertPayment(tx: Transaction, payment: Omit<PaymentRow, 'createdAt' | 'updatedAt' | 'gatewayRefundId'>): Promise<PaymentRow> {
-  const [row] = await tx<PaymentRow[]>`
-    insert into payments (id, order_id, user_id, amount_cents, currency, status, failure_reason, gateway_charge_id)
-    values (${payment.id}, ${payment.orderId}, ${payment.userId}, ${payment.amountCents}, ${payment.currency}, ${payment.status},
-            ${payment.failureReason}, ${payment.gatewayChargeId})
-    returning ${columns(tx)}`;
+export async function insertPayment(
+  tx: Transaction,
+  payment: Omit<PaymentRow, 'createdAt' | 'updatedAt' | 'gatewayRefundId'>,
+): Promise<PaymentRow> {
+  const values = tx(payment, 'id', 'orderId', 'userId', 'amountCents', 'currency', 'status', 'failureReason', 'gatewayChargeId');
+  const [row] = await tx<PaymentRow[]>`insert into payments ${values} returning ${columns(tx)}`;
   return row!;
 }
 
@@ -46,7 +29,7 @@ export async function markRefunded(tx: Transaction, paymentId: string, chargeId:
 }
 
 export async function recordCancellation(tx: Transaction, orderId: string, reason: string): Promise<void> {
-  await tx`insert into cancelled_orders (order_id, reason) values (${orderId}, ${reason}) on conflict (order_id) do nothing`;
+  await tx`insert into cancelled_orders ${tx({ orderId, reason }, 'orderId', 'reason')} on conflict (order_id) do nothing`;
 }
 
 export async function isCancelled(tx: Transaction, orderId: string): Promise<boolean> {

@@ -1,12 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import {
-  HttpProblem, lockAggregate, writeOutboxEvent, type AuthenticatedUser, type EventCodec, type OrderCancelled, type OrderPlaced,
-  type Sql, type Transaction,
+  lockAggregate,
+  writeOutboxEvent,
+  type AuthenticatedUser,
+  type EventCodec,
+  type OrderCancelled,
+  type OrderPlaced,
+  type Sql,
+  type Transaction,
 } from '@shop/kit';
 import type { GatewayClient } from '../data-access/gateway-client.ts';
-import {
-  findPaymentOfOrder, insertPayment, isCancelled, markRefunded, recordCancellation, type PaymentRow,
-} from '../data-access/payments-repository.ts';
+import { findPaymentOfOrder, insertPayment, isCancelled, markRefunded, recordCancellation } from '../data-access/payments-repository.ts';
+import { paymentFailure, paymentRefunded, paymentSuccess } from './events.ts';
+import { paymentProblems } from './problems.ts';
+
+export type PaymentStatus = 'SUCCEEDED' | 'FAILED' | 'REFUNDED';
+
+/** An order's payment as stored: at most one per order. */
+export interface PaymentRow {
+  id: string;
+  orderId: string;
+  userId: string;
+  amountCents: number;
+  currency: string;
+  status: PaymentStatus;
+  /** CARD_DECLINED, PAYMENT_ERROR, or ORDER_CANCELLED (cancelled before it was charged). */
+  failureReason: string | null;
+  gatewayChargeId: string | null;
+  gatewayRefundId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 export interface PaymentsDependencies {
   codec: EventCodec;
@@ -43,36 +67,18 @@ export async function chargeOrder(tx: Transaction, { codec, gateway }: PaymentsD
   const processedAt = Date.now();
   if (outcome.kind === 'charged') {
     await insertPayment(tx, { ...base, status: 'SUCCEEDED', failureReason: null, gatewayChargeId: outcome.chargeId });
-    await writeOutboxEvent(tx, codec, {
-      topic: 'payment-success',
-      aggregateType: 'order',
-      aggregateId: order.orderId,
-      value: { paymentId: base.id, orderId: order.orderId, userId: order.userId, amountCents: order.totalCents, currency: order.currency, gatewayChargeId: outcome.chargeId, processedAt },
-    });
+    await writeOutboxEvent(tx, codec, paymentSuccess(base.id, order, outcome.chargeId, processedAt));
     return;
   }
   const reason = outcome.kind === 'declined' ? 'CARD_DECLINED' : 'PAYMENT_ERROR';
   await insertPayment(tx, { ...base, status: 'FAILED', failureReason: reason, gatewayChargeId: null });
-  await writeOutboxEvent(tx, codec, {
-    topic: 'payment-failure',
-    aggregateType: 'order',
-    aggregateId: order.orderId,
-    value: { paymentId: base.id, orderId: order.orderId, userId: order.userId, amountCents: order.totalCents, currency: order.currency, reason, detail: outcome.detail, processedAt },
-  });
+  await writeOutboxEvent(tx, codec, paymentFailure(base.id, order, reason, outcome.detail, processedAt));
 }
 
 async function refund(tx: Transaction, { codec, gateway }: PaymentsDependencies, payment: PaymentRow, chargeId: string): Promise<void> {
   const refundId = await gateway.refund(chargeId, refundKey(payment.orderId));
   const refunded = await markRefunded(tx, payment.id, chargeId, refundId);
-  await writeOutboxEvent(tx, codec, {
-    topic: 'payment-refunded',
-    aggregateType: 'order',
-    aggregateId: payment.orderId,
-    value: {
-      paymentId: payment.id, orderId: payment.orderId, userId: payment.userId, amountCents: payment.amountCents, currency: payment.currency,
-      gatewayChargeId: chargeId, gatewayRefundId: refundId, refundedAt: refunded.updatedAt.getTime(),
-    },
-  });
+  await writeOutboxEvent(tx, codec, paymentRefunded(payment, chargeId, refundId, refunded.updatedAt));
 }
 
 /**
@@ -81,7 +87,11 @@ async function refund(tx: Transaction, { codec, gateway }: PaymentsDependencies,
  * lost): the gateway's ledger is asked, and such a charge is refunded too. An unreachable
  * gateway is waited out (the event is retried), never skipped.
  */
-export async function refundCancelledOrder(tx: Transaction, dependencies: PaymentsDependencies, cancellation: OrderCancelled): Promise<void> {
+export async function refundCancelledOrder(
+  tx: Transaction,
+  dependencies: PaymentsDependencies,
+  cancellation: OrderCancelled,
+): Promise<void> {
   await lockAggregate(tx, cancellation.orderId);
   await recordCancellation(tx, cancellation.orderId, cancellation.reason);
   const payment = await findPaymentOfOrder(tx, cancellation.orderId);
@@ -100,7 +110,7 @@ export async function paymentsOfOrder(sql: Sql, viewer: AuthenticatedUser, order
   const payment = await findPaymentOfOrder(sql, orderId);
   if (!payment) return [];
   if (payment.userId !== viewer.id && viewer.role !== 'admin') {
-    throw new HttpProblem(404, 'ORDER_NOT_FOUND', `There is no order ${orderId} of yours.`);
+    throw paymentProblems.ORDER_NOT_FOUND(`There is no order ${orderId} of yours.`);
   }
   return [payment];
 }

@@ -1,8 +1,16 @@
 import { Type } from 'typebox';
-import { decodeCursor, encodeCursor, HttpProblem, Problem, type HttpApp } from '@shop/kit';
-import type { ProductRow } from '../data-access/products-repository.ts';
-import { createProduct, deactivateProduct, editProduct, getProduct, listProducts, type ProductsDependencies } from '../domain/products.ts';
+import { decodeCursor, encodeCursor, Problem, type HttpApp } from '@shop/kit';
+import {
+  createProduct,
+  deactivateProduct,
+  editProduct,
+  getProduct,
+  listProducts,
+  type ProductRow,
+  type ProductsDependencies,
+} from '../domain/products.ts';
 import { CreateProductBody, IfMatchHeaders, ListQuery, Product, ProductPage, ProductParams, UpdateProductBody } from './schemas.ts';
+import { productProblems } from '../domain/problems.ts';
 
 const toProduct = (row: ProductRow): Product => ({
   ...row,
@@ -16,7 +24,7 @@ const etag = (row: ProductRow) => `"${row.version}"`;
 function expectedVersion(ifMatch: string | undefined): number | undefined {
   if (ifMatch === undefined || ifMatch.trim() === '*') return undefined;
   const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(ifMatch);
-  if (!match) throw new HttpProblem(400, 'INVALID_IF_MATCH', 'If-Match must be the ETag of the product, e.g. "3".');
+  if (!match) throw productProblems.INVALID_IF_MATCH('If-Match must be the ETag of the product, e.g. "3".');
   return Number(match[1]);
 }
 
@@ -45,7 +53,14 @@ export async function productRoutes(app: HttpApp, dependencies: ProductsDependen
 
   app.get(
     '/products',
-    { schema: { tags: ['products'], summary: 'Active products, oldest first, one page at a time', querystring: ListQuery, response: { 200: ProductPage, 400: Problem } } },
+    {
+      schema: {
+        tags: ['products'],
+        summary: 'Active products, oldest first, one page at a time',
+        querystring: ListQuery,
+        response: { 200: ProductPage, 400: Problem },
+      },
+    },
     async (request) => {
       const after = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
       const page = await listProducts(dependencies, request.query.limit, after);
@@ -55,7 +70,14 @@ export async function productRoutes(app: HttpApp, dependencies: ProductsDependen
 
   app.get(
     '/products/:id',
-    { schema: { tags: ['products'], summary: 'A product, also an inactive one', params: ProductParams, response: { 200: Product, 400: Problem, 404: Problem } } },
+    {
+      schema: {
+        tags: ['products'],
+        summary: 'A product, also an inactive one',
+        params: ProductParams,
+        response: { 200: Product, 400: Problem, 404: Problem },
+      },
+    },
     async (request, reply) => {
       const row = await getProduct(dependencies, request.params.id);
       return reply.header('etag', etag(row)).send(toProduct(row));

@@ -1,34 +1,12 @@
 import type { Sql, Transaction } from '@shop/kit';
-
-export interface ProductRow {
-  id: string;
-  name: string;
-  description: string;
-  priceCents: number;
-  currency: string;
-  stock: number;
-  active: boolean;
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface ProductChanges {
-  name?: string;
-  description?: string;
-  priceCents?: number;
-  currency?: string;
-  stock?: number;
-}
+import type { ProductChanges, ProductRow } from '../domain/products.ts';
 
 const columns = (sql: Sql | Transaction) =>
-  sql`id, name, description, price_cents as "priceCents", currency, stock, active, version, created_at as "createdAt", updated_at as "updatedAt"`;
+  sql`id, name, description, price_cents, currency, stock, active, version, created_at, updated_at`;
 
 export async function insertProduct(tx: Transaction, product: Required<ProductChanges> & { id: string }): Promise<ProductRow> {
-  const [row] = await tx<ProductRow[]>`
-    insert into products (id, name, description, price_cents, currency, stock)
-    values (${product.id}, ${product.name}, ${product.description}, ${product.priceCents}, ${product.currency}, ${product.stock})
-    returning ${columns(tx)}`;
+  const values = tx(product, 'id', 'name', 'description', 'priceCents', 'currency', 'stock');
+  const [row] = await tx<ProductRow[]>`insert into products ${values} returning ${columns(tx)}`;
   return row!;
 }
 
@@ -52,8 +30,8 @@ export function productExists(sql: Sql, id: string): Promise<boolean> {
 }
 
 /**
- * Applies the changes and bumps the version, only if the product is at `expectedVersion`
- * (when given): the compare-and-set of optimistic concurrency, in one statement.
+ * Sets the columns `changes` names and bumps the version, only if the product is at
+ * `expectedVersion` (when given): the compare-and-set of optimistic concurrency, in one statement.
  */
 export async function updateProduct(
   tx: Transaction,
@@ -61,16 +39,12 @@ export async function updateProduct(
   changes: ProductChanges & { active?: boolean },
   expectedVersion: number | undefined,
 ): Promise<ProductRow | undefined> {
+  const changed = (['name', 'description', 'priceCents', 'currency', 'stock', 'active'] as const).filter(
+    (column) => changes[column] !== undefined,
+  );
+  if (changed.length === 0) throw new Error(`an update of product ${id} that changes nothing`);
   const [row] = await tx<ProductRow[]>`
-    update products set
-      name        = coalesce(${changes.name ?? null}, name),
-      description = coalesce(${changes.description ?? null}, description),
-      price_cents = coalesce(${changes.priceCents ?? null}::bigint, price_cents),
-      currency    = coalesce(${changes.currency ?? null}, currency),
-      stock       = coalesce(${changes.stock ?? null}::integer, stock),
-      active      = coalesce(${changes.active ?? null}::boolean, active),
-      version     = version + 1,
-      updated_at  = now()
+    update products set ${tx(changes, changed)}, version = version + 1, updated_at = now()
     where id = ${id} ${expectedVersion === undefined ? tx`` : tx`and version = ${expectedVersion}`}
     returning ${columns(tx)}`;
   return row;

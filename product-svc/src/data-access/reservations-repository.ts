@@ -1,17 +1,26 @@
 import type { Transaction } from '@shop/kit';
-import type { ProductRow } from './products-repository.ts';
-
-export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'RELEASED' | 'CANCELLED_EARLY';
+import type { ReservationStatus } from '../domain/inventory.ts';
+import type { ProductRow } from '../domain/products.ts';
 
 export async function reservationStatus(tx: Transaction, orderId: string): Promise<ReservationStatus | undefined> {
   const [row] = await tx<[{ status: ReservationStatus }?]>`select status from reservations where order_id = ${orderId} for update`;
   return row?.status;
 }
 
-export async function insertReservation(tx: Transaction, orderId: string, status: ReservationStatus, items: { productId: string; quantity: number }[] = []): Promise<void> {
-  await tx`insert into reservations (order_id, status) values (${orderId}, ${status})`;
+export async function insertReservation(
+  tx: Transaction,
+  orderId: string,
+  status: ReservationStatus,
+  items: { productId: string; quantity: number }[] = [],
+): Promise<void> {
+  await tx`insert into reservations ${tx({ orderId, status }, 'orderId', 'status')}`;
   if (items.length > 0) {
-    await tx`insert into reservation_items ${tx(items.map((item) => ({ order_id: orderId, product_id: item.productId, quantity: item.quantity })))}`;
+    await tx`insert into reservation_items ${tx(
+      items.map((item) => ({ orderId, ...item })),
+      'orderId',
+      'productId',
+      'quantity',
+    )}`;
   }
 }
 
@@ -21,7 +30,7 @@ export async function setReservationStatus(tx: Transaction, orderId: string, sta
 
 export function reservedItems(tx: Transaction, orderId: string): Promise<{ productId: string; quantity: number }[]> {
   return tx<{ productId: string; quantity: number }[]>`
-    select product_id as "productId", quantity from reservation_items where order_id = ${orderId} order by product_id`;
+    select product_id, quantity from reservation_items where order_id = ${orderId} order by product_id`;
 }
 
 /** The products of an order, locked in id order (so concurrent orders cannot deadlock on them). */

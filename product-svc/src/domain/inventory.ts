@@ -1,9 +1,28 @@
-import { lockAggregate, writeOutboxEvent, type EventCodec, type OrderCancelled, type OrderPlaced, type Shortage, type Transaction } from '@shop/kit';
+import {
+  lockAggregate,
+  writeOutboxEvent,
+  type EventCodec,
+  type OrderCancelled,
+  type OrderPlaced,
+  type Shortage,
+  type Transaction,
+} from '@shop/kit';
 import { adjustStock } from '../data-access/products-repository.ts';
 import {
-  insertReservation, lockProducts, reservationStatus, reservedItems, setReservationStatus,
+  insertReservation,
+  lockProducts,
+  reservationStatus,
+  reservedItems,
+  setReservationStatus,
 } from '../data-access/reservations-repository.ts';
+import { inventoryRejected, inventoryReserved } from './events.ts';
 import { emitProductUpdate } from './products.ts';
+
+/**
+ * An order's hold on stock, decided once: RESERVED (then RELEASED when it is cancelled) or
+ * REJECTED; CANCELLED_EARLY when the cancellation arrived before the order, which then takes nothing.
+ */
+export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'RELEASED' | 'CANCELLED_EARLY';
 
 /** Moves a product's stock by `delta` and publishes its new state (STOCK_CHANGED). */
 async function moveStock(tx: Transaction, codec: EventCodec, productId: string, delta: number): Promise<void> {
@@ -19,7 +38,14 @@ export async function reserveStock(tx: Transaction, codec: EventCodec, order: Or
   await lockAggregate(tx, order.orderId);
   if (await reservationStatus(tx, order.orderId)) return; // decided before, or cancelled before it arrived
   const lines = [...order.items].sort((a, b) => a.productId.localeCompare(b.productId));
-  const products = new Map((await lockProducts(tx, lines.map((line) => line.productId))).map((p) => [p.id, p]));
+  const products = new Map(
+    (
+      await lockProducts(
+        tx,
+        lines.map((line) => line.productId),
+      )
+    ).map((p) => [p.id, p]),
+  );
   const shortages: Shortage[] = [];
   for (const line of lines) {
     const product = products.get(line.productId);
@@ -28,23 +54,13 @@ export async function reserveStock(tx: Transaction, codec: EventCodec, order: Or
   }
   if (shortages.length > 0) {
     await insertReservation(tx, order.orderId, 'REJECTED');
-    await writeOutboxEvent(tx, codec, {
-      topic: 'inventory-rejected',
-      aggregateType: 'order',
-      aggregateId: order.orderId,
-      value: { orderId: order.orderId, shortages, rejectedAt: Date.now() },
-    });
+    await writeOutboxEvent(tx, codec, inventoryRejected(order.orderId, shortages));
     return;
   }
   for (const line of lines) await moveStock(tx, codec, line.productId, -line.quantity);
   const items = lines.map(({ productId, quantity }) => ({ productId, quantity }));
   await insertReservation(tx, order.orderId, 'RESERVED', items);
-  await writeOutboxEvent(tx, codec, {
-    topic: 'inventory-reserved',
-    aggregateType: 'order',
-    aggregateId: order.orderId,
-    value: { orderId: order.orderId, items, reservedAt: Date.now() },
-  });
+  await writeOutboxEvent(tx, codec, inventoryReserved(order.orderId, items));
 }
 
 /** order-cancelled: give a reservation's stock back, once; remember a cancellation that came first. */

@@ -1,14 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { HttpProblem, writeOutboxEvent, type EventCodec, type ProductChange, type Sql, type Transaction } from '@shop/kit';
-import {
-  findProduct,
-  insertProduct,
-  listActiveProducts,
-  productExists,
-  updateProduct,
-  type ProductChanges,
-  type ProductRow,
-} from '../data-access/products-repository.ts';
+import { invalidCursor, writeOutboxEvent, type EventCodec, type ProductChange, type Sql, type Transaction } from '@shop/kit';
+import { findProduct, insertProduct, listActiveProducts, productExists, updateProduct } from '../data-access/products-repository.ts';
+import { productUpdate } from './events.ts';
+import { productProblems } from './problems.ts';
+
+/** A product as stored; `version` is its ETag and orders its product-update events. */
+export interface ProductRow {
+  id: string;
+  name: string;
+  description: string;
+  priceCents: number;
+  currency: string;
+  stock: number;
+  active: boolean;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What an admin may set on a product. */
+export interface ProductChanges {
+  name?: string;
+  description?: string;
+  priceCents?: number;
+  currency?: string;
+  stock?: number;
+}
 
 export interface ProductsDependencies {
   sql: Sql;
@@ -21,26 +38,10 @@ export interface ProductsDependencies {
  * and `version`, so a consumer can ignore an older state arriving late.
  */
 export function emitProductUpdate(tx: Transaction, codec: EventCodec, product: ProductRow, change: ProductChange): Promise<string> {
-  return writeOutboxEvent(tx, codec, {
-    topic: 'product-update',
-    aggregateType: 'product',
-    aggregateId: product.id,
-    value: {
-      productId: product.id,
-      change,
-      name: product.name,
-      description: product.description,
-      priceCents: product.priceCents,
-      currency: product.currency,
-      stock: product.stock,
-      active: product.active,
-      version: product.version,
-      updatedAt: product.updatedAt.getTime(),
-    },
-  });
+  return writeOutboxEvent(tx, codec, productUpdate(product, change));
 }
 
-const notFound = (id: string) => new HttpProblem(404, 'PRODUCT_NOT_FOUND', `There is no product ${id}.`);
+const notFound = (id: string) => productProblems.PRODUCT_NOT_FOUND(`There is no product ${id}.`);
 
 export async function createProduct({ sql, codec }: ProductsDependencies, product: Required<ProductChanges>): Promise<ProductRow> {
   return sql.begin(async (tx) => {
@@ -57,9 +58,13 @@ export async function getProduct({ sql }: ProductsDependencies, id: string): Pro
 }
 
 /** One page of the active catalog; the cursor is the last product of the previous page. */
-export async function listProducts({ sql }: ProductsDependencies, limit: number, after: string | undefined): Promise<{ items: ProductRow[]; last: string | undefined }> {
+export async function listProducts(
+  { sql }: ProductsDependencies,
+  limit: number,
+  after: string | undefined,
+): Promise<{ items: ProductRow[]; last: string | undefined }> {
   if (after !== undefined && !(await productExists(sql, after))) {
-    throw new HttpProblem(400, 'INVALID_CURSOR', 'The cursor does not come from this listing.');
+    throw invalidCursor();
   }
   // One extra row says whether there is a next page without a count query.
   const rows = await listActiveProducts(sql, limit + 1, after);
@@ -79,9 +84,12 @@ async function changeProduct(
     if (!row) {
       const current = await findProduct(tx, id);
       if (!current) throw notFound(id);
-      throw new HttpProblem(412, 'VERSION_MISMATCH', `The product is at version ${current.version}, not ${expectedVersion}; read it again and retry.`, {
-        etag: `"${current.version}"`,
-      });
+      throw productProblems.VERSION_MISMATCH(
+        `The product is at version ${current.version}, not ${expectedVersion}; read it again and retry.`,
+        {
+          etag: `"${current.version}"`,
+        },
+      );
     }
     await emitProductUpdate(tx, codec, row, change);
     return row;
@@ -89,7 +97,12 @@ async function changeProduct(
 }
 
 /** An admin's edit; with `expectedVersion` (If-Match) it applies only to that version. */
-export function editProduct(dependencies: ProductsDependencies, id: string, changes: ProductChanges, expectedVersion: number | undefined): Promise<ProductRow> {
+export function editProduct(
+  dependencies: ProductsDependencies,
+  id: string,
+  changes: ProductChanges,
+  expectedVersion: number | undefined,
+): Promise<ProductRow> {
   return changeProduct(dependencies, id, changes, expectedVersion, 'UPDATED');
 }
 
@@ -97,7 +110,11 @@ export function editProduct(dependencies: ProductsDependencies, id: string, chan
  * Soft delete: the product stays (orders refer to it) but is inactive: no longer listed or
  * orderable. Deleting an inactive product again changes nothing and emits nothing.
  */
-export async function deactivateProduct(dependencies: ProductsDependencies, id: string, expectedVersion: number | undefined): Promise<void> {
+export async function deactivateProduct(
+  dependencies: ProductsDependencies,
+  id: string,
+  expectedVersion: number | undefined,
+): Promise<void> {
   const current = await getProduct(dependencies, id);
   if (!current.active && (expectedVersion === undefined || expectedVersion === current.version)) return;
   await changeProduct(dependencies, id, { active: false }, expectedVersion, 'DELETED');

@@ -1,8 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import { JWKS_PATH, Problem, type HttpApp } from '@shop/kit';
-import type { UserRow } from '../data-access/users-repository.ts';
 import type { SigningKeys } from '../domain/signing-keys.ts';
-import { authenticate, getUser, registerUser, updateProfile, type UsersDependencies } from '../domain/users.ts';
+import { authenticate, getUser, registerUser, updateProfile, type UserRow, type UsersDependencies } from '../domain/users.ts';
 import { AccessToken, Jwks, LoginBody, RegisterBody, UpdateMeBody, User } from './schemas.ts';
 
 export interface UserRoutesOptions extends UsersDependencies {

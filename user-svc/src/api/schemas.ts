@@ -14,7 +14,10 @@ export const RegisterBody = Type.Object(
 );
 
 export const LoginBody = Type.Object(
-  { username: Type.String({ minLength: 1, maxLength: 254, description: 'Username or email' }), password: Type.String({ minLength: 1, maxLength: 128 }) },
+  {
+    username: Type.String({ minLength: 1, maxLength: 254, description: 'Username or email' }),
+    password: Type.String({ minLength: 1, maxLength: 128 }),
+  },
   { additionalProperties: false },
 );
 
@@ -41,6 +44,14 @@ export const AccessToken = Type.Object({
 
 export const Jwks = Type.Object({
   keys: Type.Array(
-    Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), y: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() }),
+    Type.Object({
+      kty: Type.String(),
+      crv: Type.String(),
+      x: Type.String(),
+      y: Type.String(),
+      kid: Type.String(),
+      alg: Type.String(),
+      use: Type.String(),
+    }),
   ),
 });

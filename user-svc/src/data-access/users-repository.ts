@@ -1,18 +1,7 @@
-import type { Sql, Transaction, Role } from '@shop/kit';
+import type { Sql, Transaction } from '@shop/kit';
+import type { UserChanges, UserRow } from '../domain/users.ts';
 
-export interface UserRow {
-  id: string;
-  username: string;
-  email: string;
-  fullName: string | null;
-  role: Role;
-  passwordHash: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-const columns = (sql: Sql | Transaction) =>
-  sql`id, username, email, full_name as "fullName", role, password_hash as "passwordHash", created_at as "createdAt", updated_at as "updatedAt"`;
+const columns = (sql: Sql | Transaction) => sql`id, username, email, full_name, role, password_hash, created_at, updated_at`;
 
 /** The unique index a failed insert or update ran into, if that is why it failed. */
 export function violatedUniqueIndex(error: unknown): 'users_username_key' | 'users_email_key' | undefined {
@@ -25,10 +14,8 @@ export async function insertUser(
   tx: Transaction,
   user: Pick<UserRow, 'id' | 'username' | 'email' | 'fullName' | 'role' | 'passwordHash'>,
 ): Promise<UserRow> {
-  const [row] = await tx<UserRow[]>`
-    insert into users (id, username, email, full_name, role, password_hash)
-    values (${user.id}, ${user.username}, ${user.email}, ${user.fullName}, ${user.role}, ${user.passwordHash})
-    returning ${columns(tx)}`;
+  const values = tx(user, 'id', 'username', 'email', 'fullName', 'role', 'passwordHash');
+  const [row] = await tx<UserRow[]>`insert into users ${values} returning ${columns(tx)}`;
   return row!;
 }
 
@@ -45,17 +32,12 @@ export async function findUserByLogin(sql: Sql, login: string): Promise<UserRow 
   return row;
 }
 
-export async function updateUser(
-  sql: Sql,
-  id: string,
-  changes: { email?: string; fullName?: string | null; passwordHash?: string },
-): Promise<UserRow | undefined> {
+/** Sets the columns `changes` names (a null full name clears it); undefined ones stay as they are. */
+export async function updateUser(sql: Sql, id: string, changes: UserChanges): Promise<UserRow | undefined> {
+  const changed = (['email', 'fullName', 'passwordHash'] as const).filter((column) => changes[column] !== undefined);
+  if (changed.length === 0) throw new Error(`an update of user ${id} that changes nothing`);
   const [row] = await sql<UserRow[]>`
-    update users set
-      email         = coalesce(${changes.email ?? null}, email),
-      full_name     = ${changes.fullName === undefined ? sql`full_name` : changes.fullName},
-      password_hash = coalesce(${changes.passwordHash ?? null}, password_hash),
-      updated_at    = now()
+    update users set ${sql(changes, changed)}, updated_at = now()
     where id = ${id}
     returning ${columns(sql)}`;
   return row;

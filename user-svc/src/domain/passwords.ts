@@ -25,7 +25,12 @@ export async function hashPassword(password: string): Promise<string> {
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, params, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !params || !salt || !hash) return false;
-  const options = Object.fromEntries(params.split(',').map((pair) => pair.split('=')).map(([k, v]) => [k, Number(v)])) as ScryptOptions;
+  const options = Object.fromEntries(
+    params
+      .split(',')
+      .map((pair) => pair.split('='))
+      .map(([k, v]) => [k, Number(v)]),
+  ) as ScryptOptions;
   const expected = Buffer.from(hash, 'base64');
   const actual = await derive(password, Buffer.from(salt, 'base64'), options);
   return actual.length === expected.length && timingSafeEqual(actual, expected);

@@ -1,7 +1,15 @@
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import { TOKEN_ALGORITHM, TOKEN_ISSUER, type Role, type Sql } from '@shop/kit';
-import { allSigningKeys, insertSigningKey, type SigningKeyRow } from '../data-access/signing-keys-repository.ts';
+import { allSigningKeys, insertSigningKey } from '../data-access/signing-keys-repository.ts';
+
+/** A stored signing key: the private key as PKCS#8 PEM, the public one as a JWK (kty, crv, x, y). */
+export interface SigningKeyRow {
+  kid: string;
+  privateKey: string;
+  publicJwk: Record<string, string>;
+  createdAt: Date;
+}
 
 /** A public key as published in the JWKS (RFC 7517). */
 export interface PublicJwk {
@@ -18,7 +26,9 @@ function newSigningKey(): Pick<SigningKeyRow, 'kid' | 'privateKey' | 'publicJwk'
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = publicKey.export({ format: 'jwk' });
   // The RFC 7638 thumbprint: the kid is derived from the key, so it cannot name another key.
-  const kid = createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })).digest('base64url');
+  const kid = createHash('sha256')
+    .update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }))
+    .digest('base64url');
   return {
     kid,
     privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
@@ -38,16 +48,15 @@ export class SigningKeys {
   private readonly sql: Sql;
   private readonly ttlSeconds: number;
 
-  private constructor(sql: Sql, ttlSeconds: number) {
+  constructor(sql: Sql, ttlSeconds: number) {
     this.sql = sql;
     this.ttlSeconds = ttlSeconds;
   }
 
-  static async load(sql: Sql, ttlSeconds: number): Promise<SigningKeys> {
-    const store = new SigningKeys(sql, ttlSeconds);
-    if ((await allSigningKeys(sql)).length === 0) await insertSigningKey(sql, newSigningKey());
-    await store.reload();
-    return store;
+  /** Reads the stored keys, generating the first one on the first start of the first instance. */
+  async load(): Promise<void> {
+    if ((await allSigningKeys(this.sql)).length === 0) await insertSigningKey(this.sql, newSigningKey());
+    await this.reload();
   }
 
   private async reload(): Promise<void> {
@@ -56,7 +65,13 @@ export class SigningKeys {
     // Instances starting together may each have stored a key; all pick the same newest one.
     const newest = this.keys[0];
     if (!newest) throw new Error('no signing key stored');
-    const signer = createSigner({ algorithm: TOKEN_ALGORITHM, key: newest.privateKey, kid: newest.kid, iss: TOKEN_ISSUER, expiresIn: this.ttlSeconds * 1000 });
+    const signer = createSigner({
+      algorithm: TOKEN_ALGORITHM,
+      key: newest.privateKey,
+      kid: newest.kid,
+      iss: TOKEN_ISSUER,
+      expiresIn: this.ttlSeconds * 1000,
+    });
     this.sign = (payload) => signer(payload);
   }
 
@@ -87,6 +102,11 @@ export class SigningKeys {
       await this.reload();
       key = this.keys.find((k) => k.kid === kid);
     }
-    return key && createPublicKey({ key: { ...key.publicJwk }, format: 'jwk' }).export({ format: 'pem', type: 'spki' }).toString();
+    return (
+      key &&
+      createPublicKey({ key: { ...key.publicJwk }, format: 'jwk' })
+        .export({ format: 'pem', type: 'spki' })
+        .toString()
+    );
   }
 }

@@ -1,14 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { HttpProblem, writeOutboxEvent, type EventCodec, type Role, type Sql } from '@shop/kit';
-import {
-  findUserById,
-  findUserByLogin,
-  insertUser,
-  updateUser,
-  violatedUniqueIndex,
-  type UserRow,
-} from '../data-access/users-repository.ts';
+import { findUserById, findUserByLogin, insertUser, updateUser, violatedUniqueIndex } from '../data-access/users-repository.ts';
 import { hashPassword, spendVerificationTime, verifyPassword } from './passwords.ts';
+import { userRegistration } from './events.ts';
+import { userProblems } from './problems.ts';
+
+/** An account as stored. */
+export interface UserRow {
+  id: string;
+  username: string;
+  email: string;
+  fullName: string | null;
+  role: Role;
+  passwordHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What a profile update may change; a null full name clears it. */
+export interface UserChanges {
+  email?: string;
+  fullName?: string | null;
+  passwordHash?: string;
+}
 
 export interface UsersDependencies {
   sql: Sql;
@@ -24,8 +38,8 @@ export interface Registration {
 
 function conflict(error: unknown): never {
   const index = violatedUniqueIndex(error);
-  if (index === 'users_username_key') throw new HttpProblem(409, 'USERNAME_TAKEN', 'This username is already taken.');
-  if (index === 'users_email_key') throw new HttpProblem(409, 'EMAIL_TAKEN', 'An account with this email already exists.');
+  if (index === 'users_username_key') throw userProblems.USERNAME_TAKEN('This username is already taken.');
+  if (index === 'users_email_key') throw userProblems.EMAIL_TAKEN('An account with this email already exists.');
   throw error;
 }
 
@@ -33,7 +47,11 @@ function conflict(error: unknown): never {
  * Creates an account and its `user-registration` event in one transaction: either both
  * exist or neither does. The event carries who registered, never the password or its hash.
  */
-export async function registerUser({ sql, codec }: UsersDependencies, registration: Registration, role: Role = 'customer'): Promise<UserRow> {
+export async function registerUser(
+  { sql, codec }: UsersDependencies,
+  registration: Registration,
+  role: Role = 'customer',
+): Promise<UserRow> {
   const passwordHash = await hashPassword(registration.password);
   try {
     return await sql.begin(async (tx) => {
@@ -45,19 +63,7 @@ export async function registerUser({ sql, codec }: UsersDependencies, registrati
         role,
         passwordHash,
       });
-      await writeOutboxEvent(tx, codec, {
-        topic: 'user-registration',
-        aggregateType: 'user',
-        aggregateId: user.id,
-        value: {
-          userId: user.id,
-          username: user.username,
-          email: user.email,
-          fullName: user.fullName,
-          role: user.role,
-          registeredAt: user.createdAt.getTime(),
-        },
-      });
+      await writeOutboxEvent(tx, codec, userRegistration(user));
       return user;
     });
   } catch (error) {
@@ -69,13 +75,13 @@ export async function registerUser({ sql, codec }: UsersDependencies, registrati
 export async function authenticate({ sql }: UsersDependencies, login: string, password: string): Promise<UserRow> {
   const user = await findUserByLogin(sql, login);
   const valid = user ? await verifyPassword(password, user.passwordHash) : (await spendVerificationTime(password), false);
-  if (!user || !valid) throw new HttpProblem(401, 'INVALID_CREDENTIALS', 'The username or password is wrong.');
+  if (!user || !valid) throw userProblems.INVALID_CREDENTIALS('The username or password is wrong.');
   return user;
 }
 
 export async function getUser({ sql }: UsersDependencies, id: string): Promise<UserRow> {
   const user = await findUserById(sql, id);
-  if (!user) throw new HttpProblem(404, 'USER_NOT_FOUND', 'The account of this token no longer exists.');
+  if (!user) throw userProblems.USER_NOT_FOUND('The account of this token no longer exists.');
   return user;
 }
 
@@ -95,7 +101,7 @@ export async function updateProfile(
   } catch (error) {
     return conflict(error);
   }
-  if (!user) throw new HttpProblem(404, 'USER_NOT_FOUND', 'The account of this token no longer exists.');
+  if (!user) throw userProblems.USER_NOT_FOUND('The account of this token no longer exists.');
   return user;
 }
 

@@ -1,0 +1,8 @@
+import { defineProblems } from '@shop/kit';
+
+/** The problem codes of its routes besides the kit's common ones (see docs/contract.md). */
+export const productProblems = defineProblems({
+  INVALID_IF_MATCH: 400,
+  PRODUCT_NOT_FOUND: 404,
+  VERSION_MISMATCH: 412,
+});
