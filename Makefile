@@ -1,15 +1,23 @@
 # The user's interface to the project. Every target is a thin entry point into stack/bin
 # (the native stack and the Node tool chain) or Docker Compose.
 #
-#   make up      start the stack and services (idempotent)   make down    stop, keep the data
-#   make test    lint, types, unit and integration tests make status  health of each component
-#   make logs    where the logs are                      make clean   stop and delete all data
-#   make topics  topics and message counts               make dlq     dead letters and their reasons
-#   make tail TOPIC=name [FROM=end] [COUNT=n]            decoded records as JSON lines
-#   make replay-dlq PARTITION=p OFFSET=o                 send a dead letter back to its topic
-#   make docs    regenerate docs/asyncapi.yaml           make openapi docs/openapi/ from the running services
-#   make chaos [ROUNDS=n]  kill each component under order load n times (default 1), check invariants
-#   make bench             offered-load benchmark, pgbench limit, report in tests/bench/results
+#   make up                               start the stack and the services (idempotent)
+#   make down                             stop, keep the data
+#   make clean                            stop and delete all data
+#   make status                           health of each component
+#   make logs                             where the logs are
+#   make test                             lint, types, unit and integration tests, one chaos round
+#   make topics                           topics and message counts
+#   make tail TOPIC=name                  a topic's records, decoded, as JSON lines; follows until Ctrl-C
+#        [KEY=k] [FROM=f] [COUNT=n]       only key k; FROM=beginning|end|<offset>|<ISO time>; stop after n
+#   make events KEY=id [FORMAT=json]      every record with that key (order, product, user id), in time order
+#   make dlq [SINCE=t] [FORMAT=json]      dead letters by reason and source, replayed or not; SINCE=<ISO time>|2h
+#   make replay-dlq PARTITION=p OFFSET=o  send a dead letter back to its topic
+#   make docs                             regenerate docs/asyncapi.yaml
+#   make openapi                          docs/openapi/ from each service built offline
+#   make format                           format the TypeScript (make lint checks it)
+#   make chaos [ROUNDS=n]                 kill each component under order load n times (default 1), check invariants
+#   make bench                            offered-load benchmark, pgbench limit, report in tests/bench/results
 #
 # STACK=native|docker chooses the stack; by default Docker Compose when a Docker engine
 # answers, the native stack otherwise.
@@ -28,10 +36,11 @@ export COMPOSE_PROJECT_NAME := shop
 
 NODE := stack/bin/with-node
 
-.PHONY: help up down status logs clean test lint typecheck test-unit test-integration topics tail dlq replay-dlq docs openapi chaos bench
+.PHONY: help up down status logs clean test lint format typecheck test-unit test-integration topics tail events dlq replay-dlq docs openapi chaos bench
 
+# The comment block at the top of this file, up to its first non-comment line.
 help:
-	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '/^#/!q; s/^# \{0,1\}//; p' Makefile
 
 up:
 ifeq ($(STACK),docker)
@@ -78,6 +87,9 @@ test: lint typecheck test-unit up test-integration
 lint:
 	$(NODE) npm run -s lint
 
+format:
+	$(NODE) npm run -s format
+
 typecheck:
 	$(NODE) npm run -s typecheck
 
@@ -87,18 +99,22 @@ test-unit:
 test-integration:
 	$(NODE) npm run -s test:integration
 
-# Inspection (the stack must be up).
+# Inspection (the stack must be up): tools/src, which reads TOPIC, KEY, FROM, COUNT, SINCE,
+# FORMAT, PARTITION and OFFSET from the environment (make passes command-line variables on).
 topics:
-	@$(NODE) node kit/src/cli/topics.ts
+	@$(NODE) node tools/src/topics.ts
 
 tail:
-	@$(NODE) node kit/src/cli/tail.ts
+	@$(NODE) node tools/src/tail.ts
+
+events:
+	@$(NODE) node tools/src/events.ts
 
 dlq:
-	@$(NODE) node kit/src/cli/dlq.ts
+	@$(NODE) node tools/src/dlq.ts
 
 replay-dlq:
-	@$(NODE) node kit/src/cli/replay-dead-letter.ts
+	@$(NODE) node tools/src/replay-dead-letter.ts
 
 # Faults under load and benchmarks (the stack must be up; both take minutes).
 ROUNDS ?= 1
