@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['kit/**/*.test.ts', '*-svc/**/*.test.ts', 'gateway-sim/**/*.test.ts', 'tests/unit/**/*.test.ts'],
+          include: ['kit/**/*.test.ts', '*-svc/**/*.test.ts', 'gateway-sim/**/*.test.ts', 'tools/**/*.test.ts', 'tests/unit/**/*.test.ts'],
         },
       },
       {
