@@ -3,7 +3,7 @@
 // functions of decoded records, so the unit tests need no Kafka.
 import { deadLetterHeaderNames as h, type EventsByTopic, type EventTopic } from '@shop/kit';
 
-/** A record as the commands describe it (inspect.ts's describeRecord). */
+/** A record as the commands describe it: decoded by inspect.ts, shown by the functions below. */
 export interface RecordView {
   topic: string;
   partition: number;

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import { deadLetterHeaderNames, EventCodec, eventTopics, headersAsText, requireEnv, type EventTopic } from '@shop/kit';
 import { UsageError, type StartPosition } from './options.ts';
+import type { RecordView } from './format.ts';
 
 let client: Kafka | undefined;
 let codec: EventCodec | undefined;
@@ -33,17 +34,7 @@ async function decodeValue(topic: string, headers: Record<string, string>, value
   }
 }
 
-export interface DescribedRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  timestamp: string;
-  key: string | null;
-  headers: Record<string, string>;
-  value: unknown;
-}
-
-export async function describeRecord(topic: string, partition: number, message: KafkaMessage): Promise<DescribedRecord> {
+export async function describeRecord(topic: string, partition: number, message: KafkaMessage): Promise<RecordView> {
   const headers = headersAsText(message.headers);
   return {
     topic,
