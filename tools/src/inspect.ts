@@ -133,7 +133,10 @@ export async function listTopics(admin: Admin): Promise<string[]> {
 /** Fails with one line naming the topics that exist when `topic` is not one of them. */
 export async function requireTopic(admin: Admin, topic: string): Promise<void> {
   const topics = await listTopics(admin);
-  if (!topics.includes(topic)) throw new UsageError(`no topic named '${topic}'; the topics are: ${topics.join(', ')}`);
+  if (topics.includes(topic)) return;
+  throw new UsageError(
+    `no topic named '${topic}'; ${topics.length > 0 ? `the topics are: ${topics.join(', ')}` : 'Kafka has no topics yet (make up creates them)'}`,
+  );
 }
 
 export interface PartitionOffsets {
