@@ -5,7 +5,8 @@
 # Used by the native stack (stack/bin/native) and by compose's init jobs, so both get the
 # same topics and the same connector configuration.
 #
-#   apply.sh topics       needs KAFKA_TOPICS_CMD (a kafka-topics command) and KAFKA_BROKERS
+#   apply.sh topics       needs KAFKA_TOPICS_CMD (a kafka-topics command) and KAFKA_BROKERS; to
+#                         change the configs of topics that exist, KAFKA_CONFIGS_CMD (kafka-configs)
 #   apply.sh connectors   needs CONNECT_URL, and the outbox databases: OUTBOX_DATABASES
 #                         (space-separated; compose.yaml sets it, its image has no Node), or
 #                         else the service manifest, read with Node 22.18+ from PATH
@@ -26,9 +27,13 @@ topics() {
   # Word splitting of KAFKA_TOPICS_CMD is intended: it is a command with its arguments.
   # shellcheck disable=SC2086
   existing="$($KAFKA_TOPICS_CMD --bootstrap-server "$KAFKA_BROKERS" --list)"
+  local -a to_configure=()
   while read -r name partitions configs; do
     case "$name" in '' | \#*) continue ;; esac
-    grep -qxF "$name" <<<"$existing" && continue
+    if grep -qxF "$name" <<<"$existing"; then
+      [ -n "$configs" ] && to_configure+=("$name=$configs")
+      continue
+    fi
     local args=(--bootstrap-server "$KAFKA_BROKERS" --create --if-not-exists --topic "$name"
       --partitions "$partitions" --replication-factor 1)
     local cfg
@@ -39,6 +44,33 @@ topics() {
     created=$((created + 1))
   done <"$here/topics.conf"
   echo "topics: $created created, the others already existed"
+  [ ${#to_configure[@]} -eq 0 ] || configure_existing "${to_configure[@]}"
+}
+
+# Brings the configs of existing topics to what topics.conf says (a config added to a line
+# later, such as compaction). One describe of every topic, then an alter only where a value
+# differs: each kafka-configs call is a JVM start.
+configure_existing() {
+  : "${KAFKA_CONFIGS_CMD:?set KAFKA_CONFIGS_CMD to a kafka-configs command}"
+  local described entry name configs cfg changed=0
+  # shellcheck disable=SC2086
+  described="$($KAFKA_CONFIGS_CMD --bootstrap-server "$KAFKA_BROKERS" --entity-type topics --describe)"
+  for entry in "$@"; do
+    name="${entry%%=*}" configs="${entry#*=}"
+    local current
+    current="$(awk -v topic="$name" '/^Dynamic configs for topic / { on = ($5 == topic) } on' <<<"$described")"
+    local missing=()
+    for cfg in ${configs//,/ }; do
+      grep -qF " $cfg " <<<"$current " || missing+=("$cfg")
+    done
+    [ ${#missing[@]} -eq 0 ] && continue
+    # shellcheck disable=SC2086
+    $KAFKA_CONFIGS_CMD --bootstrap-server "$KAFKA_BROKERS" --entity-type topics --entity-name "$name" \
+      --alter --add-config "$(IFS=,; echo "${missing[*]}")" >/dev/null
+    echo "changed topic $name: ${missing[*]}"
+    changed=$((changed + 1))
+  done
+  echo "topic configs: $changed changed"
 }
 
 connector_state() {
