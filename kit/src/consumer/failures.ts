@@ -12,6 +12,12 @@ const transientSqlStates = [
   /^40P01$/, // deadlock detected
   /^55P03$/, // lock not available
   /^25006$/, // read-only transaction (a standby during failover)
+  // Reachable but refusing: a rotated password, a revoked grant, a database being restored.
+  // The message is not to blame, and an operator's fix lets it through unchanged.
+  /^28P01$/, // invalid password
+  /^28000$/, // invalid authorization specification (pg_hba.conf, a role that may not log in)
+  /^3D000$/, // the database does not exist
+  /^42501$/, // insufficient privilege
 ];
 
 /** postgres.js connection errors and Node socket errors. */
@@ -29,6 +35,13 @@ const transientClientCodes = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
 ]);
+
+/**
+ * What an abort says about a call: `TimeoutError` is AbortSignal.timeout() giving up on an
+ * answer (fetch rejects with it), `AbortError` a call abandoned before one came. Either way
+ * the other side did not answer; nothing says the message was wrong.
+ */
+const abandonedCallNames = new Set(['TimeoutError', 'AbortError']);
 
 export type FailureKind = 'infrastructure' | 'message';
 
@@ -51,7 +64,7 @@ export function classifyFailure(error: unknown): FailureKind {
   // The schema registry client reports an unreachable registry as a response error too (with
   // status 400 and the socket error as message); only "no such schema" is the message's fault.
   if (name === 'ResponseError') return status === 404 ? 'message' : 'infrastructure';
-  if (typeof name === 'string' && name.startsWith('KafkaJS')) return 'infrastructure';
+  if (typeof name === 'string' && (name.startsWith('KafkaJS') || abandonedCallNames.has(name))) return 'infrastructure';
   const cause = (error as { cause?: unknown }).cause;
   return cause === undefined ? 'message' : classifyFailure(cause);
 }
