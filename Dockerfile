@@ -6,6 +6,6 @@ FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY . .
-# kit's postinstall patches the PostgreSQL driver (kit/scripts/patch-postgres.ts).
+# The root postinstall applies patches/ with patch-package (the PostgreSQL driver's fix).
 RUN npm ci --omit=dev --no-audit --no-fund
 USER node
