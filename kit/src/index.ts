@@ -4,6 +4,16 @@ export { connectDatabase, type DatabaseSettings, type Sql, type Transaction } fr
 export { migrate, migratePlatform, platformMigrations, type MigrationResult } from './db/migrate.ts';
 export { migrateServiceDatabases } from './db/platform.ts';
 export { lockAggregate } from './db/locks.ts';
+export {
+  housekeepingJobs,
+  OutboxPruner,
+  outboxSlotName,
+  parseLsn,
+  pruneProcessedEvents,
+  type HousekeepingSettings,
+  type OutboxPruneResult,
+  type OutboxPrunerOptions,
+} from './db/housekeeping.ts';
 export { EventCodec } from './events/codec.ts';
 export { readEventSchemas, schemasDirectory, type EventSchemaSource } from './events/schemas.ts';
 export * from '../../schemas/catalogue.ts';
@@ -34,6 +44,10 @@ export {
   type ServiceDefinition,
   type ServiceParts,
 } from './service/definition.ts';
+export { jobs, type PeriodicJob } from './jobs/plugin.ts';
 export { buildService, type BuildOptions } from './service/build.ts';
 export { startService } from './service/start.ts';
 export { buildOffline } from './service/offline.ts';
+// The metric types a service's own metrics are made of, from the kit's prom-client (the one
+// whose registry serves /metrics), so that a service does not depend on it separately.
+export { Counter, Gauge, Registry } from 'prom-client';

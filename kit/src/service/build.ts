@@ -5,9 +5,11 @@ import type { Admin } from 'kafkajs';
 import { serviceNamed } from '../../../services.ts';
 import { loadConfig } from '../config.ts';
 import { consumer } from '../consumer/plugin.ts';
+import { housekeepingJobs } from '../db/housekeeping.ts';
 import { database } from '../db/plugin.ts';
 import { events } from '../events/plugin.ts';
 import { createHttpApp, type HttpApp } from '../http/app.ts';
+import { jobs } from '../jobs/plugin.ts';
 import { jwksKeyResolver, type PublicKeyResolver } from '../http/auth.ts';
 import { loadServiceConfig } from './config.ts';
 import type { ServiceContext, ServiceDefinition } from './definition.ts';
@@ -106,6 +108,10 @@ export async function buildService<Environment extends TObject>(
   if (options.offline) return app;
 
   if (parts.start) app.addHook('onReady', () => parts.start!());
+  // The kit's own jobs keep the platform tables bounded; the service's come after them.
+  const kitJobs = housekeepingJobs({ sql: app.sql, service, settings: config.housekeeping, logger: app.log, metrics: app.metrics });
+  const allJobs = [...kitJobs, ...(parts.jobs ?? [])];
+  if (allJobs.length > 0) await app.register(jobs, { jobs: allJobs, metrics: app.metrics });
   if (service.consumes.length > 0) {
     await app.register(consumer, { group: service.group, handlers, settings: config.consumer, metrics: app.metrics });
   }

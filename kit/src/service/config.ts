@@ -3,6 +3,7 @@ import { serviceUrl, type Service } from '../../../services.ts';
 import { loadConfig, Port } from '../config.ts';
 import type { DatabaseSettings } from '../db/connect.ts';
 import type { ConsumerSettings } from '../consumer/consumer.ts';
+import type { HousekeepingSettings } from '../db/housekeeping.ts';
 
 /** Variables every service reads, with the native stack's defaults. */
 export const CommonEnvironment = Type.Object({
@@ -18,6 +19,21 @@ export const CommonEnvironment = Type.Object({
   CONSUMER_RETRY_MAX_MS: Type.Integer({ minimum: 1, default: 10_000 }),
   CONSUMER_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, default: 3 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1_000, default: 20_000 }),
+  HOUSEKEEPING_INTERVAL_MS: Type.Integer({
+    minimum: 1_000,
+    default: 60_000,
+    description: 'Pause between two runs of each pruning job (outbox, processed_events)',
+  }),
+  OUTBOX_KEEP_MS: Type.Integer({
+    minimum: 0,
+    default: 10 * 60_000,
+    description: 'Outbox rows stay at least this long, and after that until the connector has confirmed them',
+  }),
+  PROCESSED_EVENTS_KEEP_MS: Type.Integer({
+    minimum: 1,
+    default: 8 * 24 * 3_600_000,
+    description: 'How long a consumer remembers an applied event id: longer than any redelivery can be late (topics keep 7 days)',
+  }),
 });
 
 export interface ServiceConfig {
@@ -28,6 +44,7 @@ export interface ServiceConfig {
   registryUrl: string;
   userServiceUrl: string;
   consumer: ConsumerSettings;
+  housekeeping: HousekeepingSettings;
   shutdownTimeoutMs: number;
 }
 
@@ -65,6 +82,11 @@ export function loadServiceConfig(service: Service, env: NodeJS.ProcessEnv = pro
       retryBaseMs: common.CONSUMER_RETRY_BASE_MS,
       retryMaxMs: common.CONSUMER_RETRY_MAX_MS,
       partitionsConsumedConcurrently: common.CONSUMER_PARTITIONS_CONCURRENTLY,
+    },
+    housekeeping: {
+      intervalMs: common.HOUSEKEEPING_INTERVAL_MS,
+      outboxKeepMs: common.OUTBOX_KEEP_MS,
+      processedEventsKeepMs: common.PROCESSED_EVENTS_KEEP_MS,
     },
     shutdownTimeoutMs: common.SHUTDOWN_TIMEOUT_MS,
   };

@@ -8,6 +8,7 @@ import type { HttpApp } from '../http/app.ts';
 import type { PublicKeyResolver } from '../http/auth.ts';
 import type { ProblemCatalogue } from '../http/problem.ts';
 import type { Logger } from '../kafka/client.ts';
+import type { PeriodicJob } from '../jobs/plugin.ts';
 import type { ServiceConfig } from './config.ts';
 
 /** What a service's own code gets to build its routes and handlers with. */
@@ -37,6 +38,8 @@ export interface ServiceParts {
    * an app built offline.
    */
   start?(): Promise<void>;
+  /** Work on a timer (retries, sweeps); runs while the service listens, stops when it closes. */
+  jobs?: PeriodicJob[];
 }
 
 /**
