@@ -34,12 +34,14 @@ export REGISTRY_MANAGEMENT_PORT="${REGISTRY_MANAGEMENT_PORT:-9000}"
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 export CONNECT_URL="${CONNECT_URL:-http://127.0.0.1:$CONNECT_PORT}"
 export REGISTRY_URL="${REGISTRY_URL:-http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7}"
-# Development credentials (see README): plain KEY=value lines shared with compose.yaml;
-# a variable already set in the environment wins.
-while IFS='=' read -r key value; do
-  case "$key" in ''|\#*) continue ;; esac
-  [ -n "${!key:-}" ] || export "$key=$value"
-done <"$CONFIG/credentials.env"
+# Development credentials and settings (see README): plain KEY=value lines shared with
+# compose.yaml; a variable already set in the environment wins.
+for env_file in "$CONFIG/credentials.env" "$CONFIG/development.env"; do
+  while IFS='=' read -r key value; do
+    case "$key" in ''|\#*) continue ;; esac
+    [ -n "${!key:-}" ] || export "$key=$value"
+  done <"$env_file"
+done
 
 PG_DATA="$DATA/postgres"
 KAFKA_DATA="$DATA/kafka"
