@@ -87,7 +87,7 @@ export const eventCatalogue: { [T in EventTopic]: EventEntry<T> } = {
   'order-cancelled': {
     aggregate: 'order',
     producer: 'order-svc',
-    when: 'the first failure (payment or stock) of a PENDING order is reported',
+    when: 'the first failure (payment or stock) of a PENDING order is reported, or the order is still PENDING at its deadline (TIMED_OUT)',
     consumers: {
       'payment-svc': 'refunds a successful charge (idempotency key refund:<order id>) and writes payment-refunded',
       'product-svc': 'gives a reservation back (product-update STOCK_CHANGED), or remembers a cancellation that came first',

@@ -27,9 +27,9 @@ export interface InventoryReserved {
   reservedAt: number;
 }
 
-export type CancelReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'PAYMENT_ERROR';
+export type CancelReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'PAYMENT_ERROR' | 'TIMED_OUT';
 
-/** The payment or the stock failed; the order is final. Key: the order id. Payments refund a successful charge, products release a reservation. */
+/** The payment or the stock failed, or the order was still PENDING at its deadline (TIMED_OUT: a report was missing); the order is final. Key: the order id. Payments refund a successful charge, products release a reservation. */
 export interface OrderCancelled {
   orderId: string;
   userId: string;

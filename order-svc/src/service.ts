@@ -5,15 +5,33 @@ import { defineService } from '@shop/kit';
 import { orderRoutes } from './api/routes.ts';
 import { orderProblems } from './domain/problems.ts';
 import { orderEventHandlers } from './events/handlers.ts';
+import { orderDeadline } from './jobs/order-deadline.ts';
+
+/** order-svc's own variables (the shared ones are in kit/src/service/config.ts). */
+export const OrderServiceEnvironment = Type.Object({
+  ORDER_DEADLINE_MS: Type.Integer({
+    minimum: 1_000,
+    default: 900_000,
+    description: 'How long an order may stay PENDING before it is cancelled TIMED_OUT (a saga step was lost or never answered)',
+  }),
+});
 
 export default defineService({
   name: 'order-svc',
   version: '0.1.0',
   migrations: new URL('../migrations/', import.meta.url),
-  environment: Type.Object({}),
+  environment: OrderServiceEnvironment,
   problems: orderProblems,
-  setup: ({ sql, codec }) => ({
-    routes: (app) => orderRoutes(app, { sql, codec }),
-    handlers: orderEventHandlers(codec),
-  }),
+  setup: ({ env, sql, codec, logger }) => {
+    const deadline = orderDeadline({ sql, codec }, logger, env.ORDER_DEADLINE_MS);
+    return {
+      routes: async (app) => {
+        // setup gets no metrics registry; the app's comes with the routes, before any job runs.
+        deadline.registerMetrics(app.metrics);
+        await orderRoutes(app, { sql, codec });
+      },
+      handlers: orderEventHandlers(codec),
+      jobs: [deadline.job],
+    };
+  },
 });

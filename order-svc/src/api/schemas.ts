@@ -36,7 +36,7 @@ export const Order = Type.Object({
   id: Uuid,
   userId: Uuid,
   status: Type.Enum(['PENDING', 'CONFIRMED', 'CANCELLED']),
-  cancelReason: Type.Optional(Type.Enum(['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'PAYMENT_ERROR'])),
+  cancelReason: Type.Optional(Type.Enum(['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'PAYMENT_ERROR', 'TIMED_OUT'])),
   items: Type.Array(Type.Object({ productId: Uuid, quantity: Type.Integer(), unitPriceCents: Type.Integer() })),
   totalCents: Type.Integer(),
   currency: Type.String(),

@@ -78,6 +78,21 @@ export async function findOrderByIdempotencyKey(sql: Db, userId: string, key: st
   return row;
 }
 
+/**
+ * Locks up to `limit` orders still PENDING `deadlineMs` after they were placed, oldest first,
+ * skipping orders another transaction holds (a report being applied, another instance's
+ * check): they are decided there, or picked up by the next check. The age is measured by the
+ * database's clock, the one that wrote `created_at`.
+ */
+export function lockOverdueOrders(tx: Transaction, deadlineMs: number, limit: number): Promise<OrderRow[]> {
+  return tx<OrderRow[]>`
+    select ${columns(tx)}, ${items(tx)} from orders o
+    where o.status = 'PENDING' and o.created_at < now() - ${deadlineMs} * interval '1 millisecond'
+    order by o.created_at
+    limit ${limit}
+    for update of o skip locked`;
+}
+
 /** A user's orders, newest first, after the order named by `before`. */
 export function ordersOfUser(sql: Sql, userId: string, limit: number, before: string | undefined): Promise<OrderRow[]> {
   const position = before ? sql`and (o.created_at, o.id) < (select created_at, id from orders where id = ${before})` : sql``;

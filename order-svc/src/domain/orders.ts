@@ -17,13 +17,14 @@ import {
   insertOrder,
   isUniqueViolation,
   knownUserExists,
+  lockOverdueOrders,
   ordersOfUser,
   saveSagaState,
   upsertCatalogEntry,
 } from '../data-access/orders-repository.ts';
 import { orderCancelled, orderConfirmed, orderPlaced } from './events.ts';
 import { orderProblems } from './problems.ts';
-import { applyReport, type SagaReport, type SagaState } from './saga.ts';
+import { applyReport, missingReports, type SagaReport, type SagaSide, type SagaState } from './saga.ts';
 
 export interface OrderLine {
   productId: string;
@@ -156,12 +157,10 @@ export async function listOrders({ sql }: OrdersDependencies, userId: string, li
 }
 
 /**
- * Applies a report of payment-svc or product-svc to its order (locked, so two reports of one
- * order are decided one after the other) and writes the order's event if it became final.
+ * Decides what a locked order becomes on a report (or its deadline), stores that, and writes
+ * the order's event in the same transaction if it became final just now.
  */
-export async function recordSagaReport(tx: Transaction, codec: EventCodec, orderId: string, report: SagaReport): Promise<void> {
-  const order = await findOrder(tx, orderId, true);
-  if (!order) throw new Error(`a saga report for order ${orderId}, which does not exist here`);
+async function decide(tx: Transaction, codec: EventCodec, order: OrderRow, report: SagaReport): Promise<void> {
   const next = applyReport(order, report);
   const updatedAt = await saveSagaState(tx, { id: order.id, ...next });
   if (order.status !== 'PENDING' || next.status === 'PENDING') return;
@@ -170,6 +169,41 @@ export async function recordSagaReport(tx: Transaction, codec: EventCodec, order
   } else {
     await writeOutboxEvent(tx, codec, orderCancelled(order, next.cancelReason!, updatedAt));
   }
+}
+
+/**
+ * Applies a report of payment-svc or product-svc to its order (locked, so two reports of one
+ * order, or a report and the deadline, are decided one after the other).
+ */
+export async function recordSagaReport(tx: Transaction, codec: EventCodec, orderId: string, report: SagaReport): Promise<void> {
+  const order = await findOrder(tx, orderId, true);
+  if (!order) throw new Error(`a saga report for order ${orderId}, which does not exist here`);
+  await decide(tx, codec, order, report);
+}
+
+/** An order cancelled at its deadline, with what it was still waiting for. */
+export interface TimedOutOrder {
+  orderId: string;
+  placedAt: Date;
+  /** The sides that never reported: their step was dead-lettered, is stuck, or is very late. */
+  missing: SagaSide[];
+}
+
+/**
+ * Cancels, TIMED_OUT, up to `limit` of the orders still PENDING `deadlineMs` after they were
+ * placed, in one transaction, through the same decision as a report: the order-cancelled
+ * event commits with the new state, and payment-svc refunds and product-svc releases whatever
+ * the missing step may still do late. Returns the orders it cancelled.
+ */
+export async function cancelOverdueOrders({ sql, codec }: OrdersDependencies, deadlineMs: number, limit: number): Promise<TimedOutOrder[]> {
+  return sql.begin(async (tx) => {
+    const cancelled: TimedOutOrder[] = [];
+    for (const order of await lockOverdueOrders(tx, deadlineMs, limit)) {
+      await decide(tx, codec, order, { deadline: 'PASSED' });
+      cancelled.push({ orderId: order.id, placedAt: order.createdAt, missing: missingReports(order) });
+    }
+    return cancelled;
+  });
 }
 
 /** user-registration: remember the user, so that their orders are accepted without asking user-svc. */

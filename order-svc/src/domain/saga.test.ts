@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { applyReport, type SagaReport, type SagaState } from './saga.ts';
+import { applyReport, missingReports, type SagaReport, type SagaState } from './saga.ts';
 
 const pending: SagaState = { status: 'PENDING', cancelReason: null, paymentOutcome: null, inventoryOutcome: null };
 const run = (...reports: SagaReport[]) => reports.reduce(applyReport, pending);
+const deadline: SagaReport = { deadline: 'PASSED' };
 
 describe('the order state machine', () => {
   it('confirms once both sides succeeded, in either order', () => {
@@ -31,5 +32,41 @@ describe('the order state machine', () => {
 
   it('counts the first report of each side; a repeat cannot overwrite it', () => {
     expect(run({ payment: 'SUCCEEDED' }, { payment: 'CARD_DECLINED' }).paymentOutcome).toBe('SUCCEEDED');
+  });
+});
+
+describe('the deadline', () => {
+  it('cancels a PENDING order TIMED_OUT, whichever reports are missing', () => {
+    expect(run(deadline)).toMatchObject({ status: 'CANCELLED', cancelReason: 'TIMED_OUT' });
+    expect(run({ payment: 'SUCCEEDED' }, deadline)).toMatchObject({ status: 'CANCELLED', cancelReason: 'TIMED_OUT' });
+    expect(run({ inventory: 'RESERVED' }, deadline)).toMatchObject({ status: 'CANCELLED', cancelReason: 'TIMED_OUT' });
+  });
+
+  it('changes nothing for an order that is final already', () => {
+    const confirmed = run({ payment: 'SUCCEEDED' }, { inventory: 'RESERVED' });
+    expect(applyReport(confirmed, deadline)).toEqual(confirmed);
+    const declined = run({ payment: 'CARD_DECLINED' });
+    expect(applyReport(declined, deadline)).toEqual(declined);
+  });
+
+  it('is final: late reports after TIMED_OUT are recorded but decide nothing', () => {
+    const timedOut = run({ inventory: 'RESERVED' }, deadline);
+    expect(applyReport(timedOut, { payment: 'SUCCEEDED' })).toEqual({
+      status: 'CANCELLED',
+      cancelReason: 'TIMED_OUT',
+      paymentOutcome: 'SUCCEEDED',
+      inventoryOutcome: 'RESERVED',
+    });
+    expect(run(deadline, { payment: 'CARD_DECLINED' }, { inventory: 'REJECTED' })).toMatchObject({
+      status: 'CANCELLED',
+      cancelReason: 'TIMED_OUT',
+    });
+  });
+
+  it('names the reports an order is still waiting for', () => {
+    expect(missingReports(pending)).toEqual(['payment', 'inventory']);
+    expect(missingReports(run({ payment: 'SUCCEEDED' }))).toEqual(['inventory']);
+    expect(missingReports(run({ inventory: 'RESERVED' }))).toEqual(['payment']);
+    expect(missingReports(run({ payment: 'SUCCEEDED' }, { inventory: 'RESERVED' }))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
-export type CancelReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'PAYMENT_ERROR';
+export type CancelReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'PAYMENT_ERROR' | 'TIMED_OUT';
 /** What payment-svc reported. */
 export type PaymentOutcome = 'SUCCEEDED' | 'CARD_DECLINED' | 'PAYMENT_ERROR';
 /** What product-svc reported. */
@@ -12,16 +12,25 @@ export interface SagaState {
   inventoryOutcome: InventoryOutcome | null;
 }
 
-export type SagaReport = { payment: PaymentOutcome } | { inventory: InventoryOutcome };
+/**
+ * What moves an order: a report of payment-svc or product-svc, or its deadline passing with
+ * the order still PENDING (a step was dead-lettered or never answered).
+ */
+export type SagaReport = { payment: PaymentOutcome } | { inventory: InventoryOutcome } | { deadline: 'PASSED' };
+
+/** The sides whose report an order is still waiting for. */
+export type SagaSide = 'payment' | 'inventory';
 
 /**
  * The order's state machine, as a pure function: what the order becomes when payment-svc or
- * product-svc reports. PENDING turns CANCELLED as soon as either side failed (the first failure
- * names the reason) and CONFIRMED once both succeeded; a final order never changes again, so
- * a late, repeated or out-of-order report cannot undo a decision.
+ * product-svc reports, or when its deadline passes. PENDING turns CANCELLED as soon as either
+ * side failed (the first failure names the reason) or the deadline passed before both
+ * succeeded (TIMED_OUT), and CONFIRMED once both succeeded; a final order never changes
+ * again, so a late, repeated or out-of-order report cannot undo a decision.
  */
 export function applyReport(state: SagaState, report: SagaReport): SagaState {
-  // The first report of each side is the one that counts.
+  // The first report of each side is the one that counts; a late one is still kept, so an
+  // operator can see that a timed-out order was charged or reserved after all.
   const next: SagaState = {
     ...state,
     paymentOutcome: state.paymentOutcome ?? ('payment' in report ? report.payment : null),
@@ -32,5 +41,14 @@ export function applyReport(state: SagaState, report: SagaReport): SagaState {
   if (next.paymentOutcome === 'PAYMENT_ERROR') return { ...next, status: 'CANCELLED', cancelReason: 'PAYMENT_ERROR' };
   if (next.inventoryOutcome === 'REJECTED') return { ...next, status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' };
   if (next.paymentOutcome === 'SUCCEEDED' && next.inventoryOutcome === 'RESERVED') return { ...next, status: 'CONFIRMED' };
+  if ('deadline' in report) return { ...next, status: 'CANCELLED', cancelReason: 'TIMED_OUT' };
   return next;
+}
+
+/** The sides that have not reported yet: what a timed-out order was waiting for. */
+export function missingReports(state: SagaState): SagaSide[] {
+  const missing: SagaSide[] = [];
+  if (state.paymentOutcome === null) missing.push('payment');
+  if (state.inventoryOutcome === null) missing.push('inventory');
+  return missing;
 }
