@@ -5,11 +5,20 @@ import { defineService } from '@shop/kit';
 import { gatewayRoutes } from './api/routes.ts';
 import { gatewayProblems } from './domain/problems.ts';
 
+/** gateway-sim's own variables (the shared ones are in kit/src/service/config.ts). */
+export const GatewayEnvironment = Type.Object({
+  GATEWAY_SIM_SLOW_ANSWER_MS: Type.Integer({
+    minimum: 0,
+    default: 8_000,
+    description: "How late tok_slow's first answer comes; longer than payment-svc's GATEWAY_TIMEOUT_MS, so that answer is lost",
+  }),
+});
+
 export default defineService({
   name: 'gateway-sim',
   version: '0.1.0',
   migrations: new URL('../migrations/', import.meta.url),
-  environment: Type.Object({}),
+  environment: GatewayEnvironment,
   problems: gatewayProblems,
-  setup: ({ sql }) => ({ routes: (app) => gatewayRoutes(app, { sql }) }),
+  setup: ({ sql, env }) => ({ routes: (app) => gatewayRoutes(app, { sql, settings: { slowAnswerMs: env.GATEWAY_SIM_SLOW_ANSWER_MS } }) }),
 });

@@ -1,20 +1,39 @@
 // payment-svc: charges placed orders through the payment gateway and refunds cancelled ones.
 import { Type } from 'typebox';
 import { defineService, serviceUrl } from '@shop/kit';
+import { registerPaymentMetrics } from './api/metrics.ts';
 import { paymentRoutes } from './api/routes.ts';
 import { GatewayClient } from './data-access/gateway-client.ts';
+import type { RetrySettings } from './domain/payments.ts';
 import { paymentProblems } from './domain/problems.ts';
 import { paymentEventHandlers } from './events/handlers.ts';
+import { paymentRetryJob } from './jobs/payment-retries.ts';
 
 /** payment-svc's own variables (the shared ones are in kit/src/service/config.ts). */
 export const PaymentServiceEnvironment = Type.Object({
-  GATEWAY_MAX_ATTEMPTS: Type.Integer({
+  GATEWAY_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5_000, description: 'Timeout of one gateway call' }),
+  GATEWAY_QUICK_ATTEMPTS: Type.Integer({
     minimum: 1,
-    default: 4,
-    description: 'Charge attempts on transient gateway errors before PAYMENT_ERROR',
+    default: 3,
+    description:
+      'Gateway calls an event handler makes (within one GATEWAY_TIMEOUT_MS) before it leaves a charge or refund to the retry job',
   }),
-  GATEWAY_RETRY_BASE_MS: Type.Integer({ minimum: 1, default: 200 }),
-  GATEWAY_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5_000 }),
+  GATEWAY_RETRY_BASE_MS: Type.Integer({ minimum: 1, default: 200, description: 'First delay between those calls (doubling, jittered)' }),
+  PAYMENT_RETRY_EVERY_MS: Type.Integer({
+    minimum: 100,
+    default: 1_000,
+    description: 'How often the retry job looks for due charges and refunds',
+  }),
+  PAYMENT_RETRY_BASE_MS: Type.Integer({
+    minimum: 100,
+    default: 1_000,
+    description: 'First delay before a pending charge or refund is tried again (doubling, jittered)',
+  }),
+  PAYMENT_RETRY_MAX_MS: Type.Integer({
+    minimum: 1_000,
+    default: 60_000,
+    description: 'The longest delay between two tries of a pending charge or refund',
+  }),
 });
 
 export default defineService({
@@ -23,17 +42,23 @@ export default defineService({
   migrations: new URL('../migrations/', import.meta.url),
   environment: PaymentServiceEnvironment,
   problems: paymentProblems,
-  setup({ env, sql, codec }) {
-    const gateway = new GatewayClient({
-      // The simulator's address follows the manifest: GATEWAY_SIM_URL, or loopback at GATEWAY_SIM_PORT.
-      url: serviceUrl('gateway-sim'),
-      maxAttempts: env.GATEWAY_MAX_ATTEMPTS,
-      retryBaseMs: env.GATEWAY_RETRY_BASE_MS,
-      timeoutMs: env.GATEWAY_TIMEOUT_MS,
-    });
+  setup({ env, sql, codec, logger }) {
+    // The simulator's address follows the manifest: GATEWAY_SIM_URL, or loopback at GATEWAY_SIM_PORT.
+    const gateway = new GatewayClient({ url: serviceUrl('gateway-sim'), timeoutMs: env.GATEWAY_TIMEOUT_MS });
+    const retry: RetrySettings = {
+      quickAttempts: env.GATEWAY_QUICK_ATTEMPTS,
+      quickBackoff: { baseMs: env.GATEWAY_RETRY_BASE_MS, maxMs: 5_000 },
+      callTimeoutMs: env.GATEWAY_TIMEOUT_MS,
+      jobBackoff: { baseMs: env.PAYMENT_RETRY_BASE_MS, maxMs: env.PAYMENT_RETRY_MAX_MS },
+    };
     return {
-      routes: (app) => paymentRoutes(app, { sql }),
-      handlers: paymentEventHandlers({ codec, gateway }),
+      routes: async (app) => {
+        // setup gets no metrics registry; the app's comes with the routes.
+        registerPaymentMetrics(app.metrics, sql);
+        await paymentRoutes(app, { sql });
+      },
+      handlers: paymentEventHandlers({ codec, gateway, retry }),
+      jobs: [paymentRetryJob({ sql, codec, gateway, retry, logger }, env.PAYMENT_RETRY_EVERY_MS)],
     };
   },
 });

@@ -1,40 +1,8 @@
-import { Type } from 'typebox';
 import { Problem, type HttpApp, type Sql } from '@shop/kit';
-import { charge, ledgerOf, refund, type ChargeRow, type RefundRow } from '../domain/ledger.ts';
+import { charge, ledgerOf, refund, type ChargeRow, type LedgerSettings, type RefundRow } from '../domain/ledger.ts';
+import { Charge, ChargeBody, Ledger, LedgerQuery, Refund, RefundBody } from './schemas.ts';
 
-const Key = Type.String({ minLength: 1, maxLength: 200 });
-
-const ChargeBody = Type.Object(
-  {
-    amountCents: Type.Integer({ minimum: 1 }),
-    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
-    token: Type.String({ minLength: 1, maxLength: 100, description: 'tok_ok, tok_decline or tok_flaky' }),
-    reference: Type.String({ minLength: 1, maxLength: 200, description: "The merchant's reference, e.g. the order id" }),
-    idempotencyKey: Key,
-  },
-  { additionalProperties: false },
-);
-const RefundBody = Type.Object({ chargeId: Type.String({ minLength: 1 }), idempotencyKey: Key }, { additionalProperties: false });
-
-const Refund = Type.Object({
-  id: Type.String(),
-  chargeId: Type.String(),
-  idempotencyKey: Type.String(),
-  amountCents: Type.Integer(),
-  createdAt: Type.String(),
-});
-const Charge = Type.Object({
-  id: Type.String(),
-  idempotencyKey: Type.String(),
-  reference: Type.String(),
-  amountCents: Type.Integer(),
-  currency: Type.String(),
-  status: Type.Enum(['SUCCEEDED', 'DECLINED']),
-  createdAt: Type.String(),
-});
-const ChargeWithRefunds = Type.Object({ ...Charge.properties, refunds: Type.Array(Refund) });
-
-const chargeView = (row: ChargeRow) => ({
+const chargeView = (row: ChargeRow): Charge => ({
   id: row.id,
   idempotencyKey: row.idempotencyKey,
   reference: row.reference,
@@ -43,9 +11,9 @@ const chargeView = (row: ChargeRow) => ({
   status: row.status,
   createdAt: row.createdAt.toISOString(),
 });
-const refundView = (row: RefundRow) => ({ ...row, createdAt: new Date(row.createdAt).toISOString() });
+const refundView = (row: RefundRow): Refund => ({ ...row, createdAt: new Date(row.createdAt).toISOString() });
 
-export async function gatewayRoutes(app: HttpApp, { sql }: { sql: Sql }): Promise<void> {
+export async function gatewayRoutes(app: HttpApp, { sql, settings }: { sql: Sql; settings: LedgerSettings }): Promise<void> {
   app.post(
     '/charges',
     {
@@ -57,7 +25,7 @@ export async function gatewayRoutes(app: HttpApp, { sql }: { sql: Sql }): Promis
       },
     },
     async (request, reply) => {
-      const result = await charge(sql, request.body);
+      const result = await charge(sql, request.body, settings);
       return reply.code(result.replayed ? 200 : 201).send(chargeView(result.charge));
     },
   );
@@ -67,9 +35,9 @@ export async function gatewayRoutes(app: HttpApp, { sql }: { sql: Sql }): Promis
     {
       schema: {
         tags: ['refunds'],
-        summary: 'Refund a charge in full, at most once',
+        summary: 'Refund a charge in full, at most once (201 new, 200 replayed; 409 refused; 503 try again)',
         body: RefundBody,
-        response: { 200: Refund, 201: Refund, 404: Problem, 409: Problem, 422: Problem },
+        response: { 200: Refund, 201: Refund, 404: Problem, 409: Problem, 422: Problem, 503: Problem },
       },
     },
     async (request, reply) => {
@@ -84,8 +52,8 @@ export async function gatewayRoutes(app: HttpApp, { sql }: { sql: Sql }): Promis
       schema: {
         tags: ['charges'],
         summary: 'The charges of a reference, each with its refunds (the ledger)',
-        querystring: Type.Object({ reference: Type.String({ minLength: 1 }) }),
-        response: { 200: Type.Array(ChargeWithRefunds), 400: Problem },
+        querystring: LedgerQuery,
+        response: { 200: Ledger, 400: Problem },
       },
     },
     async (request) =>

@@ -16,7 +16,7 @@ export async function findCharge(sql: Sql | Transaction, id: string): Promise<Ch
   return row;
 }
 
-export async function insertCharge(sql: Sql, charge: Omit<ChargeRow, 'createdAt'>): Promise<ChargeRow> {
+export async function insertCharge(sql: Sql | Transaction, charge: Omit<ChargeRow, 'createdAt'>): Promise<ChargeRow> {
   const values = sql(charge, 'id', 'idempotencyKey', 'reference', 'amountCents', 'currency', 'token', 'status');
   const [row] = await sql<ChargeRow[]>`insert into charges ${values} returning ${chargeColumns(sql)}`;
   return row!;
@@ -30,6 +30,25 @@ export async function countFlakyAttempt(sql: Sql, idempotencyKey: string): Promi
     on conflict (idempotency_key) do update set attempts = flaky_attempts.attempts + 1
     returning attempts`;
   return row.attempts;
+}
+
+/** Whether charges under this key are still out (the outage starts with the key's first attempt). */
+export async function chargeOutageLasts(sql: Sql, idempotencyKey: string): Promise<boolean> {
+  const values = sql({ idempotencyKey }, 'idempotencyKey');
+  // The no-op update returns the row whether it was just inserted or already there.
+  const [row] = await sql<[{ endedAt: Date | null }]>`
+    insert into charge_outages ${values}
+    on conflict (idempotency_key) do update set idempotency_key = excluded.idempotency_key
+    returning ended_at`;
+  return row.endedAt === null;
+}
+
+export async function insertRefundOutage(tx: Transaction, chargeId: string): Promise<void> {
+  await tx`insert into refund_outages ${tx({ chargeId }, 'chargeId')}`;
+}
+
+export async function refundOutageLasts(sql: Sql, chargeId: string): Promise<boolean> {
+  return (await sql`select 1 from refund_outages where charge_id = ${chargeId} and ended_at is null`).length > 0;
 }
 
 export async function findRefundByKey(sql: Sql, idempotencyKey: string): Promise<RefundRow | undefined> {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type HttpProblem, type Sql } from '@shop/kit';
 import {
+  chargeOutageLasts,
   chargesByReference,
   countFlakyAttempt,
   findCharge,
@@ -9,6 +11,8 @@ import {
   findRefundOfCharge,
   insertCharge,
   insertRefund,
+  insertRefundOutage,
+  refundOutageLasts,
   isUniqueViolation,
 } from '../data-access/ledger-repository.ts';
 import { gatewayProblems } from './problems.ts';
@@ -36,9 +40,26 @@ export interface RefundRow {
 export type LedgerEntry = ChargeRow & { refunds: RefundRow[] };
 
 // The simulated processor's behaviour is chosen by the card token, as test cards are at real
-// processors: tok_ok succeeds, tok_decline is declined, tok_flaky fails twice (503) first.
-const TOKENS = ['tok_ok', 'tok_decline', 'tok_flaky'] as const;
+// processors (docs/contract.md lists them): tok_ok succeeds, tok_decline is declined,
+// tok_flaky fails twice (503) first, tok_slow charges but answers its first request too late,
+// tok_unavailable answers 503 until its outage is ended (by hand: charge_outages),
+// tok_refund_unavailable charges but its refunds answer 503 until their outage is ended
+// (refund_outages), tok_refund_refused charges but its refunds are refused (409).
+const TOKENS = [
+  'tok_ok',
+  'tok_decline',
+  'tok_flaky',
+  'tok_slow',
+  'tok_unavailable',
+  'tok_refund_unavailable',
+  'tok_refund_refused',
+] as const;
 const FLAKY_FAILURES = 2;
+
+export interface LedgerSettings {
+  /** How long tok_slow's first request waits, after charging, before it answers: longer than the client waits. */
+  slowAnswerMs: number;
+}
 
 export interface ChargeRequest {
   amountCents: number;
@@ -68,22 +89,31 @@ function replay(existing: ChargeRow, request: ChargeRequest): ChargeRow {
  * Charges a card once per idempotency key: a repeated key returns the first outcome (the same
  * charge, or the same decline) and never charges again, also across restarts.
  */
-export async function charge(sql: Sql, request: ChargeRequest): Promise<{ charge: ChargeRow; replayed: boolean }> {
+export async function charge(
+  sql: Sql,
+  request: ChargeRequest,
+  settings: LedgerSettings,
+): Promise<{ charge: ChargeRow; replayed: boolean }> {
   if (!(TOKENS as readonly string[]).includes(request.token)) {
     throw gatewayProblems.INVALID_TOKEN(`Unknown card token; use one of ${TOKENS.join(', ')}.`);
   }
   const existing = await findChargeByKey(sql, request.idempotencyKey);
+  // A repeated request is answered at once, tok_slow's too: that is how its lost answer is found.
   if (existing) return { charge: replay(existing, request), replayed: true };
 
-  if (request.token === 'tok_flaky' && (await countFlakyAttempt(sql, request.idempotencyKey)) <= FLAKY_FAILURES) {
-    throw gatewayProblems.TEMPORARILY_UNAVAILABLE('The processor is temporarily unavailable; retry with the same idempotency key.', {
-      'retry-after': '1',
-    });
-  }
+  const unavailable =
+    (request.token === 'tok_unavailable' && (await chargeOutageLasts(sql, request.idempotencyKey))) ||
+    (request.token === 'tok_flaky' && (await countFlakyAttempt(sql, request.idempotencyKey)) <= FLAKY_FAILURES);
+  if (unavailable) throw temporarilyUnavailable();
   const status = request.token === 'tok_decline' ? 'DECLINED' : 'SUCCEEDED';
   let created: ChargeRow;
   try {
-    created = await insertCharge(sql, { id: `ch_${randomUUID()}`, ...request, status });
+    // A tok_refund_unavailable charge and its refund outage exist together or not at all.
+    created = await sql.begin(async (tx) => {
+      const row = await insertCharge(tx, { id: `ch_${randomUUID()}`, ...request, status });
+      if (request.token === 'tok_refund_unavailable') await insertRefundOutage(tx, row.id);
+      return row;
+    });
   } catch (error) {
     // The same key in flight twice: the other request charged; answer what it got.
     const winner = isUniqueViolation(error) ? await findChargeByKey(sql, request.idempotencyKey) : undefined;
@@ -91,7 +121,16 @@ export async function charge(sql: Sql, request: ChargeRequest): Promise<{ charge
     return { charge: replay(winner, request), replayed: true };
   }
   if (created.status === 'DECLINED') throw declined(created);
+  // The charge is in the ledger; its answer comes after the client has given up, so the
+  // client learns of it only by asking again under the same key (or reading the ledger).
+  if (request.token === 'tok_slow') await sleep(settings.slowAnswerMs);
   return { charge: created, replayed: false };
+}
+
+function temporarilyUnavailable(): HttpProblem {
+  return gatewayProblems.TEMPORARILY_UNAVAILABLE('The processor is temporarily unavailable; retry with the same idempotency key.', {
+    'retry-after': '1',
+  });
 }
 
 /** Refunds a successful charge in full, at most once whatever the keys used. */
@@ -108,6 +147,8 @@ export async function refund(
   const target = await findCharge(sql, request.chargeId);
   if (!target) throw gatewayProblems.CHARGE_NOT_FOUND(`There is no charge ${request.chargeId}.`);
   if (target.status !== 'SUCCEEDED') throw gatewayProblems.CHARGE_NOT_REFUNDABLE('A declined charge has nothing to refund.');
+  if (target.token === 'tok_refund_refused') throw gatewayProblems.CHARGE_NOT_REFUNDABLE('This card does not accept refunds.');
+  if (await refundOutageLasts(sql, target.id)) throw temporarilyUnavailable();
   try {
     return {
       refund: await insertRefund(sql, {

@@ -1,31 +1,24 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffDelay, DependencyUnavailable } from '@shop/kit';
+import type { GatewayAnswer } from '../domain/gateway-answers.ts';
 
 export interface GatewaySettings {
   url: string;
-  maxAttempts: number;
-  retryBaseMs: number;
+  /** How long one call may take before it counts as unanswered. */
   timeoutMs: number;
 }
 
-export type ChargeOutcome =
-  { kind: 'charged'; chargeId: string } | { kind: 'declined'; detail: string } | { kind: 'error'; detail: string };
-
-export interface LedgerCharge {
-  id: string;
-  status: 'SUCCEEDED' | 'DECLINED';
-  refunds: { id: string }[];
-}
-
-interface Answer {
-  status: number;
-  body: { id?: string; code?: string; detail?: string } & Record<string, unknown>;
+export interface ChargeRequest {
+  amountCents: number;
+  currency: string;
+  token: string;
+  reference: string;
+  idempotencyKey: string;
 }
 
 /**
- * The card processor's HTTP API (the simulator on 3005). Every charge and refund carries an
- * idempotency key derived from the order, so asking again (after a timeout, a crash, a
- * redelivery) can never charge or refund twice.
+ * The card processor's HTTP API (the simulator on 3005). One call is one request: what an
+ * answer means, and whether to ask again, is decided in domain/gateway-answers.ts. A timeout
+ * or a network error is an answer too ("unreachable"), never an exception, because it is the
+ * case that has to be handled most carefully: the gateway may have acted on the request.
  */
 export class GatewayClient {
   private readonly settings: GatewaySettings;
@@ -34,70 +27,42 @@ export class GatewayClient {
     this.settings = settings;
   }
 
-  private async request(method: 'GET' | 'POST', path: string, body?: object): Promise<Answer> {
-    const response = await fetch(`${this.settings.url}${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      ...(body ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(this.settings.timeoutMs),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : {}) as Answer['body'] };
+  charge(request: ChargeRequest): Promise<GatewayAnswer> {
+    return this.request('POST', '/charges', request);
   }
 
-  /**
-   * Charges once; transient failures (5xx, no answer) are retried with backoff up to the
-   * configured attempts, after which the outcome is an error (the order's PAYMENT_ERROR).
-   */
-  async charge(charge: {
-    amountCents: number;
-    currency: string;
-    token: string;
-    reference: string;
-    idempotencyKey: string;
-  }): Promise<ChargeOutcome> {
-    let lastProblem = '';
-    for (let attempt = 1; attempt <= this.settings.maxAttempts; attempt++) {
-      try {
-        const answer = await this.request('POST', '/charges', charge);
-        if (answer.status === 200 || answer.status === 201) return { kind: 'charged', chargeId: String(answer.body.id) };
-        if (answer.status === 402) return { kind: 'declined', detail: answer.body.detail ?? 'declined' };
-        if (answer.status === 400 && answer.body.code === 'INVALID_TOKEN')
-          return { kind: 'declined', detail: answer.body.detail ?? 'invalid card token' };
-        if (answer.status < 500) return { kind: 'error', detail: `gateway answered ${answer.status} ${answer.body.code ?? ''}`.trim() };
-        lastProblem = `gateway answered ${answer.status} ${answer.body.code ?? ''}`.trim();
-      } catch (error) {
-        lastProblem = `gateway unreachable: ${(error as Error).message}`;
-      }
-      if (attempt < this.settings.maxAttempts) await sleep(backoffDelay(attempt, { baseMs: this.settings.retryBaseMs, maxMs: 5_000 }));
-    }
-    return { kind: 'error', detail: `${lastProblem} (after ${this.settings.maxAttempts} attempts)` };
+  refund(chargeId: string, idempotencyKey: string): Promise<GatewayAnswer> {
+    return this.request('POST', '/refunds', { chargeId, idempotencyKey });
   }
 
-  /** Refunds a charge in full; an unavailable gateway is an outage to wait out, not a failure. */
-  async refund(chargeId: string, idempotencyKey: string): Promise<string> {
-    const answer = await this.call('POST', '/refunds', { chargeId, idempotencyKey });
-    if (answer.status === 200 || answer.status === 201) return String(answer.body.id);
-    throw new Error(
-      `the gateway refused the refund of ${chargeId}: ${answer.status} ${answer.body.code ?? ''} ${answer.body.detail ?? ''}`,
-    );
+  /** The ledger of a reference (an order id): its charges, each with its refunds. */
+  ledger(reference: string): Promise<GatewayAnswer> {
+    return this.request('GET', `/charges?reference=${encodeURIComponent(reference)}`);
   }
 
-  /** What the gateway's ledger holds for a reference (an order id). */
-  async chargesOf(reference: string): Promise<LedgerCharge[]> {
-    const response = await this.call('GET', `/charges?reference=${encodeURIComponent(reference)}`);
-    if (response.status !== 200) throw new Error(`the gateway's ledger answered ${response.status}`);
-    return response.body as unknown as LedgerCharge[];
-  }
-
-  private async call(method: 'GET' | 'POST', path: string, body?: object): Promise<Answer> {
-    let answer: Answer;
+  private async request(method: 'GET' | 'POST', path: string, body?: object): Promise<GatewayAnswer> {
     try {
-      answer = await this.request(method, path, body);
+      const response = await fetch(`${this.settings.url}${path}`, {
+        method,
+        headers: body ? { 'content-type': 'application/json' } : {},
+        ...(body ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+      const text = await response.text();
+      return { status: response.status, body: parse(text) };
     } catch (error) {
-      throw new DependencyUnavailable(`the payment gateway is unreachable: ${(error as Error).message}`);
+      const timedOut = (error as Error).name === 'TimeoutError';
+      return { unreachable: timedOut ? `no answer within ${this.settings.timeoutMs} ms` : (error as Error).message };
     }
-    if (answer.status >= 500) throw new DependencyUnavailable(`the payment gateway answered ${answer.status}`);
-    return answer;
+  }
+}
+
+/** A body that is not JSON (a proxy's error page) is kept as text: the status still counts. */
+function parse(text: string): unknown {
+  if (!text) return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }

@@ -1,31 +1,162 @@
 import type { Sql, Transaction } from '@shop/kit';
-import type { PaymentRow } from '../domain/payments.ts';
+import type { PaymentRow, PaymentStatus } from '../domain/payments.ts';
 
 type Db = Sql | Transaction;
 
 const columns = (sql: Db) => sql`
-  id, order_id, user_id, amount_cents, currency, status, failure_reason, gateway_charge_id, gateway_refund_id, created_at, updated_at`;
+  id, order_id, user_id, amount_cents, currency, status, failure_reason, gateway_charge_id, gateway_refund_id,
+  payment_token, attempts, next_attempt_at, last_error, charge_unanswered_at, created_at, updated_at`;
+
+/** The statuses the retry job works on. */
+const PENDING: PaymentStatus[] = ['CHARGE_PENDING', 'REFUND_PENDING'];
 
 export async function findPaymentOfOrder(sql: Db, orderId: string): Promise<PaymentRow | undefined> {
   const [row] = await sql<PaymentRow[]>`select ${columns(sql)} from payments where order_id = ${orderId}`;
   return row;
 }
 
-export async function insertPayment(
-  tx: Transaction,
-  payment: Omit<PaymentRow, 'createdAt' | 'updatedAt' | 'gatewayRefundId'>,
-): Promise<PaymentRow> {
-  const values = tx(payment, 'id', 'orderId', 'userId', 'amountCents', 'currency', 'status', 'failureReason', 'gatewayChargeId');
+export type NewPayment = Pick<PaymentRow, 'id' | 'orderId' | 'userId' | 'amountCents' | 'currency'>;
+
+/** A payment that charges nothing: the order was cancelled before it was placed here. */
+export async function insertUncharged(tx: Transaction, payment: NewPayment): Promise<PaymentRow> {
+  const values = tx(
+    { ...payment, status: 'FAILED', failureReason: 'ORDER_CANCELLED' },
+    'id',
+    'orderId',
+    'userId',
+    'amountCents',
+    'currency',
+    'status',
+    'failureReason',
+  );
   const [row] = await tx<PaymentRow[]>`insert into payments ${values} returning ${columns(tx)}`;
+  return row!;
+}
+
+/** A payment about to be charged: pending until the gateway's answer says otherwise, in the same transaction. */
+export async function insertChargePending(tx: Transaction, payment: NewPayment, paymentToken: string): Promise<PaymentRow> {
+  const values = tx(
+    { ...payment, status: 'CHARGE_PENDING', paymentToken, nextAttemptAt: new Date() },
+    'id',
+    'orderId',
+    'userId',
+    'amountCents',
+    'currency',
+    'status',
+    'paymentToken',
+    'nextAttemptAt',
+  );
+  const [row] = await tx<PaymentRow[]>`insert into payments ${values} returning ${columns(tx)}`;
+  return row!;
+}
+
+export async function markCharged(tx: Transaction, paymentId: string, chargeId: string): Promise<PaymentRow> {
+  const [row] = await tx<PaymentRow[]>`
+    update payments set status = 'SUCCEEDED', gateway_charge_id = ${chargeId}, payment_token = null, attempts = attempts + 1,
+                        next_attempt_at = null, last_error = null, charge_unanswered_at = null, updated_at = now()
+    where id = ${paymentId}
+    returning ${columns(tx)}`;
+  return row!;
+}
+
+export async function markChargeFailed(tx: Transaction, paymentId: string, reason: string, detail: string): Promise<PaymentRow> {
+  const [row] = await tx<PaymentRow[]>`
+    update payments set status = 'FAILED', failure_reason = ${reason}, payment_token = null, attempts = attempts + 1,
+                        next_attempt_at = null, last_error = ${detail}, charge_unanswered_at = null, updated_at = now()
+    where id = ${paymentId}
+    returning ${columns(tx)}`;
+  return row!;
+}
+
+/** A charge try without a definite answer: asked again at `nextAttemptAt`. */
+export async function chargeUnanswered(tx: Transaction, paymentId: string, nextAttemptAt: Date, error: string): Promise<PaymentRow> {
+  const [row] = await tx<PaymentRow[]>`
+    update payments set attempts = attempts + 1, next_attempt_at = ${nextAttemptAt}, last_error = ${error},
+                        charge_unanswered_at = clock_timestamp(), updated_at = now()
+    where id = ${paymentId}
+    returning ${columns(tx)}`;
+  return row!;
+}
+
+/** The order was cancelled: whatever the payment was, its money is now to be settled, tries counted afresh. */
+export async function beginSettlement(tx: Transaction, paymentId: string): Promise<PaymentRow> {
+  const [row] = await tx<PaymentRow[]>`
+    update payments set status = 'REFUND_PENDING', payment_token = null, attempts = 0, next_attempt_at = now(), last_error = null,
+                        updated_at = now()
+    where id = ${paymentId}
+    returning ${columns(tx)}`;
+  return row!;
+}
+
+/** A settlement try without a definite outcome; `chargeId` once the charge to refund is known. */
+export async function settlementUnfinished(
+  tx: Transaction,
+  paymentId: string,
+  chargeId: string | null,
+  nextAttemptAt: Date,
+  error: string,
+): Promise<PaymentRow> {
+  const [row] = await tx<PaymentRow[]>`
+    update payments set gateway_charge_id = coalesce(${chargeId}, gateway_charge_id), attempts = attempts + 1,
+                        next_attempt_at = ${nextAttemptAt}, last_error = ${error}, updated_at = now()
+    where id = ${paymentId}
+    returning ${columns(tx)}`;
   return row!;
 }
 
 export async function markRefunded(tx: Transaction, paymentId: string, chargeId: string, refundId: string): Promise<PaymentRow> {
   const [row] = await tx<PaymentRow[]>`
-    update payments set status = 'REFUNDED', gateway_charge_id = ${chargeId}, gateway_refund_id = ${refundId}, updated_at = now()
+    update payments set status = 'REFUNDED', gateway_charge_id = ${chargeId}, gateway_refund_id = ${refundId}, attempts = attempts + 1,
+                        next_attempt_at = null, last_error = null, updated_at = now()
     where id = ${paymentId}
     returning ${columns(tx)}`;
   return row!;
+}
+
+/** The ledger shows nothing to give back: the payment ends FAILED, keeping a PAYMENT_ERROR it had. */
+export async function markSettledUncharged(tx: Transaction, paymentId: string): Promise<PaymentRow> {
+  const [row] = await tx<PaymentRow[]>`
+    update payments set status = 'FAILED', failure_reason = coalesce(failure_reason, 'ORDER_CANCELLED'), attempts = attempts + 1,
+                        next_attempt_at = null, last_error = null, updated_at = now()
+    where id = ${paymentId}
+    returning ${columns(tx)}`;
+  return row!;
+}
+
+export async function markRefundFailed(tx: Transaction, paymentId: string, chargeId: string, detail: string): Promise<PaymentRow> {
+  const [row] = await tx<PaymentRow[]>`
+    update payments set status = 'REFUND_FAILED', gateway_charge_id = ${chargeId}, attempts = attempts + 1, next_attempt_at = null,
+                        last_error = ${detail}, updated_at = now()
+    where id = ${paymentId}
+    returning ${columns(tx)}`;
+  return row!;
+}
+
+/** Orders whose pending charge or refund is due, oldest due first; read without locks, locked one by one after. */
+export async function dueOrders(sql: Sql, limit: number): Promise<string[]> {
+  const rows = await sql<{ orderId: string }[]>`
+    select order_id from payments
+    where status in ${sql(PENDING)} and next_attempt_at <= now()
+    order by next_attempt_at
+    limit ${limit}`;
+  return rows.map((row) => row.orderId);
+}
+
+/** The order's payment if it is still pending and due, locked; another instance that holds it is skipped. */
+export async function lockDuePayment(tx: Transaction, orderId: string): Promise<PaymentRow | undefined> {
+  const [row] = await tx<PaymentRow[]>`
+    select ${columns(tx)} from payments
+    where order_id = ${orderId} and status in ${tx(PENDING)} and next_attempt_at <= now()
+    for update skip locked`;
+  return row;
+}
+
+/** How many payments wait in each unsettled status (for the gauge on /metrics). */
+export async function countUnsettled(sql: Sql): Promise<{ status: PaymentStatus; count: number }[]> {
+  return sql<{ status: PaymentStatus; count: number }[]>`
+    select status, count(*)::int as count from payments
+    where status in ('CHARGE_PENDING', 'REFUND_PENDING', 'REFUND_FAILED')
+    group by status`;
 }
 
 export async function recordCancellation(tx: Transaction, orderId: string, reason: string): Promise<void> {

@@ -1,28 +1,28 @@
 // The events payment-svc writes to its outbox, one typed constructor per topic.
-import { outboxEvent, type OrderPlaced, type PaymentFailureReason } from '@shop/kit';
+import { outboxEvent, type PaymentFailureReason } from '@shop/kit';
 import type { PaymentRow } from './payments.ts';
 
-export const paymentSuccess = (paymentId: string, order: OrderPlaced, gatewayChargeId: string, processedAt: number) =>
-  outboxEvent('payment-success', order.orderId, {
-    paymentId,
-    orderId: order.orderId,
-    userId: order.userId,
-    amountCents: order.totalCents,
-    currency: order.currency,
+export const paymentSuccess = (payment: PaymentRow, gatewayChargeId: string, processedAt: Date) =>
+  outboxEvent('payment-success', payment.orderId, {
+    paymentId: payment.id,
+    orderId: payment.orderId,
+    userId: payment.userId,
+    amountCents: payment.amountCents,
+    currency: payment.currency,
     gatewayChargeId,
-    processedAt,
+    processedAt: processedAt.getTime(),
   });
 
-export const paymentFailure = (paymentId: string, order: OrderPlaced, reason: PaymentFailureReason, detail: string, processedAt: number) =>
-  outboxEvent('payment-failure', order.orderId, {
-    paymentId,
-    orderId: order.orderId,
-    userId: order.userId,
-    amountCents: order.totalCents,
-    currency: order.currency,
+export const paymentFailure = (payment: PaymentRow, reason: PaymentFailureReason, detail: string, processedAt: Date) =>
+  outboxEvent('payment-failure', payment.orderId, {
+    paymentId: payment.id,
+    orderId: payment.orderId,
+    userId: payment.userId,
+    amountCents: payment.amountCents,
+    currency: payment.currency,
     reason,
     detail,
-    processedAt,
+    processedAt: processedAt.getTime(),
   });
 
 export const paymentRefunded = (payment: PaymentRow, gatewayChargeId: string, gatewayRefundId: string, refundedAt: Date) =>

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  backoffDelay,
   lockAggregate,
   writeOutboxEvent,
   type AuthenticatedUser,
@@ -9,12 +11,38 @@ import {
   type Sql,
   type Transaction,
 } from '@shop/kit';
-import type { GatewayClient } from '../data-access/gateway-client.ts';
-import { findPaymentOfOrder, insertPayment, isCancelled, markRefunded, recordCancellation } from '../data-access/payments-repository.ts';
+import type { ChargeRequest, GatewayClient } from '../data-access/gateway-client.ts';
+import {
+  beginSettlement,
+  chargeUnanswered,
+  findPaymentOfOrder,
+  insertChargePending,
+  insertUncharged,
+  isCancelled,
+  markCharged,
+  markChargeFailed,
+  markRefunded,
+  markSettledUncharged,
+  recordCancellation,
+  settlementUnfinished,
+} from '../data-access/payments-repository.ts';
 import { paymentFailure, paymentRefunded, paymentSuccess } from './events.ts';
+import {
+  chargeVerdict,
+  ledgerVerdict,
+  needsSettlement,
+  refundVerdict,
+  settlementStep,
+  type ChargeVerdict,
+  type LedgerVerdict,
+} from './gateway-answers.ts';
 import { paymentProblems } from './problems.ts';
 
-export type PaymentStatus = 'SUCCEEDED' | 'FAILED' | 'REFUNDED';
+/**
+ * CHARGE_PENDING → SUCCEEDED | FAILED; once the order is cancelled, SUCCEEDED, CHARGE_PENDING or
+ * FAILED (PAYMENT_ERROR) → REFUND_PENDING → REFUNDED | FAILED (nothing was charged) | REFUND_FAILED.
+ */
+export type PaymentStatus = 'CHARGE_PENDING' | 'SUCCEEDED' | 'FAILED' | 'REFUND_PENDING' | 'REFUNDED' | 'REFUND_FAILED';
 
 /** An order's payment as stored: at most one per order. */
 export interface PaymentRow {
@@ -24,70 +52,229 @@ export interface PaymentRow {
   amountCents: number;
   currency: string;
   status: PaymentStatus;
-  /** CARD_DECLINED, PAYMENT_ERROR, or ORDER_CANCELLED (cancelled before it was charged). */
+  /** CARD_DECLINED, PAYMENT_ERROR, or ORDER_CANCELLED (cancelled before anything was charged). */
   failureReason: string | null;
   gatewayChargeId: string | null;
   gatewayRefundId: string | null;
+  /** Kept only while the charge may be asked again (CHARGE_PENDING). */
+  paymentToken: string | null;
+  /** Tries of the charge, then of the refund (an event handler's quick burst is one try). */
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  /** When the last charge request without a definite answer ended; null once an answer was definite. */
+  chargeUnansweredAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+export interface RetrySettings {
+  /** Gateway calls an event handler makes at most before it leaves the rest to the retry job. */
+  quickAttempts: number;
+  /** Delay between those calls. */
+  quickBackoff: { baseMs: number; maxMs: number };
+  /** One call's timeout: also the longest a quick burst goes on, and how long a charge request may take to land. */
+  callTimeoutMs: number;
+  /** Delay before the retry job tries a pending payment again, by its tries so far. */
+  jobBackoff: { baseMs: number; maxMs: number };
 }
 
 export interface PaymentsDependencies {
   codec: EventCodec;
   gateway: GatewayClient;
+  retry: RetrySettings;
 }
 
 // Idempotency keys derived from the order: whatever is retried or redelivered, the gateway
 // sees the same key and charges (or refunds) at most once.
-const chargeKey = (orderId: string) => `charge:${orderId}`;
-const refundKey = (orderId: string) => `refund:${orderId}`;
+export const chargeKey = (orderId: string) => `charge:${orderId}`;
+export const refundKey = (orderId: string) => `refund:${orderId}`;
+
+/** The order's charge, the same in every try: the key makes the gateway charge it once. */
+export const chargeRequest = (payment: PaymentRow, token: string): ChargeRequest => ({
+  amountCents: payment.amountCents,
+  currency: payment.currency,
+  token,
+  reference: payment.orderId,
+  idempotencyKey: chargeKey(payment.orderId),
+});
+
+/** When the next try of a payment with `attempts` tries behind it is due. */
+export const nextAttemptAt = (retry: RetrySettings, attempts: number, now = new Date()): Date =>
+  new Date(now.getTime() + backoffDelay(Math.max(1, attempts), retry.jobBackoff));
+
+/**
+ * Asks `calls` times at most while the answer is not definite, and stops asking once a call's
+ * timeout has passed in all: a gateway that does not answer costs the partition one timeout,
+ * not several, while a quick 503 is worth asking again at once.
+ */
+export async function askUntilDefinite<V extends { kind: string }>(retry: RetrySettings, calls: number, ask: () => Promise<V>): Promise<V> {
+  const started = Date.now();
+  for (let call = 1; ; call++) {
+    const verdict = await ask();
+    if (verdict.kind !== 'unknown' || call >= calls || Date.now() - started >= retry.callTimeoutMs) return verdict;
+    await sleep(backoffDelay(call, retry.quickBackoff));
+  }
+}
+
+/**
+ * Records a charge try's verdict: the outcome with its event, or (no definite answer) when to
+ * ask again. The payment must be CHARGE_PENDING and its order's lock held.
+ */
+export async function recordChargeVerdict(
+  tx: Transaction,
+  { codec, retry }: PaymentsDependencies,
+  payment: PaymentRow,
+  verdict: ChargeVerdict,
+): Promise<void> {
+  const now = new Date();
+  switch (verdict.kind) {
+    case 'charged': {
+      const charged = await markCharged(tx, payment.id, verdict.chargeId);
+      await writeOutboxEvent(tx, codec, paymentSuccess(charged, verdict.chargeId, now));
+      return;
+    }
+    case 'declined':
+    case 'failed': {
+      const reason = verdict.kind === 'declined' ? 'CARD_DECLINED' : 'PAYMENT_ERROR';
+      const failed = await markChargeFailed(tx, payment.id, reason, verdict.detail);
+      await writeOutboxEvent(tx, codec, paymentFailure(failed, reason, verdict.detail, now));
+      return;
+    }
+    case 'unknown':
+      await chargeUnanswered(tx, payment.id, nextAttemptAt(retry, payment.attempts + 1, now), verdict.detail);
+  }
+}
 
 /**
  * order-placed: charge the order's total and record the outcome with its event, in the
- * consumer's transaction. A crash after the gateway charged but before the commit means a
- * redelivery, which asks the gateway again with the same key and gets the same charge back.
+ * consumer's transaction. Without a definite answer after a quick burst of calls, the payment
+ * is committed CHARGE_PENDING and the retry job asks again (same key) until there is one: the
+ * partition moves on, and the charge is never given up for lack of an answer. A crash after
+ * the gateway charged but before the commit means a redelivery, which asks again with the
+ * same key and gets the same charge back.
  */
-export async function chargeOrder(tx: Transaction, { codec, gateway }: PaymentsDependencies, order: OrderPlaced): Promise<void> {
-  // One order's placement and cancellation are applied one after the other, never interleaved.
+export async function chargeOrder(tx: Transaction, dependencies: PaymentsDependencies, order: OrderPlaced): Promise<void> {
+  // One order's placement, cancellation and retries are applied one after the other, never interleaved.
   await lockAggregate(tx, order.orderId);
   if (await findPaymentOfOrder(tx, order.orderId)) return;
-  const base = { id: randomUUID(), orderId: order.orderId, userId: order.userId, amountCents: order.totalCents, currency: order.currency };
-  if (await isCancelled(tx, order.orderId)) {
-    // Cancelled before it was placed here (its stock failed first): nothing to charge.
-    await insertPayment(tx, { ...base, status: 'FAILED', failureReason: 'ORDER_CANCELLED', gatewayChargeId: null });
-    return;
-  }
-  const outcome = await gateway.charge({
+  const payment = {
+    id: randomUUID(),
+    orderId: order.orderId,
+    userId: order.userId,
     amountCents: order.totalCents,
     currency: order.currency,
-    token: order.paymentToken,
-    reference: order.orderId,
-    idempotencyKey: chargeKey(order.orderId),
-  });
-  const processedAt = Date.now();
-  if (outcome.kind === 'charged') {
-    await insertPayment(tx, { ...base, status: 'SUCCEEDED', failureReason: null, gatewayChargeId: outcome.chargeId });
-    await writeOutboxEvent(tx, codec, paymentSuccess(base.id, order, outcome.chargeId, processedAt));
+  };
+  if (await isCancelled(tx, order.orderId)) {
+    // Cancelled before it was placed here (its stock failed first): nothing to charge.
+    await insertUncharged(tx, payment);
     return;
   }
-  const reason = outcome.kind === 'declined' ? 'CARD_DECLINED' : 'PAYMENT_ERROR';
-  await insertPayment(tx, { ...base, status: 'FAILED', failureReason: reason, gatewayChargeId: null });
-  await writeOutboxEvent(tx, codec, paymentFailure(base.id, order, reason, outcome.detail, processedAt));
+  const pending = await insertChargePending(tx, payment, order.paymentToken);
+  const request = chargeRequest(pending, order.paymentToken);
+  const verdict = await askUntilDefinite(dependencies.retry, dependencies.retry.quickAttempts, async () =>
+    chargeVerdict(await dependencies.gateway.charge(request)),
+  );
+  await recordChargeVerdict(tx, dependencies, pending, verdict);
 }
 
-async function refund(tx: Transaction, { codec, gateway }: PaymentsDependencies, payment: PaymentRow, chargeId: string): Promise<void> {
-  const refundId = await gateway.refund(chargeId, refundKey(payment.orderId));
-  const refunded = await markRefunded(tx, payment.id, chargeId, refundId);
-  await writeOutboxEvent(tx, codec, paymentRefunded(payment, chargeId, refundId, refunded.updatedAt));
+/** The gateway refused a refund definitely: the money stays with the shop until someone looks. */
+export class RefundRefused extends Error {
+  override name = 'RefundRefused';
+  readonly chargeId: string;
+
+  constructor(chargeId: string, message: string) {
+    super(message);
+    this.chargeId = chargeId;
+  }
+}
+
+async function readLedger({ gateway, retry }: PaymentsDependencies, orderId: string, calls: number): Promise<LedgerVerdict> {
+  return askUntilDefinite(retry, calls, async () => ledgerVerdict(await gateway.ledger(orderId), chargeKey(orderId)));
 }
 
 /**
- * order-cancelled: refund a successful charge, exactly once. A payment that ended in
- * PAYMENT_ERROR may still have been charged (the gateway took the charge, the answer was
- * lost): the gateway's ledger is asked, and such a charge is refunded too. An unreachable
- * gateway is waited out (the event is retried), never skipped.
+ * One try at settling a cancelled order's money (the payment is REFUND_PENDING, its order's
+ * lock held), with at most `calls` calls per question to the gateway. If the charge is not
+ * known, the ledger says whether one landed under the order's key; a landed charge is refunded
+ * under the order's refund key, also when the ledger shows a refund already (a crash between
+ * the refund and the commit): the gateway answers with that refund, so payment-refunded is
+ * always written. Without a definite answer, the next try is scheduled. A definite refusal is
+ * returned, for the caller to decide: an event is dead-lettered, the retry job records it.
  */
-export async function refundCancelledOrder(
+export async function settlePayment(
+  tx: Transaction,
+  dependencies: PaymentsDependencies,
+  payment: PaymentRow,
+  calls: number,
+): Promise<{ refused: RefundRefused } | undefined> {
+  const { retry } = dependencies;
+  const now = new Date();
+  const later = nextAttemptAt(retry, payment.attempts + 1, now);
+  let chargeId = payment.gatewayChargeId;
+  if (!chargeId) {
+    const step = settlementStep(
+      await readLedger(dependencies, payment.orderId, calls),
+      payment.chargeUnansweredAt,
+      now,
+      retry.callTimeoutMs,
+    );
+    if (step.do === 'close') {
+      await markSettledUncharged(tx, payment.id);
+      return undefined;
+    }
+    if (step.do === 'wait' || step.do === 'retry') {
+      await settlementUnfinished(tx, payment.id, null, step.do === 'wait' ? step.until : later, step.detail);
+      return undefined;
+    }
+    chargeId = step.chargeId;
+  }
+  return refundCharge(tx, dependencies, payment, chargeId, calls, later);
+}
+
+/** Refunds the order's charge under its refund key; see settlePayment. */
+async function refundCharge(
+  tx: Transaction,
+  dependencies: PaymentsDependencies,
+  payment: PaymentRow,
+  chargeId: string,
+  calls: number,
+  later: Date,
+): Promise<{ refused: RefundRefused } | undefined> {
+  const { codec, gateway, retry } = dependencies;
+  const verdict = await askUntilDefinite(retry, calls, async () =>
+    refundVerdict(await gateway.refund(chargeId, refundKey(payment.orderId))),
+  );
+  if (verdict.kind === 'refused') {
+    const detail = `the gateway refused the refund of ${chargeId} (order ${payment.orderId}): ${verdict.detail}`;
+    return { refused: new RefundRefused(chargeId, detail) };
+  }
+  let refundId = verdict.kind === 'refunded' ? verdict.refundId : undefined;
+  let unfinished = verdict.kind === 'refunded' ? '' : verdict.detail;
+  if (verdict.kind === 'already-refunded') {
+    // Refunded under another key (by hand, say): the money is back; the ledger names the refund.
+    const ledger = await readLedger(dependencies, payment.orderId, calls);
+    if (ledger.kind === 'charged' && ledger.chargeId === chargeId) refundId = ledger.refundId;
+    unfinished = `${verdict.detail}; ${ledger.kind === 'unknown' ? ledger.detail : 'the ledger shows no refund of it yet'}`;
+  }
+  if (!refundId) {
+    await settlementUnfinished(tx, payment.id, chargeId, later, unfinished);
+    return undefined;
+  }
+  const refunded = await markRefunded(tx, payment.id, chargeId, refundId);
+  await writeOutboxEvent(tx, codec, paymentRefunded(refunded, chargeId, refundId, refunded.updatedAt));
+  return undefined;
+}
+
+/**
+ * order-cancelled: give back whatever the order was charged, exactly once. A successful charge
+ * is refunded; a charge still pending is given up and the ledger asked whether an earlier try
+ * landed, as it is after PAYMENT_ERROR; a landed charge is refunded. What the gateway does not
+ * answer definitely now is left REFUND_PENDING to the retry job, so the partition moves on. A
+ * definite refusal of the refund fails the event: it is dead-lettered, with the reason, once
+ * the consumer's attempts are spent.
+ */
+export async function settleCancelledOrder(
   tx: Transaction,
   dependencies: PaymentsDependencies,
   cancellation: OrderCancelled,
@@ -95,14 +282,11 @@ export async function refundCancelledOrder(
   await lockAggregate(tx, cancellation.orderId);
   await recordCancellation(tx, cancellation.orderId, cancellation.reason);
   const payment = await findPaymentOfOrder(tx, cancellation.orderId);
-  if (!payment) return; // not placed here yet: chargeOrder will see the cancellation
-  if (payment.status === 'SUCCEEDED' && payment.gatewayChargeId) {
-    await refund(tx, dependencies, payment, payment.gatewayChargeId);
-  } else if (payment.status === 'FAILED' && payment.failureReason === 'PAYMENT_ERROR') {
-    const charges = await dependencies.gateway.chargesOf(cancellation.orderId);
-    const unrefunded = charges.find((charge) => charge.status === 'SUCCEEDED' && charge.refunds.length === 0);
-    if (unrefunded) await refund(tx, dependencies, payment, unrefunded.id);
-  }
+  // Not placed here yet: chargeOrder will see the cancellation. Already settling: the job has it.
+  if (!payment || !needsSettlement(payment)) return;
+  const settling = await beginSettlement(tx, payment.id);
+  const outcome = await settlePayment(tx, dependencies, settling, dependencies.retry.quickAttempts);
+  if (outcome) throw outcome.refused;
 }
 
 /** The payments of an order, for its owner or an admin; anyone else is told there are none. */

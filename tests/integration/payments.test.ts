@@ -1,0 +1,295 @@
+// Payments when the gateway does not answer definitely, against the running stack: a charge
+// whose answer was lost, a charge and a refund that get no definite answer for as long as the
+// simulator's outage lasts (the tests end it by hand, in the gateway's database), a
+// cancellation that arrives while the charge is pending, a refund answered "already refunded"
+// and one refused. Every outcome is checked in payment-svc's API, the gateway's ledger and the
+// events in Kafka. The crash between a refund and its commit is replayed against payment-svc's
+// real database and the real simulator, in a transaction that is rolled back.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deadLetterHeaderNames, EventCodec, lockAggregate, serviceUrl, type OrderCancelled, type Transaction } from '@shop/kit';
+import { GatewayClient } from '../../payment-svc/src/data-access/gateway-client.ts';
+import { insertChargePending, markChargeFailed } from '../../payment-svc/src/data-access/payments-repository.ts';
+import { chargeKey, refundKey, settleCancelledOrder, type PaymentsDependencies } from '../../payment-svc/src/domain/payments.ts';
+import { expectStatus } from '../harness/client.ts';
+import { adminToken, call, newCustomer, type TestUser } from '../harness/http.ts';
+import { TopicRecorder } from '../harness/kafka.ts';
+import { createProduct, finalOrder, ledger, netCharged, placeOrder, until, type Order } from '../harness/shop.ts';
+import { connectServiceDatabase, stackEndpoints } from '../harness/stack.ts';
+
+const endpoints = stackEndpoints();
+const codec = new EventCodec(endpoints.registryUrl);
+const gatewayDb = connectServiceDatabase('gateway');
+const paymentsDb = connectServiceDatabase('payments');
+
+interface Payment {
+  id: string;
+  status: 'CHARGE_PENDING' | 'SUCCEEDED' | 'FAILED' | 'REFUND_PENDING' | 'REFUNDED' | 'REFUND_FAILED';
+  failureReason?: string;
+  gatewayChargeId?: string;
+  gatewayRefundId?: string;
+  attempts: number;
+  nextAttemptAt?: string;
+  lastError?: string;
+}
+
+let admin: string;
+let customer: TestUser;
+let recorder: TopicRecorder;
+
+beforeAll(async () => {
+  admin = await adminToken();
+  customer = await newCustomer('payments');
+  recorder = await TopicRecorder.start(endpoints.kafkaBrokers, ['payment-success', 'payment-failure', 'payment-refunded', 'dlq']);
+});
+
+afterAll(async () => {
+  await recorder.stop();
+  await Promise.all([gatewayDb.end(), paymentsDb.end()]);
+});
+
+async function paymentOf(orderId: string): Promise<Payment | undefined> {
+  const response = await call<Payment[]>('GET', `${endpoints.paymentService}/payments?orderId=${orderId}`, { token: customer.token });
+  return expectStatus(response, 200, `reading the payment of ${orderId}`).body[0];
+}
+
+const paymentUntil = (description: string, orderId: string, done: (payment: Payment) => boolean, timeoutMs?: number) =>
+  until(
+    description,
+    () => paymentOf(orderId),
+    (payment) => payment !== undefined && done(payment),
+    timeoutMs,
+  ) as Promise<Payment>;
+
+/** payment-svc's gauge of unsettled payments, for one status. */
+async function unsettled(status: string): Promise<number> {
+  const text = await fetch(`${endpoints.paymentService}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith('payments_unsettled{') && l.includes(`status="${status}"`));
+  return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+const eventsOf = (topic: string, orderId: string) => recorder.records.filter((r) => r.topic === topic && r.key === orderId);
+
+/** An order the stock cannot serve: product-svc rejects it, order-svc cancels it OUT_OF_STOCK. */
+async function placeUnservable(paymentToken: string): Promise<Order> {
+  const product = await createProduct(admin, 1);
+  return placeOrder(customer, { items: [{ productId: product, quantity: 2 }], paymentToken });
+}
+
+// The simulator's outages last until someone ends them: the tests do, where an operator would wait.
+const endChargeOutage = (orderId: string) =>
+  gatewayDb`update charge_outages set ended_at = now() where idempotency_key = ${chargeKey(orderId)}`;
+const endRefundOutage = (chargeId: string) => gatewayDb`update refund_outages set ended_at = now() where charge_id = ${chargeId}`;
+
+describe('a charge without a definite answer', () => {
+  it('tok_slow: the charge lands but its answer is lost; asked again under the same key → CONFIRMED, exactly one charge', async () => {
+    const product = await createProduct(admin, 5);
+    const order = await placeOrder(customer, { items: [{ productId: product, quantity: 1 }], paymentToken: 'tok_slow' });
+    expect((await finalOrder(customer, order.id)).status).toBe('CONFIRMED');
+    const charges = await ledger(order.id);
+    expect(charges).toHaveLength(1);
+    expect(charges[0]).toMatchObject({ status: 'SUCCEEDED', refunds: [] });
+    // The first try timed out; a later one under the same key got the charge back.
+    const payment = await paymentOf(order.id);
+    expect(payment).toMatchObject({ status: 'SUCCEEDED', gatewayChargeId: charges[0]!.id });
+    expect(payment!.attempts).toBeGreaterThanOrEqual(2);
+  });
+
+  it('tok_unavailable: CHARGE_PENDING and retried under the same key, never PAYMENT_ERROR, while other orders go on; → CONFIRMED once the gateway answers', async () => {
+    const product = await createProduct(admin, 5);
+    const stuck = await placeOrder(customer, { items: [{ productId: product, quantity: 1 }], paymentToken: 'tok_unavailable' });
+    const pending = await paymentUntil(
+      'the charge to be retried by the job',
+      stuck.id,
+      (p) => p.status === 'CHARGE_PENDING' && p.attempts >= 3,
+    );
+    expect(pending).toMatchObject({ nextAttemptAt: expect.any(String), lastError: expect.stringContaining('503') });
+    expect(await unsettled('CHARGE_PENDING')).toBeGreaterThanOrEqual(1);
+
+    // Another order of the same customer and product is charged meanwhile.
+    const other = await placeOrder(customer, { items: [{ productId: product, quantity: 1 }], paymentToken: 'tok_ok' });
+    expect((await finalOrder(customer, other.id)).status).toBe('CONFIRMED');
+    expect((await paymentOf(stuck.id))!.status).toBe('CHARGE_PENDING');
+    expect(await ledger(stuck.id)).toEqual([]);
+
+    await endChargeOutage(stuck.id);
+    expect((await finalOrder(customer, stuck.id)).status).toBe('CONFIRMED');
+    const charges = await ledger(stuck.id);
+    expect(charges).toHaveLength(1);
+    expect(charges[0]).toMatchObject({ status: 'SUCCEEDED', refunds: [] });
+    expect(await paymentOf(stuck.id)).toMatchObject({ status: 'SUCCEEDED', gatewayChargeId: charges[0]!.id });
+    await recorder.waitFor('its payment-success', () => eventsOf('payment-success', stuck.id).length === 1);
+    expect(eventsOf('payment-failure', stuck.id)).toEqual([]);
+  });
+});
+
+describe('a cancellation while the charge is pending', () => {
+  it('nothing landed: charging stops, the ledger is asked, the payment ends FAILED ORDER_CANCELLED, nothing charged', async () => {
+    const order = await placeUnservable('tok_unavailable');
+    expect(await finalOrder(customer, order.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
+    await paymentUntil('the payment to be closed', order.id, (p) => p.status === 'FAILED');
+    expect(await paymentOf(order.id)).toMatchObject({ status: 'FAILED', failureReason: 'ORDER_CANCELLED' });
+    // Ended now, the outage would let a charge through: none is attempted any more.
+    await endChargeOutage(order.id);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await ledger(order.id)).toEqual([]);
+    expect(eventsOf('payment-failure', order.id)).toEqual([]);
+    expect(eventsOf('payment-success', order.id)).toEqual([]);
+  });
+
+  it('the charge landed (its answer lost): the ledger has it, and it is refunded', async () => {
+    const order = await placeUnservable('tok_slow');
+    expect(await finalOrder(customer, order.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
+    const refunded = await paymentUntil('the refund', order.id, (p) => p.status === 'REFUNDED');
+    const charges = await ledger(order.id);
+    expect(charges).toHaveLength(1);
+    expect(charges[0]!.refunds).toHaveLength(1);
+    expect(netCharged(charges)).toBe(0);
+    expect(refunded).toMatchObject({ gatewayChargeId: charges[0]!.id, gatewayRefundId: charges[0]!.refunds[0]!.id });
+    await recorder.waitFor('its payment-refunded', () => eventsOf('payment-refunded', order.id).length === 1);
+  });
+});
+
+describe('refunds', () => {
+  it('without a definite answer: REFUND_PENDING, retried and counted on /metrics, while another cancelled order is refunded at once; done when the gateway answers', async () => {
+    const stuck = await placeUnservable('tok_refund_unavailable');
+    expect(await finalOrder(customer, stuck.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
+    const pending = await paymentUntil(
+      'the refund to be retried by the job',
+      stuck.id,
+      (p) => p.status === 'REFUND_PENDING' && p.attempts >= 2,
+    );
+    expect(pending).toMatchObject({ gatewayChargeId: expect.any(String), lastError: expect.stringContaining('503') });
+    expect(await unsettled('REFUND_PENDING')).toBeGreaterThanOrEqual(1);
+
+    const other = await placeUnservable('tok_ok');
+    expect(await finalOrder(customer, other.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
+    await paymentUntil('the other refund', other.id, (p) => p.status === 'REFUNDED', 30_000);
+    expect((await paymentOf(stuck.id))!.status).toBe('REFUND_PENDING');
+    expect(netCharged(await ledger(stuck.id))).toBeGreaterThan(0);
+
+    await endRefundOutage(pending.gatewayChargeId!);
+    const refunded = await paymentUntil('the refund to go through', stuck.id, (p) => p.status === 'REFUNDED');
+    const charges = await ledger(stuck.id);
+    expect(netCharged(charges)).toBe(0);
+    expect(refunded.gatewayRefundId).toBe(charges[0]!.refunds[0]!.id);
+    await recorder.waitFor('its payment-refunded', () => eventsOf('payment-refunded', stuck.id).length === 1);
+  });
+
+  it('answered "already refunded" (refunded at the gateway by hand meanwhile) → REFUNDED with that refund and its payment-refunded event', async () => {
+    const order = await placeUnservable('tok_refund_unavailable');
+    const pending = await paymentUntil('the refund to be pending', order.id, (p) => p.status === 'REFUND_PENDING');
+    const chargeId = pending.gatewayChargeId!;
+    // Under the order's lock, as payment-svc takes it, so its retry comes after the refund by hand.
+    const byHand = await paymentsDb.begin(async (tx) => {
+      await lockAggregate(tx, order.id);
+      await endRefundOutage(chargeId);
+      const response = await call<{ id: string }>('POST', `${endpoints.gateway}/refunds`, {
+        body: { chargeId, idempotencyKey: `by-hand:${order.id}` },
+      });
+      return expectStatus(response, 201, 'refunding by hand').body.id;
+    });
+    const refunded = await paymentUntil('the payment to see the refund', order.id, (p) => p.status === 'REFUNDED');
+    expect(refunded).toMatchObject({ gatewayChargeId: chargeId, gatewayRefundId: byHand });
+    const charges = await ledger(order.id);
+    expect(charges[0]!.refunds.map((r) => r.id)).toEqual([byHand]);
+    await recorder.waitFor('its payment-refunded', () => eventsOf('payment-refunded', order.id).length === 1);
+    const event = await codec.decode('payment-refunded', eventsOf('payment-refunded', order.id)[0]!.value!);
+    expect(event).toMatchObject({ orderId: order.id, gatewayChargeId: chargeId, gatewayRefundId: byHand });
+  });
+
+  it('refused by the gateway (a 4xx) → the order-cancelled event is dead-lettered with the reason; the payment stays SUCCEEDED', async () => {
+    const order = await placeUnservable('tok_refund_refused');
+    expect(await finalOrder(customer, order.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
+    await recorder.waitFor('the dead letter', (records) =>
+      records.some((r) => r.topic === 'dlq' && r.key === order.id && r.headers[deadLetterHeaderNames.group] === 'payment-svc'),
+    );
+    const letter = recorder.records.find((r) => r.topic === 'dlq' && r.key === order.id)!;
+    expect(letter.headers).toMatchObject({
+      [deadLetterHeaderNames.topic]: 'order-cancelled',
+      [deadLetterHeaderNames.reason]: 'HANDLER_FAILED',
+      [deadLetterHeaderNames.error]: expect.stringContaining('CHARGE_NOT_REFUNDABLE'),
+    });
+    expect(await paymentOf(order.id)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(eventsOf('payment-refunded', order.id)).toEqual([]);
+  });
+});
+
+describe('after PAYMENT_ERROR (payment-svc domain against its database and the simulator, rolled back)', () => {
+  const dependencies: PaymentsDependencies = {
+    codec,
+    gateway: new GatewayClient({ url: serviceUrl('gateway-sim'), timeoutMs: 5_000 }),
+    retry: {
+      quickAttempts: 3,
+      quickBackoff: { baseMs: 100, maxMs: 1_000 },
+      callTimeoutMs: 5_000,
+      jobBackoff: { baseMs: 1_000, maxMs: 60_000 },
+    },
+  };
+  const cancellation = (orderId: string): OrderCancelled => ({
+    orderId,
+    userId: customer.id,
+    reason: 'PAYMENT_ERROR',
+    cancelledAt: Date.now(),
+  });
+
+  class RolledBack extends Error {}
+
+  /** Runs `test` in a payments transaction that is rolled back, so nothing of it reaches the outbox's stream. */
+  async function rolledBack(test: (tx: Transaction) => Promise<void>): Promise<void> {
+    await paymentsDb
+      .begin(async (tx) => {
+        await test(tx);
+        throw new RolledBack();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof RolledBack)) throw error;
+      });
+  }
+
+  async function failedPayment(tx: Transaction, orderId: string): Promise<void> {
+    const pending = await insertChargePending(
+      tx,
+      { id: randomUUID(), orderId, userId: customer.id, amountCents: 1_500, currency: 'EUR' },
+      'tok_ok',
+    );
+    await markChargeFailed(tx, pending.id, 'PAYMENT_ERROR', 'gateway answered 422 IDEMPOTENCY_KEY_REUSED');
+  }
+
+  it('a charge that landed and was refunded before a crash: refunded again by its key, the same refund, and payment-refunded is written', async () => {
+    const orderId = randomUUID();
+    const charged = await call<{ id: string }>('POST', `${endpoints.gateway}/charges`, {
+      body: { amountCents: 1_500, currency: 'EUR', token: 'tok_ok', reference: orderId, idempotencyKey: chargeKey(orderId) },
+    });
+    const chargeId = expectStatus(charged, 201, 'charging').body.id;
+    const refund = await call<{ id: string }>('POST', `${endpoints.gateway}/refunds`, {
+      body: { chargeId, idempotencyKey: refundKey(orderId) },
+    });
+    const refundId = expectStatus(refund, 201, 'refunding').body.id;
+
+    await rolledBack(async (tx) => {
+      await failedPayment(tx, orderId);
+      await settleCancelledOrder(tx, dependencies, cancellation(orderId));
+      const [payment] = await tx`select status, gateway_charge_id, gateway_refund_id from payments where order_id = ${orderId}`;
+      expect(payment).toEqual({ status: 'REFUNDED', gatewayChargeId: chargeId, gatewayRefundId: refundId });
+      const events = await tx<{ type: string; payload: Buffer }[]>`select type, payload from outbox where aggregateid = ${orderId}`;
+      expect(events.map((e) => e.type)).toEqual(['payment-refunded']);
+      expect(await codec.decode('payment-refunded', events[0]!.payload)).toMatchObject({
+        gatewayChargeId: chargeId,
+        gatewayRefundId: refundId,
+      });
+    });
+    expect((await ledger(orderId))[0]!.refunds).toHaveLength(1);
+  });
+
+  it('nothing in the ledger: the payment stays FAILED PAYMENT_ERROR, nothing is written', async () => {
+    const orderId = randomUUID();
+    await rolledBack(async (tx) => {
+      await failedPayment(tx, orderId);
+      await settleCancelledOrder(tx, dependencies, cancellation(orderId));
+      const [payment] = await tx`select status, failure_reason from payments where order_id = ${orderId}`;
+      expect(payment).toEqual({ status: 'FAILED', failureReason: 'PAYMENT_ERROR' });
+      expect(await tx`select type from outbox where aggregateid = ${orderId}`).toEqual([]);
+    });
+  });
+});
