@@ -4,7 +4,8 @@
 #   make up                               start the stack and the services (idempotent)
 #   make down                             stop, keep the data
 #   make clean                            stop and delete all data
-#   make status                           health of each component
+#   make status                           health of each component; slots (retained WAL, lag), table sizes, group lag,
+#                                         recent dead letters and stuck saga cases, WARN above thresholds (exit 1)
 #   make logs                             where the logs are
 #   make test                             lint, types, unit and integration tests, one chaos round
 #   make topics                           topics and message counts
@@ -16,8 +17,10 @@
 #   make docs                             regenerate docs/asyncapi.yaml
 #   make openapi                          docs/openapi/ from each service built offline
 #   make format                           format the TypeScript (make lint checks it)
-#   make chaos [ROUNDS=n]                 kill each component under order load n times (default 1), check invariants
+#   make chaos [ROUNDS=n]                 kill, freeze and double-kill components under order load, n rounds (default 1), check invariants
 #   make bench                            offered-load benchmark, pgbench limit, report in tests/bench/results
+#   make soak [DURATION=30m] [RATE=5]     order load with idle gaps on the native stack (orders/s); reports whether memory,
+#                                         outbox/processed_events rows, WAL and consumer lag stay flat (tests/soak/results)
 #
 # STACK=native|docker chooses the stack; by default Docker Compose when a Docker engine
 # answers, the native stack otherwise.
@@ -36,7 +39,7 @@ export COMPOSE_PROJECT_NAME := shop
 
 NODE := stack/bin/with-node
 
-.PHONY: help up down status logs clean test lint format typecheck test-unit test-integration topics tail events dlq replay-dlq docs openapi chaos bench
+.PHONY: help up down status logs clean test lint format typecheck test-unit test-integration topics tail events dlq replay-dlq docs openapi chaos bench soak
 
 # The comment block at the top of this file, up to its first non-comment line.
 help:
@@ -45,7 +48,6 @@ help:
 up:
 ifeq ($(STACK),docker)
 	docker compose up --detach --wait
-	$(NODE) npm run -s migrate:platform
 else
 	stack/bin/native up
 endif
@@ -60,6 +62,7 @@ endif
 status:
 ifeq ($(STACK),docker)
 	docker compose ps
+	@$(NODE) node tools/src/status.ts
 else
 	stack/bin/native status
 endif
@@ -123,6 +126,13 @@ chaos:
 
 bench:
 	@$(NODE) node tests/bench/run.ts
+
+# The soak restarts each service with short pruning windows and restores it at the end; it
+# never starts or stops the stack (tests/soak/README.md).
+DURATION ?= 30m
+RATE ?= 5
+soak:
+	@SOAK_DURATION=$(DURATION) SOAK_RATE=$(RATE) $(NODE) node tests/soak/run.ts
 
 # Generated documentation: the AsyncAPI document from schemas/ and connect/topics.conf, and the
 # OpenAPI documents as the running services serve them (the stack must be up).

@@ -1,5 +1,6 @@
-// The Markdown report of a chaos run: the load, each fault with its recovery, the time to
-// settle and every invariant with its counts.
+// The Markdown report of a chaos run: the load, each fault with its recovery and a log of
+// every step it took, the time to settle, how the orders ended and every invariant with its
+// counts.
 import type { StackKind } from '../harness/stack.ts';
 import type { Fault, FaultSettings } from './faults.ts';
 import type { InvariantResult } from './invariants.ts';
@@ -20,6 +21,8 @@ export interface ChaosRun {
   attempts: OrderAttempt[];
   faults: Fault[];
   settleMs: number | undefined;
+  /** Each order's final state: CONFIRMED, PENDING, or CANCELLED followed by its reason. */
+  outcomes: string[];
   invariants: InvariantResult[];
 }
 
@@ -43,6 +46,7 @@ export function renderReport(run: ChaosRun): string {
   const accepted = attempts.filter((a) => a.outcome === 'accepted');
   const retried = accepted.filter((a) => a.failures.length > 0);
   const holds = run.invariants.every((i) => i.holds) && faults.every((f) => f.recoveredAt !== undefined) && run.settleMs !== undefined;
+  const { sessionTimeoutMs, freezeMarginMs, doubleKillWithinMs } = settings.faults;
   const lines = [
     `# Chaos run: ${holds ? 'every invariant holds' : 'FAILED'}`,
     '',
@@ -57,17 +61,31 @@ export function renderReport(run: ChaosRun): string {
     `- refused: ${tally(attempts.filter((a) => a.outcome === 'refused').map((a) => a.failures.at(-1) ?? '?'))}`,
     `- never answered within the retry window: ${attempts.filter((a) => a.outcome === 'unanswered').length}`,
     `- failed attempts that were retried: ${tally(attempts.flatMap((a) => (a.outcome === 'accepted' ? a.failures : [])))}`,
+    `- orders as they ended: ${tally(run.outcomes)}`,
+    `- cancelled by the order deadline (TIMED_OUT): ${run.outcomes.filter((o) => o === 'CANCELLED TIMED_OUT').length}`,
     '',
     '## Faults',
     '',
-    'Recovery is measured from the moment the restarted component answers its readiness check to the moment the first order accepted after it reaches its final state.',
+    `Kinds: *kill* (SIGKILL to the process group; PostgreSQL an immediate shutdown), then a start; *freeze* (SIGSTOP to the process group for the group session timeout — ${sessionTimeoutMs.service / 1000} s for a service's consumer, ${sessionTimeoutMs.connect / 1000} s for Connect's worker — plus ${seconds(freezeMarginMs[0])}–${seconds(freezeMarginMs[1])} s, then SIGCONT); *double kill* (Kafka killed, started, and killed again within ${doubleKillWithinMs / 1000} s of the first kill, then started).`,
     '',
-    '| # | component | killed at | down (kill → ready) | recovery (ready → saga progress) |',
-    '|---|---|---|---|---|',
+    '*Out* runs from the first step (kill or SIGSTOP) to the component answering its readiness check after the last step. *Recovery* runs from there to the moment the first order accepted afterwards is decided by the saga (a TIMED_OUT cancellation does not count).',
+    '',
+    '| # | fault | component | at | out (first step → ready) | recovery (ready → saga progress) |',
+    '|---|---|---|---|---|---|',
     ...faults.map(
       (f, i) =>
-        `| ${i + 1} | ${f.component} | ${at(f.killedAt)} | ${seconds(f.readyAt - f.killedAt)} s | ${f.recoveredAt === undefined ? '**none within the limit**' : `${seconds(f.recoveredAt - f.readyAt)} s`} |`,
+        `| ${i + 1} | ${f.kind} | ${f.component} | ${at(f.startedAt)} | ${seconds(f.readyAt - f.startedAt)} s | ${f.recoveredAt === undefined ? '**none within the limit**' : `${seconds(f.recoveredAt - f.readyAt)} s`} |`,
     ),
+    '',
+    '### Fault log',
+    '',
+    'Every step, with the time it began and the time its command returned (a start returns when the component answers its readiness check).',
+    '',
+    ...faults.flatMap((f, i) => [
+      `${i + 1}. ${f.kind} ${f.component}`,
+      ...f.steps.map((s) => `   - ${at(s.at)} → ${at(s.doneAt)}: ${s.action}`),
+      `   - ${f.recoveredAt === undefined ? 'no order decided by the saga within the limit' : `${at(f.recoveredAt)}: first order accepted after that decided by the saga`}`,
+    ]),
     '',
     `Time to settle after the load stopped (every order final, no compensation outstanding): ${run.settleMs === undefined ? '**did not settle**' : `${seconds(run.settleMs)} s`}.`,
     '',

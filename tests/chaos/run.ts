@@ -1,6 +1,7 @@
-// `make chaos`: steady order load while components are killed one at a time and restarted,
-// then the invariants of the saga are checked once the system has settled. See
-// tests/chaos/README.md for what is checked and how to read the report.
+// `make chaos`: steady order load while components are killed, frozen past their group
+// session or (Kafka) killed twice in a minute, one fault at a time, then the invariants of the
+// saga are checked once the system has settled. See tests/chaos/README.md for what is checked
+// and how to read the report.
 //
 //   node tests/chaos/run.ts            (environment: CHAOS_ROUNDS, CHAOS_RATE, CHAOS_SEED)
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,14 +11,14 @@ import { eventTopics } from '@shop/kit';
 import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
 import { TopicRecorder, topicEnds } from '../harness/kafka.ts';
 import { connectServiceDatabase, repositoryRoot, stackEndpoints, stackKind } from '../harness/stack.ts';
-import { faultPlan, injectFault, type Fault, type FaultSettings } from './faults.ts';
-import { checkInvariants, ordersOfRun, type Databases } from './invariants.ts';
+import { faultPlan, injectFault, thawAll, type Fault, type FaultSettings } from './faults.ts';
+import { checkInvariants, ordersOfRun, UNRESOLVED_PAYMENT, type Databases } from './invariants.ts';
 import { OrderLoad } from './load.ts';
 import { Random } from './random.ts';
 import { renderReport } from './report.ts';
 
 const settings = {
-  /** Each round kills every component once, in random order. */
+  /** Each round: every component killed once, a consumer service and Connect frozen, Kafka killed twice in a minute. */
   rounds: Number(process.env['CHAOS_ROUNDS'] ?? 1),
   ratePerSecond: Number(process.env['CHAOS_RATE'] ?? 5),
   seed: Number(process.env['CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31)),
@@ -25,7 +26,15 @@ const settings = {
   // Two products sell out during a run (orders for them are then cancelled and refunded);
   // three have stock for every order, so that the saga's progress stays visible throughout.
   products: [{ stock: 60 }, { stock: 120 }, { stock: 1_000_000 }, { stock: 1_000_000 }, { stock: 1_000_000 }],
-  faults: { calmMs: [3_000, 8_000], downMs: [1_000, 5_000], recoveryTimeoutMs: 120_000 } satisfies FaultSettings,
+  faults: {
+    calmMs: [3_000, 8_000],
+    downMs: [1_000, 5_000],
+    // KafkaJS 2.2's default consumer sessionTimeout; Kafka Connect 4.x's worker session.timeout.ms default.
+    sessionTimeoutMs: { service: 30_000, connect: 10_000 },
+    freezeMarginMs: [5_000, 15_000],
+    doubleKillWithinMs: 60_000,
+    recoveryTimeoutMs: 120_000,
+  } satisfies FaultSettings,
   /** How long one intended order is retried under its Idempotency-Key. */
   orderRetryMs: 90_000,
   settleTimeoutMs: 300_000,
@@ -81,7 +90,11 @@ async function injectPoison(kafka: Kafka, topic: string): Promise<string> {
   return key;
 }
 
-/** Waits until every order of the run is final and no compensation is still owed. */
+/**
+ * Waits until every order of the run is final and no compensation is still owed: no charge
+ * kept and no stock held for a cancelled order (also one cancelled by the order deadline),
+ * and no payment whose charge or refund is still unresolved.
+ */
 async function settle(db: Databases, customerIds: string[]): Promise<number | undefined> {
   const since = Date.now();
   try {
@@ -90,14 +103,15 @@ async function settle(db: Databases, customerIds: string[]): Promise<number | un
       async () => {
         try {
           const orders = await ordersOfRun(db.orders, customerIds);
+          const all = orders.map((o) => o.id);
           const cancelled = orders.filter((o) => o.status === 'CANCELLED').map((o) => o.id);
-          const [charged] = await db.payments<
-            { n: number }[]
-          >`select count(*)::int as n from payments where status = 'SUCCEEDED' and order_id = any(${cancelled}::uuid[])`;
+          const [payments] = await db.payments<{ n: number }[]>`
+            select count(*)::int as n from payments where order_id = any(${all}::uuid[])
+              and (status = any(${UNRESOLVED_PAYMENT}) or (status = 'SUCCEEDED' and order_id = any(${cancelled}::uuid[])))`;
           const [held] = await db.products<
             { n: number }[]
           >`select count(*)::int as n from reservations where status = 'RESERVED' and order_id = any(${cancelled}::uuid[])`;
-          return orders.filter((o) => o.status === 'PENDING').length + (charged?.n ?? 0) + (held?.n ?? 0);
+          return orders.filter((o) => o.status === 'PENDING').length + (payments?.n ?? 0) + (held?.n ?? 0);
         } catch {
           return -1;
         }
@@ -137,12 +151,13 @@ async function main(): Promise<number> {
   const poisonAt = settings.poisonTopics.map((topic) => ({ topic, before: random.int(0, plan.length - 1) }));
   const poisonKeys = new Set<string>();
   const faults: Fault[] = [];
-  for (const [index, component] of plan.entries()) {
+  for (const [index, planned] of plan.entries()) {
     for (const { topic } of poisonAt.filter((p) => p.before === index)) {
       poisonKeys.add(await injectPoison(kafka, topic));
       log(`poison record written to ${topic}`);
     }
-    faults.push(await injectFault(stack, component, settings.faults, random, db.orders, log));
+    log(`fault ${index + 1} of ${plan.length}: ${planned.kind} ${planned.component}`);
+    faults.push(await injectFault(stack, planned, settings.faults, random, db.orders, log));
   }
   await sleep(settings.faults.calmMs[1]);
   await load.stop();
@@ -152,7 +167,8 @@ async function main(): Promise<number> {
   const settleMs = await settle(db, run.customerIds);
   log(settleMs === undefined ? `not settled after ${settings.settleTimeoutMs} ms` : `settled in ${settleMs} ms`);
 
-  const orderIds = new Set((await ordersOfRun(db.orders, run.customerIds)).map((o) => o.id));
+  const finalOrders = await ordersOfRun(db.orders, run.customerIds);
+  const orderIds = new Set(finalOrders.map((o) => o.id));
   const sagaTopics = eventTopics.filter((t) => !['user-registration', 'product-update'].includes(t));
   const sagaRecords = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, [...sagaTopics])).filter((r) => orderIds.has(r.key ?? ''));
   const deadLetters = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, ['dlq'])).filter(
@@ -180,6 +196,7 @@ async function main(): Promise<number> {
     attempts: load.attempts,
     faults,
     settleMs,
+    outcomes: finalOrders.map((o) => (o.status === 'CANCELLED' ? `CANCELLED ${o.cancelReason}` : o.status)),
     invariants,
   });
   const directory = `${repositoryRoot}/.stack/reports`;
@@ -191,7 +208,18 @@ async function main(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
+// A component left frozen would look like a hung stack to whoever uses it next.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.once(signal, () => {
+    thawAll(stack);
+    process.exit(code);
+  });
+}
 process.exitCode = await main().catch((error: unknown) => {
+  thawAll(stack);
   console.error('chaos run failed:', error);
   return 2;
 });
