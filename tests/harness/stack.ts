@@ -76,6 +76,18 @@ export function connectServiceDatabase(database: DatabaseName, max = 2, env: Nod
   });
 }
 
+/** A pool on any database of the stack's PostgreSQL as the superuser (scratch databases, slots, other services' tables). */
+export function connectAsSuperuser(database: string, max = 3, env: NodeJS.ProcessEnv = process.env): Sql {
+  return connectDatabase({
+    host: requireEnv('PG_HOST', env),
+    port: Number(requireEnv('PG_PORT', env)),
+    database,
+    username: requireEnv('POSTGRES_USER', env),
+    password: requireEnv('POSTGRES_PASSWORD', env),
+    max,
+  });
+}
+
 export async function isReachable(endpoints: StackEndpoints): Promise<boolean> {
   try {
     const [registry, connect] = await Promise.all([

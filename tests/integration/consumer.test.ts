@@ -5,19 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  EventCodec,
-  EventConsumer,
-  connectDatabase,
-  deadLetterHeaderNames,
-  migratePlatform,
-  requireEnv,
-  type Logger,
-  type Sql,
-  type UserRegistered,
-} from '@shop/kit';
+import { EventCodec, EventConsumer, deadLetterHeaderNames, migratePlatform, type Logger, type Sql, type UserRegistered } from '@shop/kit';
 import { TopicRecorder, type ReceivedRecord } from '../harness/kafka.ts';
-import { controlComponent, stackEndpoints } from '../harness/stack.ts';
+import { connectAsSuperuser, controlComponent, stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
 const topic = 'user-registration';
@@ -31,16 +21,6 @@ let sql: Sql;
 let producer: Producer;
 let consumer: EventConsumer;
 let deadLetters: TopicRecorder;
-
-const superuser = (db: string) =>
-  connectDatabase({
-    host: endpoints.pgHost,
-    port: endpoints.pgPort,
-    database: db,
-    username: requireEnv('POSTGRES_USER'),
-    password: requireEnv('POSTGRES_PASSWORD'),
-    max: 3,
-  });
 
 function registration(username: string): UserRegistered {
   return { userId: randomUUID(), username, email: `${username}@example.test`, fullName: null, role: 'customer', registeredAt: Date.now() };
@@ -69,12 +49,12 @@ const appliedCount = async (username: string) =>
 const lettersOfThisGroup = (records: ReceivedRecord[]) => records.filter((r) => r.headers[deadLetterHeaderNames.group] === group);
 
 beforeAll(async () => {
-  const admin = superuser('postgres');
+  const admin = connectAsSuperuser('postgres');
   const [exists] = await admin`select 1 from pg_database where datname = ${database}`;
   if (!exists) await admin.unsafe(`create database ${database}`);
   await admin.end();
 
-  sql = superuser(database);
+  sql = connectAsSuperuser(database);
   // What a service database has: the outbox publication, then the platform tables.
   const [publication] = await sql`select 1 from pg_publication where pubname = 'outbox'`;
   if (!publication) await sql`create publication outbox with (publish = 'insert')`;

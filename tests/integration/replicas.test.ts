@@ -11,20 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EventCodec,
   EventConsumer,
-  connectDatabase,
   loadConfig,
   loadServiceConfig,
   loadServiceDefinition,
   migrate,
   migratePlatform,
-  requireEnv,
   serviceNamed,
   type EventHandlers,
   type Logger,
   type Sql,
 } from '@shop/kit';
 import { adminToken, call, createProduct, expectStatus, registerCustomer } from '../harness/client.ts';
-import { stackEndpoints } from '../harness/stack.ts';
+import { connectAsSuperuser, stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
 const replicaTopics = ['user-registration', 'product-update'] as const;
@@ -32,16 +30,6 @@ const database = 'order_replica_rebuild_test';
 const group = `replica-rebuild-${randomUUID()}`;
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const kafka = new Kafka({ clientId: 'replica-rebuild-test', brokers: endpoints.kafkaBrokers, logLevel: logLevel.ERROR });
-
-const superuser = (db: string, max = 3): Sql =>
-  connectDatabase({
-    host: endpoints.pgHost,
-    port: endpoints.pgPort,
-    database: db,
-    username: requireEnv('POSTGRES_USER'),
-    password: requireEnv('POSTGRES_PASSWORD'),
-    max,
-  });
 
 let scratch: Sql;
 let users: Sql;
@@ -78,17 +66,17 @@ async function caughtUp(): Promise<() => Promise<boolean>> {
 }
 
 beforeAll(async () => {
-  const admin = superuser('postgres', 1);
+  const admin = connectAsSuperuser('postgres', 1);
   await admin.unsafe(`drop database if exists ${database} with (force)`);
   await admin.unsafe(`create database ${database}`);
   await admin.end();
-  scratch = superuser(database);
+  scratch = connectAsSuperuser(database);
   // What order-svc's database has: the platform tables (processed_events) and its own.
   await scratch`create publication outbox with (publish = 'insert')`;
   await migratePlatform(scratch);
   await migrate(scratch, fileURLToPath(new URL('../../order-svc/migrations/', import.meta.url)), 'service_migrations');
-  users = superuser('users', 1);
-  products = superuser('products', 1);
+  users = connectAsSuperuser('users', 1);
+  products = connectAsSuperuser('products', 1);
 });
 
 afterAll(async () => {
@@ -96,7 +84,7 @@ afterAll(async () => {
   await scratch?.end();
   await users?.end();
   await products?.end();
-  const admin = superuser('postgres', 1);
+  const admin = connectAsSuperuser('postgres', 1);
   await admin.unsafe(`drop database if exists ${database} with (force)`);
   await admin.end();
 });
@@ -177,7 +165,7 @@ describe('the replica topics', () => {
     ]);
 
     // And the whole of it equals what order-svc built up incrementally since its first start.
-    const live = superuser('orders', 1);
+    const live = connectAsSuperuser('orders', 1);
     try {
       expect(rebuiltUsers).toEqual([...(await live`select id, username from known_users order by id`)]);
       expect(rebuiltProducts).toEqual([

@@ -5,22 +5,12 @@
 // The connectors' heartbeat action writes a logical message into each database every 10 s
 // (connect/outbox-connector.json), which gives an idle connector something to confirm.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, outboxDatabases, requireEnv, type Sql } from '@shop/kit';
-import { stackEndpoints } from '../harness/stack.ts';
+import { outboxDatabases, type Sql } from '@shop/kit';
+import { connectAsSuperuser, stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
 const scratchDatabase = 'slot_advance_test';
 const WRITE_FOR_MS = 60_000;
-
-const superuser = (db: string): Sql =>
-  connectDatabase({
-    host: endpoints.pgHost,
-    port: endpoints.pgPort,
-    database: db,
-    username: requireEnv('POSTGRES_USER'),
-    password: requireEnv('POSTGRES_PASSWORD'),
-    max: 2,
-  });
 
 interface SlotPosition {
   slotName: string;
@@ -41,10 +31,10 @@ async function slotsBehind(lsn: string): Promise<SlotPosition[]> {
 }
 
 beforeAll(async () => {
-  admin = superuser('postgres');
+  admin = connectAsSuperuser('postgres', 2);
   await admin.unsafe(`drop database if exists ${scratchDatabase} with (force)`);
   await admin.unsafe(`create database ${scratchDatabase}`);
-  scratch = superuser(scratchDatabase);
+  scratch = connectAsSuperuser(scratchDatabase, 2);
   await scratch`create table filler (id bigserial primary key, body text not null)`;
 });
 
