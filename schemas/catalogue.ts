@@ -37,8 +37,45 @@ export const eventCatalogue: { [T in EventTopic]: EventEntry<T> } = {
     aggregate: 'user',
     producer: 'user-svc',
     when: 'an account is created (POST /users, and the admin account at first start)',
-    consumers: { 'order-svc': 'remembers the user in known_users, so that the user may place orders' },
+    consumers: {
+      'order-svc': 'remembers the user in known_users, so that the user may place orders',
+      'notification-svc': "remembers the user's email address and records a welcome mail",
+    },
     example: { userId: ids.user, username: 'alice', email: 'alice@example.com', fullName: 'Alice', role: 'customer', registeredAt: at },
+  },
+  'user-updated': {
+    aggregate: 'user',
+    producer: 'user-svc',
+    when: 'an account changed: its email or full name (PATCH /users/me), its password (which revokes its tokens), or an admin disabled it',
+    consumers: {
+      'order-svc': 'keeps its copy of the user (refuses new orders of a disabled account) and refuses revoked tokens',
+      'product-svc': 'refuses revoked tokens and the tokens of a disabled account (the kit keeps account_states)',
+      'payment-svc': 'refuses revoked tokens and the tokens of a disabled account (the kit keeps account_states)',
+      'notification-svc': "keeps the user's current email address, unless it already holds a newer version, for the mails still to send",
+    },
+    example: {
+      userId: ids.user,
+      change: 'PROFILE_CHANGED',
+      before: {
+        username: 'alice',
+        email: 'alice@example.com',
+        fullName: 'Alice',
+        role: 'customer',
+        disabled: false,
+        tokenGeneration: 1,
+        version: 1,
+      },
+      after: {
+        username: 'alice',
+        email: 'alice@example.org',
+        fullName: 'Alice Liddell',
+        role: 'customer',
+        disabled: false,
+        tokenGeneration: 1,
+        version: 2,
+      },
+      updatedAt: at + 60_000,
+    },
   },
   'product-update': {
     aggregate: 'product',
@@ -56,6 +93,7 @@ export const eventCatalogue: { [T in EventTopic]: EventEntry<T> } = {
       active: true,
       version: 2,
       updatedAt: at + 1_000,
+      before: { name: 'Mug', description: 'Blue, 300 ml', priceCents: 1299, currency: 'EUR', stock: 10, active: true, version: 1 },
     },
   },
   'order-placed': {
@@ -81,7 +119,7 @@ export const eventCatalogue: { [T in EventTopic]: EventEntry<T> } = {
     aggregate: 'order',
     producer: 'order-svc',
     when: 'both the payment and the stock of a PENDING order succeeded',
-    consumers: {},
+    consumers: { 'notification-svc': 'records a confirmation mail to the customer' },
     example: { orderId: ids.order, userId: ids.user, totalCents: 2598, currency: 'EUR', confirmedAt: at + 2_000 },
   },
   'order-cancelled': {
@@ -91,6 +129,7 @@ export const eventCatalogue: { [T in EventTopic]: EventEntry<T> } = {
     consumers: {
       'payment-svc': 'refunds a successful charge (idempotency key refund:<order id>) and writes payment-refunded',
       'product-svc': 'gives a reservation back (product-update STOCK_CHANGED), or remembers a cancellation that came first',
+      'notification-svc': 'records a mail to the customer saying, in words, why the order was cancelled',
     },
     example: { orderId: ids.order, userId: ids.user, reason: 'OUT_OF_STOCK', cancelledAt: at + 2_000 },
   },
@@ -129,7 +168,7 @@ export const eventCatalogue: { [T in EventTopic]: EventEntry<T> } = {
     aggregate: 'order',
     producer: 'payment-svc',
     when: 'the charge of a cancelled order was refunded',
-    consumers: {},
+    consumers: { 'notification-svc': 'records a mail to the customer with the refunded amount' },
     example: {
       paymentId: ids.payment,
       orderId: ids.order,

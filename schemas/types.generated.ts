@@ -27,9 +27,9 @@ export interface InventoryReserved {
   reservedAt: number;
 }
 
-export type CancelReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'PAYMENT_ERROR' | 'TIMED_OUT';
+export type CancelReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'PAYMENT_ERROR' | 'TIMED_OUT' | 'CUSTOMER_CANCELLED' | 'ADMIN_CANCELLED';
 
-/** The payment or the stock failed, or the order was still PENDING at its deadline (TIMED_OUT: a report was missing); the order is final. Key: the order id. Payments refund a successful charge, products release a reservation. */
+/** The payment or the stock failed, the order was still PENDING at its deadline (TIMED_OUT: a report was missing), or its customer or an admin cancelled it (a CONFIRMED order too); the order is final. Key: the order id. Payments refund a successful charge, products release a reservation. */
 export interface OrderCancelled {
   orderId: string;
   userId: string;
@@ -104,7 +104,17 @@ export interface PaymentSucceeded {
 
 export type ProductChange = 'CREATED' | 'UPDATED' | 'DELETED' | 'STOCK_CHANGED';
 
-/** A product changed: created, updated, deleted (made inactive), or its stock moved. Key: the product id. Carries the product as it is after the change; `version` orders the changes of one product. */
+export interface ProductState {
+  name: string;
+  description: string;
+  priceCents: number;
+  currency: string;
+  stock: number;
+  active: boolean;
+  version: number;
+}
+
+/** A product changed: created, updated, deleted (made inactive), or its stock moved. Key: the product id. Carries the product as it is after the change, and (since version 2 of this schema) as it was before; `version` orders the changes of one product. */
 export interface ProductUpdated {
   productId: string;
   change: ProductChange;
@@ -117,6 +127,8 @@ export interface ProductUpdated {
   active: boolean;
   version: number;
   updatedAt: number;
+  /** The product before the change; null when it was created, and in records written before version 2 of this schema */
+  before: null | ProductState;
 }
 
 export type Role = 'customer' | 'admin';
@@ -131,6 +143,29 @@ export interface UserRegistered {
   registeredAt: number;
 }
 
+export type UserChange = 'PROFILE_CHANGED' | 'PASSWORD_CHANGED' | 'DISABLED';
+
+export interface UserState {
+  username: string;
+  email: string;
+  fullName: null | string;
+  role: Role;
+  disabled: boolean;
+  /** Access tokens carry the generation they were issued in (claim gen); one of an older generation is refused. A password change raises it */
+  tokenGeneration: number;
+  /** 1 at registration, one more at every change */
+  version: number;
+}
+
+/** A user account changed: its profile (email, full name), its password, or it was disabled. Key: the user id. Carries the account before and after the change, never the password or its hash; `after.version` orders the changes of one account. */
+export interface UserUpdated {
+  userId: string;
+  change: UserChange;
+  before: UserState;
+  after: UserState;
+  updatedAt: number;
+}
+
 /** The value type of each event topic. */
 export interface EventsByTopic {
   'inventory-rejected': InventoryRejected;
@@ -143,11 +178,12 @@ export interface EventsByTopic {
   'payment-success': PaymentSucceeded;
   'product-update': ProductUpdated;
   'user-registration': UserRegistered;
+  'user-updated': UserUpdated;
 }
 
 export type EventTopic = keyof EventsByTopic;
 
-export const eventTopics = ['inventory-rejected', 'inventory-reserved', 'order-cancelled', 'order-confirmed', 'order-placed', 'payment-failure', 'payment-refunded', 'payment-success', 'product-update', 'user-registration'] as const satisfies readonly EventTopic[];
+export const eventTopics = ['inventory-rejected', 'inventory-reserved', 'order-cancelled', 'order-confirmed', 'order-placed', 'payment-failure', 'payment-refunded', 'payment-success', 'product-update', 'user-registration', 'user-updated'] as const satisfies readonly EventTopic[];
 
 export type InventoryRejectedEvent = InventoryRejected;
 export type InventoryReservedEvent = InventoryReserved;
@@ -159,3 +195,4 @@ export type PaymentRefundedEvent = PaymentRefunded;
 export type PaymentSuccessEvent = PaymentSucceeded;
 export type ProductUpdateEvent = ProductUpdated;
 export type UserRegistrationEvent = UserRegistered;
+export type UserUpdatedEvent = UserUpdated;

@@ -29,6 +29,29 @@ const examples: EventsByTopic = {
     role: 'customer',
     registeredAt: Date.now(),
   },
+  'user-updated': {
+    userId: randomUUID(),
+    change: 'PASSWORD_CHANGED',
+    before: {
+      username: 'ada',
+      email: 'ada@example.test',
+      fullName: null,
+      role: 'customer',
+      disabled: false,
+      tokenGeneration: 1,
+      version: 1,
+    },
+    after: {
+      username: 'ada',
+      email: 'ada@example.test',
+      fullName: null,
+      role: 'customer',
+      disabled: false,
+      tokenGeneration: 2,
+      version: 2,
+    },
+    updatedAt: Date.now(),
+  },
   'product-update': {
     productId: randomUUID(),
     change: 'CREATED',
@@ -40,6 +63,7 @@ const examples: EventsByTopic = {
     active: true,
     version: 1,
     updatedAt: Date.now(),
+    before: null,
   },
   'order-placed': {
     orderId: randomUUID(),

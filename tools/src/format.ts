@@ -28,6 +28,11 @@ export function summarizeEvent(topic: EventTopic, value: unknown): string {
       const e = value as EventsByTopic['user-registration'];
       return `${e.username} <${e.email}> registered as ${e.role}`;
     }
+    case 'user-updated': {
+      const e = value as EventsByTopic['user-updated'];
+      const changed = (['email', 'fullName', 'disabled', 'tokenGeneration'] as const).filter((field) => e.before[field] !== e.after[field]);
+      return `${e.change} ${e.after.username} v${e.after.version}${changed.length > 0 ? `: ${changed.map((field) => `${field} ${String(e.before[field])} -> ${String(e.after[field])}`).join(', ')}` : ''}`;
+    }
     case 'product-update': {
       const e = value as EventsByTopic['product-update'];
       return `${e.change} "${e.name}" v${e.version}: stock ${e.stock}, ${money(e.priceCents, e.currency)}${e.active ? '' : ', inactive'}`;

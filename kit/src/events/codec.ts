@@ -1,6 +1,6 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
-import { readEventSchemas, type EventSchemaSource } from './schemas.ts';
+import { readEventSchemas, readSchemaHistory, type EventSchemaSource } from './schemas.ts';
 import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated.ts';
 
 /** The Confluent wire format: magic byte 0, the writer's schema id (4 bytes), the Avro body. */
@@ -10,7 +10,9 @@ const WIRE_HEADER_BYTES = 5;
  * Avro in the Confluent wire format, through the schema registry. Each topic's schema (from
  * schemas/<topic>.avsc) is registered under `<topic>-value` on first use and its id cached,
  * so only the first event of a topic talks to the registry; decoding caches writer schemas
- * by id the same way.
+ * by id the same way. The topic's earlier versions (schemas/history/) are registered first,
+ * in order: registering a schema the subject has is a no-op, so on a registry that has them
+ * this changes nothing, and a new registry numbers the versions as a long-lived one does.
  */
 export class EventCodec {
   private readonly registry: SchemaRegistry;
@@ -30,7 +32,13 @@ export class EventCodec {
     let id = this.schemaIds.get(topic);
     if (!id) {
       id = Promise.resolve()
-        .then(() => this.registry.register({ type: SchemaType.AVRO, schema: this.source(topic).text }, { subject: `${topic}-value` }))
+        .then(async () => {
+          const subject = `${topic}-value`;
+          for (const earlier of readSchemaHistory(topic)) {
+            await this.registry.register({ type: SchemaType.AVRO, schema: earlier.text }, { subject });
+          }
+          return this.registry.register({ type: SchemaType.AVRO, schema: this.source(topic).text }, { subject });
+        })
         .then((registered) => registered.id);
       // A failed registration (registry down) must not be cached: the next call retries.
       id.catch(() => this.schemaIds.delete(topic));

@@ -76,7 +76,9 @@ export function generateEventTypes(sources: EventSchemaSource[]): string {
     '// Generated from schemas/*.avsc by kit/src/events/generate-types.ts. Do not edit:',
     '// change the schema and run `npm run generate:events`.',
     '',
-    ...declarations.map((d) => `${d.code}\n`),
+    // A named type repeated in several schemas (each registry subject stands alone, so an enum
+    // such as Role is spelled out in every schema that uses it) is declared once.
+    ...[...new Map(declarations.map((d) => [d.code, d])).values()].map((d) => `${d.code}\n`),
     '/** The value type of each event topic. */',
     'export interface EventsByTopic {',
     ...topics.map(({ topic, root }) => `  '${topic}': ${root};`),
