@@ -36,6 +36,12 @@ const entries = [
     database: 'gateway',
   },
   { name: 'payment-svc', description: 'Charges and refunds orders through the payment gateway', port: 3004, database: 'payments' },
+  {
+    name: 'notification-svc',
+    description: 'Emails customers about their account, orders and refunds',
+    port: 3006,
+    database: 'notifications',
+  },
 ] as const satisfies readonly ServiceEntry[];
 
 export type ServiceName = (typeof entries)[number]['name'];
@@ -55,6 +61,11 @@ export interface Service extends ServiceEntry {
   databaseVariables: { name: string; user: string; password: string };
   /** Whether its database has an outbox (and so a publication and a connector). */
   outbox: boolean;
+  /**
+   * Whether its database has the platform tables (outbox, processed_events...): it produces
+   * or consumes events. A consumer that produces nothing has them too, with no connector.
+   */
+  platform: boolean;
 }
 
 const topics = Object.entries(eventCatalogue) as [EventTopic, (typeof eventCatalogue)[EventTopic]][];
@@ -73,6 +84,7 @@ function describe(entry: ServiceEntry & { name: ServiceName }): Service {
     urlVariable: `${variablePrefix(entry.name)}_URL`,
     databaseVariables: { name: `${db}_DB_NAME`, user: `${db}_DB_USER`, password: `${db}_DB_PASSWORD` },
     outbox: produces.length > 0,
+    platform: produces.length > 0 || consumes.length > 0,
   };
 }
 
@@ -96,6 +108,9 @@ export function serviceUrl(name: ServiceName, env: NodeJS.ProcessEnv = process.e
 
 /** The databases whose outbox Debezium streams, in start order. */
 export const outboxDatabases: readonly string[] = services.filter((service) => service.outbox).map((service) => service.database);
+
+/** The databases that get the platform migrations (their service produces or consumes), in start order. */
+export const platformDatabases: readonly string[] = services.filter((service) => service.platform).map((service) => service.database);
 
 /** The module whose default export is the service's definition (kit's ServiceDefinition). */
 export const definitionModule = (name: ServiceName): URL => new URL(`./${name}/src/service.ts`, import.meta.url);

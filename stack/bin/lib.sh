@@ -31,6 +31,9 @@ export CONNECT_PORT="${CONNECT_PORT:-8083}"
 export REGISTRY_PORT="${REGISTRY_PORT:-8081}"
 # The registry serves health and metrics on a separate management port.
 export REGISTRY_MANAGEMENT_PORT="${REGISTRY_MANAGEMENT_PORT:-9000}"
+# MailDev, the development mail server: SMTP for notification-svc, web page and REST API.
+export MAILDEV_SMTP_PORT="${MAILDEV_SMTP_PORT:-1025}"
+export MAILDEV_WEB_PORT="${MAILDEV_WEB_PORT:-1080}"
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 export CONNECT_URL="${CONNECT_URL:-http://127.0.0.1:$CONNECT_PORT}"
 export REGISTRY_URL="${REGISTRY_URL:-http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7}"
@@ -241,9 +244,15 @@ manifest() {
 ensure_node_modules() {
   ensure_node
   local stamp="$ROOT/node_modules/.install-stamp"
-  if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
-    say "installing npm packages (npm ci)..."
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
-    touch "$stamp"
-  fi
+  mkdir -p "$ROOT/.stack"
+  # Two make targets started at once would run two npm ci in one tree, and each removes what
+  # the other writes: the second waits for the first, then finds the stamp current.
+  (
+    flock 9
+    if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
+      say "installing npm packages (npm ci)..."
+      (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+      touch "$stamp"
+    fi
+  ) 9>"$ROOT/.stack/npm-install.lock"
 }

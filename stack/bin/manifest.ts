@@ -4,9 +4,10 @@
 //   manifest.ts services            every service, in start order
 //   manifest.ts databases           every service's database
 //   manifest.ts outbox-databases    the databases Debezium streams (their service produces events)
+//   manifest.ts platform-databases  the databases with the platform tables (their service produces or consumes)
 //   manifest.ts port <service>      its HTTP port (<NAME>_PORT, or the default)
 //   manifest.ts url <service>       its base URL
-import { outboxDatabases, serviceNamed, services, serviceUrl, type ServiceName } from '../../services.ts';
+import { outboxDatabases, platformDatabases, serviceNamed, services, serviceUrl, type ServiceName } from '../../services.ts';
 
 const [query, argument] = process.argv.slice(2);
 const named = (): ServiceName => {
@@ -21,6 +22,7 @@ const answers: Record<string, () => (string | number)[]> = {
   services: () => services.map((service) => service.name),
   databases: () => services.map((service) => service.database),
   'outbox-databases': () => [...outboxDatabases],
+  'platform-databases': () => [...platformDatabases],
   port: () => [Number(process.env[serviceNamed(named()).portVariable] ?? serviceNamed(named()).port)],
   url: () => [serviceUrl(named())],
 };

@@ -18,6 +18,8 @@ const consumers: Record<string, string[]> = {
   'order-svc': ['user-registration', 'product-update', 'payment-success', 'payment-failure', 'inventory-reserved', 'inventory-rejected'],
   'payment-svc': ['order-placed', 'order-cancelled'],
   'product-svc': ['order-placed', 'order-cancelled'],
+  // And payment-refunded, which the declined order below never gets (nothing was charged).
+  'notification-svc': ['user-registration', 'order-confirmed', 'order-cancelled'],
 };
 const consumedTopics = [...new Set(Object.values(consumers).flat())];
 

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { outboxDatabases, services } from '../../services.ts';
+import { outboxDatabases, platformDatabases, services } from '../../services.ts';
 import { repositoryRoot } from '../harness/stack.ts';
 
 const read = (path: string): string => readFileSync(`${repositoryRoot}/${path}`, 'utf8');
@@ -88,6 +88,7 @@ describe('compose.yaml', () => {
     const postgres = compose.services['postgres']?.environment ?? {};
     expect(words(postgres['SERVICE_DATABASES'])).toEqual(services.map((service) => service.database));
     expect(words(postgres['OUTBOX_DATABASES'])).toEqual([...outboxDatabases]);
+    expect(words(postgres['PLATFORM_DATABASES'])).toEqual([...platformDatabases]);
     expect(words(compose.services['connect-init']?.environment?.['OUTBOX_DATABASES'])).toEqual([...outboxDatabases]);
   });
 

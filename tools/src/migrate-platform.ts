@@ -1,5 +1,5 @@
-// Applies the platform migrations (outbox, processed events) to the four service
-// databases, each as its own role. `make up` runs it before the services start, so that
+// Applies the platform migrations (outbox, processed events) to the databases of the
+// services that produce or consume events, each as its own role. `make up` runs it before the services start, so that
 // the outbox connectors stream from a table that exists.
 import { migrateServiceDatabases } from '@shop/kit';
 

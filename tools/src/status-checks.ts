@@ -72,4 +72,27 @@ export const sagaChecks: Partial<Record<ServiceName, SagaCheck[]>> = {
       };
     },
   ],
+  // Mails wait for the SMTP server (retried with backoff) or for their user's address; one
+  // waiting long, or one refused or given up, means a customer was not told something.
+  'notification-svc': [
+    async (sql) => {
+      const [row] = await sql<{ pending: number; noAddress: number; pendingOver10Minutes: number; lost: number }[]>`
+        select count(*) filter (where n.status = 'PENDING')::int as pending,
+               count(*) filter (where n.status = 'PENDING' and r.user_id is null)::int as no_address,
+               count(*) filter (where n.status = 'PENDING' and n.created_at < now() - interval '10 minutes')::int as pending_over_10_minutes,
+               count(*) filter (where n.status in ('FAILED', 'EXPIRED') and n.created_at > now() - interval '24 hours')::int as lost
+          from notifications n left join recipients r using (user_id)
+         where n.status <> 'SENT'`;
+      const { pending = 0, noAddress = 0, pendingOver10Minutes = 0, lost = 0 } = row ?? {};
+      return {
+        text: `mails: ${pending} waiting (${noAddress} for their user's address), ${lost} refused or given up in the last 24 h`,
+        warning:
+          lost > 0
+            ? 'mails that will not go out (docs/operations.md, "The mail server")'
+            : pendingOver10Minutes > 0
+              ? `${pendingOver10Minutes} waiting for over 10 minutes: is the SMTP server up?`
+              : undefined,
+      };
+    },
+  ],
 };

@@ -4,13 +4,13 @@ import { connectDatabase } from './connect.ts';
 import { migratePlatform } from './migrate.ts';
 
 /**
- * Applies the platform migrations (outbox, processed events) to every database with an outbox,
- * connecting as its own role, so that a connector can stream a service's outbox before that
- * service has first started.
+ * Applies the platform migrations (outbox, processed events) to every database whose service
+ * produces or consumes events, connecting as its own role, so that a connector can stream a
+ * service's outbox before that service has first started.
  */
 export async function migrateServiceDatabases(env: NodeJS.ProcessEnv = process.env): Promise<{ database: string; applied: string[] }[]> {
   const results = [];
-  for (const service of services.filter((candidate) => candidate.outbox)) {
+  for (const service of services.filter((candidate) => candidate.platform)) {
     const sql = connectDatabase({ ...loadServiceConfig(service, env).database, max: 1 });
     try {
       const { applied } = await migratePlatform(sql);

@@ -13,7 +13,7 @@ export interface DatabasePluginOptions {
   settings: DatabaseSettings;
   /**
    * Migrations applied when the plugin loads: the platform's (outbox, processed events) when
-   * the database has an outbox, then the service's own. Left out for an app built offline.
+   * the service produces or consumes events, then the service's own. Left out for an app built offline.
    */
   migrations?: { platform: boolean; folder: string };
 }

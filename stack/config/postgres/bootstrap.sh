@@ -3,10 +3,13 @@
 # stack/bin/native) and by compose's PostgreSQL init (compose-init.sh). Connection comes from
 # the standard PG* variables (a superuser).
 #
-# The databases are the service manifest's (services.ts): SERVICE_DATABASES and
-# OUTBOX_DATABASES (space-separated) when set, as compose.yaml does (the postgres image has
-# no Node), or else stack/bin/manifest.ts, run with Node 22.18+ from PATH. Every service
-# database is owned by a login role of the same name whose password is <DATABASE>_DB_PASSWORD;
+# The databases are the service manifest's (services.ts): SERVICE_DATABASES, OUTBOX_DATABASES
+# and PLATFORM_DATABASES (space-separated) when set, as compose.yaml does (the postgres image
+# has no Node), or else stack/bin/manifest.ts, run with Node 22.18+ from PATH. Every platform
+# database (its service produces or consumes events) gets the outbox publication, which its
+# platform migrations add tables to; only the outbox databases get a connector reading it.
+# Every service database is owned by a login role of the same name whose password is
+# <DATABASE>_DB_PASSWORD;
 # the registry's database and role (REGISTRY_DB_PASSWORD) and Debezium's replication role
 # (cdc, CDC_DB_PASSWORD) are infrastructure. Passwords: stack/config/credentials.env.
 set -euo pipefail
@@ -31,6 +34,7 @@ database_list() {
 
 service_databases="$(database_list SERVICE_DATABASES databases)"
 outbox_databases="$(database_list OUTBOX_DATABASES outbox-databases)"
+platform_databases="$(database_list PLATFORM_DATABASES platform-databases)"
 
 # One "<database> <password>" line per service database, for cluster.sql.
 service_passwords=""
@@ -42,7 +46,10 @@ for db in $service_databases; do
   service_passwords+="$db $password"$'\n'
 done
 for db in $outbox_databases; do
-  [[ " $service_databases " == *" $db "* ]] || die "outbox database '$db' is not one of the service databases ($service_databases)"
+  [[ " $platform_databases " == *" $db "* ]] || die "outbox database '$db' is not one of the platform databases ($platform_databases)"
+done
+for db in $platform_databases; do
+  [[ " $service_databases " == *" $db "* ]] || die "platform database '$db' is not one of the service databases ($service_databases)"
 done
 
 psql_super() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -54,6 +61,6 @@ psql_super -d postgres -f "$here/cluster.sql" \
   -v registry_password="${REGISTRY_DB_PASSWORD:?}" \
   -v cdc_password="${CDC_DB_PASSWORD:?}"
 
-for db in $outbox_databases; do
+for db in $platform_databases; do
   psql_super -d "$db" -f "$here/service-db.sql" -v owner="$db"
 done

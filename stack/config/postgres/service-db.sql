@@ -1,8 +1,10 @@
--- Run inside each outbox database (one whose service produces events, see services.ts) as
--- superuser, by bootstrap.sh.
+-- Run inside each platform database (one whose service produces or consumes events, see
+-- services.ts) as superuser, by bootstrap.sh.
 -- The outbox publication exists from the start, owned by the service's role, so that the
 -- Debezium connector can be registered before the service has migrated; the service's
--- first migration adds its outbox table to it. Only INSERTs are published: the outbox is
+-- first migration adds its outbox table to it. A consumer that produces nothing
+-- (notification-svc) has the publication too, unread: no connector, no replication slot, so
+-- it holds no WAL back; it is there so that the platform migrations are the same everywhere. Only INSERTs are published: the outbox is
 -- append-only for Debezium, and deleting old rows (retention) must not produce events.
 -- Variable: owner (the service role, which is also the database name).
 \set ON_ERROR_STOP on

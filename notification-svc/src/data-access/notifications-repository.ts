@@ -1,0 +1,126 @@
+import type { Sql, Transaction } from '@shop/kit';
+import type { NotificationKind, RenderedMail } from '../domain/mails.ts';
+
+type Db = Sql | Transaction;
+
+export type NotificationStatus = 'PENDING' | 'SENT' | 'FAILED' | 'EXPIRED';
+
+/** A notification as stored: the rendered mail and its sent log. */
+export interface NotificationRow {
+  eventId: string;
+  userId: string;
+  kind: NotificationKind;
+  subject: string;
+  body: string;
+  occurredAt: Date;
+  createdAt: Date;
+  status: NotificationStatus;
+  sentAt: Date | null;
+  attempts: number;
+}
+
+/** A user's contact details as of `version` (1 at registration, one more at every change). */
+export interface Recipient {
+  userId: string;
+  username: string;
+  email: string;
+  fullName: string | null;
+  version: number;
+}
+
+/** A pending notification whose recipient is known, locked for sending. */
+export interface DueNotification {
+  eventId: string;
+  subject: string;
+  body: string;
+  attempts: number;
+  email: string;
+  fullName: string | null;
+}
+
+const columns = (sql: Db) => sql`event_id, user_id, kind, subject, body, occurred_at, created_at, status, sent_at, attempts`;
+
+/** Stores a recipient's details unless a newer version of them is already there. */
+export async function upsertRecipient(tx: Transaction, recipient: Recipient): Promise<void> {
+  await tx`
+    insert into recipients ${tx(recipient, 'userId', 'username', 'email', 'fullName', 'version')}
+    on conflict (user_id) do update set
+      username = excluded.username, email = excluded.email, full_name = excluded.full_name, version = excluded.version
+    where recipients.version < excluded.version`;
+}
+
+/**
+ * Stores the mail of an event, once: processed_events already keeps a redelivered event from
+ * getting here, and the event id as the key makes a second row impossible anyway.
+ */
+export async function insertNotification(tx: Transaction, eventId: string, mail: RenderedMail): Promise<void> {
+  await tx`
+    insert into notifications ${tx({ eventId, ...mail }, 'eventId', 'userId', 'kind', 'subject', 'body', 'occurredAt')}
+    on conflict (event_id) do nothing`;
+}
+
+export async function findNotification(sql: Sql, userId: string, eventId: string): Promise<NotificationRow | undefined> {
+  const [row] = await sql<NotificationRow[]>`
+    select ${columns(sql)} from notifications where event_id = ${eventId} and user_id = ${userId}`;
+  return row;
+}
+
+/** A user's notifications, newest first, after the one `before` names (a row of the same user). */
+export function notificationsOfUser(sql: Sql, userId: string, limit: number, before: string | undefined): Promise<NotificationRow[]> {
+  const position = before
+    ? sql`and (occurred_at, event_id) < (select occurred_at, event_id from notifications where event_id = ${before})`
+    : sql``;
+  return sql<NotificationRow[]>`
+    select ${columns(sql)} from notifications
+    where user_id = ${userId} ${position}
+    order by occurred_at desc, event_id desc
+    limit ${limit}`;
+}
+
+/**
+ * The next pending notification that is due and whose recipient's address is known, locked
+ * until the transaction ends; one that another sender holds is skipped, not waited for. The
+ * address is the recipient's now, not when the event happened. A notification of a user
+ * this service has not heard of yet is left waiting for their user-registration.
+ */
+export async function lockDueNotification(tx: Transaction): Promise<DueNotification | undefined> {
+  const [row] = await tx<DueNotification[]>`
+    select n.event_id, n.subject, n.body, n.attempts, r.email, r.full_name
+    from notifications n join recipients r on r.user_id = n.user_id
+    where n.status = 'PENDING' and n.next_attempt_at <= now()
+    order by n.next_attempt_at
+    limit 1
+    for update of n skip locked`;
+  return row;
+}
+
+export async function markSent(tx: Transaction, eventId: string, sentTo: string): Promise<void> {
+  await tx`
+    update notifications set status = 'SENT', sent_at = now(), sent_to = ${sentTo}, attempts = attempts + 1, last_error = null
+    where event_id = ${eventId}`;
+}
+
+/** Records a failed try: tried again after `retryInMs`, or, without it, given up (FAILED). */
+export async function markFailed(tx: Transaction, eventId: string, error: string, retryInMs: number | undefined): Promise<void> {
+  const next =
+    retryInMs === undefined
+      ? tx`status = 'FAILED'`
+      : tx`next_attempt_at = now() + make_interval(secs => ${retryInMs / 1000}::double precision)`;
+  await tx`
+    update notifications set ${next}, attempts = attempts + 1, last_error = ${error}
+    where event_id = ${eventId}`;
+}
+
+/**
+ * Gives up the pending notifications whose event is older than `maxAgeMs` (EXPIRED): their
+ * recipient's address never arrived, or SMTP failed for that long, and a mail that late
+ * would confuse more than it tells. Returns how many.
+ */
+export async function expirePending(sql: Sql, maxAgeMs: number): Promise<number> {
+  const expired = await sql`
+    update notifications
+    set status = 'EXPIRED',
+        last_error = coalesce(last_error, 'the recipient''s address never became known')
+    where status = 'PENDING' and occurred_at < now() - make_interval(secs => ${maxAgeMs / 1000}::double precision)`;
+  return expired.count;
+}

@@ -1,0 +1,40 @@
+// The SMTP side: one mail handed to the server. Nodemailer opens a connection per mail (no
+// pool): mails go out one at a time, each in its own transaction, and nothing stays open to
+// be closed when the service stops.
+import { createTransport } from 'nodemailer';
+
+export interface OutgoingMail {
+  to: { name: string; address: string };
+  subject: string;
+  text: string;
+  /** The Message-ID header, `<id@domain>`: the same for every attempt of one notification. */
+  messageId: string;
+}
+
+export interface Mailer {
+  /** Resolves once the server accepted the mail (250 after DATA); rejects with nodemailer's error otherwise. */
+  send(mail: OutgoingMail): Promise<void>;
+}
+
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  from: string;
+}
+
+export function smtpMailer({ host, port, from }: SmtpSettings): Mailer {
+  const transport = createTransport({
+    host,
+    port,
+    secure: false,
+    // A stuck server must not hold a notification's row lock for long: give up and retry later.
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  });
+  return {
+    async send(mail) {
+      await transport.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, messageId: mail.messageId });
+    },
+  };
+}

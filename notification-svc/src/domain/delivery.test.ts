@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { classifySmtpFailure, describeSmtpError, retryDelay } from './delivery.ts';
+
+/** Errors shaped as nodemailer rejects with them. */
+const smtpError = (fields: { code?: string; responseCode?: number }) => Object.assign(new Error('smtp'), fields);
+
+describe('SMTP failures', () => {
+  it('gives a mail up on a 5xx answer: sending it again would be refused again', () => {
+    expect(classifySmtpFailure(smtpError({ code: 'EENVELOPE', responseCode: 550 }))).toBe('permanent');
+    expect(classifySmtpFailure(smtpError({ code: 'EMESSAGE', responseCode: 554 }))).toBe('permanent');
+  });
+
+  it('tries again after a 4xx answer or an error of this mail', () => {
+    expect(classifySmtpFailure(smtpError({ code: 'EENVELOPE', responseCode: 451 }))).toBe('temporary');
+    expect(classifySmtpFailure(new Error('something else'))).toBe('temporary');
+    expect(classifySmtpFailure(undefined)).toBe('temporary');
+  });
+
+  it('recognises a server that does not answer at all', () => {
+    for (const code of ['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS', 'ECONNREFUSED'])
+      expect(classifySmtpFailure(smtpError({ code })), code).toBe('unreachable');
+  });
+
+  it('backs off exponentially, capped, with jitter', () => {
+    const settings = { baseMs: 1_000, maxMs: 8_000 };
+    expect(retryDelay(1, settings, () => 1)).toBe(1_000);
+    expect(retryDelay(3, settings, () => 1)).toBe(4_000);
+    expect(retryDelay(10, settings, () => 1)).toBe(8_000);
+    expect(retryDelay(10, settings, () => 0)).toBe(4_000);
+  });
+
+  it('keeps at most 500 characters of an error for the sent log', () => {
+    expect(describeSmtpError(new Error('connection refused'))).toBe('connection refused');
+    expect(describeSmtpError('x'.repeat(600))).toHaveLength(500);
+  });
+});
