@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { decodeCursor, encodeCursor, Problem, type HttpApp } from '@shop/kit';
+import { adminAuth, Problem, type HttpApp } from '@shop/kit';
 import {
   createProduct,
   deactivateProduct,
@@ -9,7 +9,8 @@ import {
   type ProductRow,
   type ProductsDependencies,
 } from '../domain/products.ts';
-import { CreateProductBody, IfMatchHeaders, ListQuery, Product, ProductPage, ProductParams, UpdateProductBody } from './schemas.ts';
+import { decodeListingCursor, encodeListingCursor } from './cursor.ts';
+import { CreateProductBody, IfMatchHeaders, Product, ProductListQuery, ProductPage, ProductParams, UpdateProductBody } from './schemas.ts';
 import { productProblems } from '../domain/problems.ts';
 
 const toProduct = (row: ProductRow): Product => ({
@@ -28,8 +29,6 @@ function expectedVersion(ifMatch: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
-const secured = [{ bearer: [] }];
-
 export async function productRoutes(app: HttpApp, dependencies: ProductsDependencies): Promise<void> {
   const adminOnly = app.requireRole('admin');
 
@@ -40,7 +39,7 @@ export async function productRoutes(app: HttpApp, dependencies: ProductsDependen
       schema: {
         tags: ['products'],
         summary: 'Create a product (admin; emits product-update CREATED)',
-        security: secured,
+        security: adminAuth,
         body: CreateProductBody,
         response: { 201: Product, 400: Problem, 401: Problem, 403: Problem },
       },
@@ -56,15 +55,17 @@ export async function productRoutes(app: HttpApp, dependencies: ProductsDependen
     {
       schema: {
         tags: ['products'],
-        summary: 'Active products, oldest first, one page at a time',
-        querystring: ListQuery,
+        summary: 'Search the active products (words, price range, in stock), sorted, one page at a time',
+        querystring: ProductListQuery,
         response: { 200: ProductPage, 400: Problem },
       },
     },
     async (request) => {
-      const after = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
-      const page = await listProducts(dependencies, request.query.limit, after);
-      return { items: page.items.map(toProduct), nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+      const { q, minPriceCents, maxPriceCents, inStock, limit, cursor } = request.query;
+      const sort = request.query.sort ?? 'created';
+      const after = cursor === undefined ? undefined : decodeListingCursor(cursor, sort);
+      const page = await listProducts(dependencies, { text: q, minPriceCents, maxPriceCents, inStock, sort, limit, after });
+      return { items: page.items.map(toProduct), nextCursor: page.last === undefined ? null : encodeListingCursor(page.last) };
     },
   );
 
@@ -91,7 +92,7 @@ export async function productRoutes(app: HttpApp, dependencies: ProductsDependen
       schema: {
         tags: ['products'],
         summary: 'Change a product (admin; If-Match for optimistic concurrency; emits product-update UPDATED)',
-        security: secured,
+        security: adminAuth,
         params: ProductParams,
         headers: IfMatchHeaders,
         body: UpdateProductBody,
@@ -111,7 +112,7 @@ export async function productRoutes(app: HttpApp, dependencies: ProductsDependen
       schema: {
         tags: ['products'],
         summary: 'Make a product inactive (admin; emits product-update DELETED)',
-        security: secured,
+        security: adminAuth,
         params: ProductParams,
         headers: IfMatchHeaders,
         response: { 204: Type.Null({ description: 'No content' }), 400: Problem, 401: Problem, 403: Problem, 404: Problem, 412: Problem },

@@ -3,9 +3,12 @@ import { Type, type Static } from 'typebox';
 // The HTTP surface of product-svc. Money is an integer count of minor units with an ISO 4217
 // currency code; `stock` is the quantity still available.
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+export const MAX_NAME_LENGTH = 200;
+export const MAX_PRICE_CENTS = 1_000_000_000_000;
+
+const Name = Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH });
 const Description = Type.String({ maxLength: 5000 });
-const PriceCents = Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description: 'Price in minor units (cents)' });
+const PriceCents = Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'Price in minor units (cents)' });
 const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. EUR' });
 const Stock = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 
@@ -27,10 +30,28 @@ export const UpdateProductBody = Type.Object(
 
 export const ProductParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
-export const ListQuery = Type.Object(
+/** The public listing: filters, an order and a page. Without any, the active products oldest first. */
+export const ProductListQuery = Type.Object(
   {
+    q: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'Words to find in the name or description: every word must start a word of either (case-insensitive)',
+      }),
+    ),
+    minPriceCents: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'Lowest price, inclusive' })),
+    maxPriceCents: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'Highest price, inclusive' })),
+    inStock: Type.Optional(Type.Boolean({ description: 'true: only products with stock left' })),
+    sort: Type.Optional(
+      Type.Enum(['price', '-price', 'name'], {
+        description: 'price (cheapest first), -price (dearest first) or name; without it, oldest first',
+      }),
+    ),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'nextCursor of the previous page' })),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 2048, description: 'nextCursor of the previous page, with the same sort' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,8 +1,8 @@
 // The events product-svc writes to its outbox, one typed constructor per topic.
-import { outboxEvent, type ProductChange, type ReservedLine, type Shortage } from '@shop/kit';
+import { outboxEvent, type ProductChange, type ProductState, type ReservedLine, type Shortage } from '@shop/kit';
 import type { ProductRow } from './products.ts';
 
-export const productUpdate = (product: ProductRow, change: ProductChange) =>
+export const productUpdate = (product: ProductRow, change: ProductChange, before: ProductState | null) =>
   outboxEvent('product-update', product.id, {
     productId: product.id,
     change,
@@ -14,6 +14,7 @@ export const productUpdate = (product: ProductRow, change: ProductChange) =>
     active: product.active,
     version: product.version,
     updatedAt: product.updatedAt.getTime(),
+    before,
   });
 
 export const inventoryReserved = (orderId: string, items: ReservedLine[]) =>

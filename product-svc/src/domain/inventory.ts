@@ -24,9 +24,10 @@ import { emitProductUpdate } from './products.ts';
  */
 export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'RELEASED' | 'CANCELLED_EARLY';
 
-/** Moves a product's stock by `delta` and publishes its new state (STOCK_CHANGED). */
+/** Moves a product's stock by `delta` and publishes its new state and the one before (STOCK_CHANGED). */
 async function moveStock(tx: Transaction, codec: EventCodec, productId: string, delta: number): Promise<void> {
-  await emitProductUpdate(tx, codec, await adjustStock(tx, productId, delta), 'STOCK_CHANGED');
+  const { after, before } = await adjustStock(tx, productId, delta);
+  await emitProductUpdate(tx, codec, after, 'STOCK_CHANGED', before);
 }
 
 /**

@@ -3,6 +3,8 @@ import { defineProblems } from '@shop/kit';
 /** The problem codes of its routes besides the kit's common ones (see docs/contract.md). */
 export const productProblems = defineProblems({
   INVALID_IF_MATCH: 400,
+  INVALID_PRICE_RANGE: 400,
+  INVALID_SEARCH_QUERY: 400,
   PRODUCT_NOT_FOUND: 404,
   VERSION_MISMATCH: 412,
 });

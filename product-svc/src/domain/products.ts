@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { invalidCursor, writeOutboxEvent, type EventCodec, type ProductChange, type Sql, type Transaction } from '@shop/kit';
+import {
+  invalidCursor,
+  writeOutboxEvent,
+  type EventCodec,
+  type ProductChange,
+  type ProductState,
+  type Sql,
+  type Transaction,
+} from '@shop/kit';
 import { findProduct, insertProduct, listActiveProducts, productExists, updateProduct } from '../data-access/products-repository.ts';
 import { productUpdate } from './events.ts';
 import { productProblems } from './problems.ts';
@@ -35,10 +43,17 @@ export interface ProductsDependencies {
 /**
  * The `product-update` event of a change, written in the transaction that made it: it carries
  * the whole product after the change, so a consumer's copy needs no other event to be right,
- * and `version`, so a consumer can ignore an older state arriving late.
+ * and `version`, so a consumer can ignore an older state arriving late; and the product as it
+ * was before the change (null for CREATED), so a consumer can tell what changed.
  */
-export function emitProductUpdate(tx: Transaction, codec: EventCodec, product: ProductRow, change: ProductChange): Promise<string> {
-  return writeOutboxEvent(tx, codec, productUpdate(product, change));
+export function emitProductUpdate(
+  tx: Transaction,
+  codec: EventCodec,
+  product: ProductRow,
+  change: ProductChange,
+  before: ProductState | null,
+): Promise<string> {
+  return writeOutboxEvent(tx, codec, productUpdate(product, change, before));
 }
 
 const notFound = (id: string) => productProblems.PRODUCT_NOT_FOUND(`There is no product ${id}.`);
@@ -46,7 +61,7 @@ const notFound = (id: string) => productProblems.PRODUCT_NOT_FOUND(`There is no 
 export async function createProduct({ sql, codec }: ProductsDependencies, product: Required<ProductChanges>): Promise<ProductRow> {
   return sql.begin(async (tx) => {
     const row = await insertProduct(tx, { id: randomUUID(), ...product });
-    await emitProductUpdate(tx, codec, row, 'CREATED');
+    await emitProductUpdate(tx, codec, row, 'CREATED', null);
     return row;
   });
 }
@@ -57,19 +72,97 @@ export async function getProduct({ sql }: ProductsDependencies, id: string): Pro
   return product;
 }
 
-/** One page of the active catalog; the cursor is the last product of the previous page. */
+/** The orders of the listing: `created` (oldest first) when the request names none. */
+export type ProductSort = 'created' | 'price' | '-price' | 'name';
+
+/**
+ * Where the previous page ended, in the listing's order: the last product's id, with its sort
+ * key for the sorts whose key can change (a price or a name edited between two pages must not
+ * move the position). The default order's key, created_at, never changes: its id is enough.
+ */
+export type ListingPosition =
+  | { sort: 'created'; id: string }
+  | { sort: 'price'; priceCents: number; id: string }
+  | { sort: '-price'; priceCents: number; id: string }
+  | { sort: 'name'; name: string; id: string };
+
+/** What the public listing keeps besides being active. */
+export interface ProductFilter {
+  /** A tsquery over name and description (see searchQuery). */
+  searchQuery?: string;
+  minPriceCents?: number;
+  maxPriceCents?: number;
+  /** Only products with stock left. */
+  inStock: boolean;
+}
+
+export type ProductListing = {
+  [Sort in ProductSort]: { sort: Sort; filter: ProductFilter; position: Extract<ListingPosition, { sort: Sort }> | undefined };
+}[ProductSort];
+
+/** What a client asks of the listing (GET /products). */
+export interface ProductSearch {
+  text?: string | undefined;
+  minPriceCents?: number | undefined;
+  maxPriceCents?: number | undefined;
+  inStock?: boolean | undefined;
+  sort: ProductSort;
+  limit: number;
+  after?: ListingPosition | undefined;
+}
+
+// A search word: letters (with their combining marks) and digits. Everything else separates
+// words, as it does for PostgreSQL's parser of the indexed text.
+const searchWord = /[\p{L}\p{M}\p{N}]+/gu;
+
+/**
+ * The tsquery of a search text: every word, as a prefix ("mu" finds "Mug"), all of them
+ * required. The words hold only letters, marks and digits, so quoting them is enough to keep
+ * tsquery operators out of the query; undefined when the text has no word at all.
+ */
+export function searchQuery(text: string): string | undefined {
+  const words = text.match(searchWord);
+  return words ? words.map((word) => `'${word}':*`).join(' & ') : undefined;
+}
+
+/** One page of the active catalog, filtered and sorted; `last` is where the next page starts. */
 export async function listProducts(
   { sql }: ProductsDependencies,
-  limit: number,
-  after: string | undefined,
-): Promise<{ items: ProductRow[]; last: string | undefined }> {
-  if (after !== undefined && !(await productExists(sql, after))) {
-    throw invalidCursor();
+  search: ProductSearch,
+): Promise<{ items: ProductRow[]; last: ListingPosition | undefined }> {
+  const { text, minPriceCents, maxPriceCents, sort, after, limit } = search;
+  if (minPriceCents !== undefined && maxPriceCents !== undefined && minPriceCents > maxPriceCents) {
+    throw productProblems.INVALID_PRICE_RANGE(`minPriceCents (${minPriceCents}) is above maxPriceCents (${maxPriceCents}).`);
   }
+  const filter: ProductFilter = { inStock: search.inStock ?? false };
+  if (text !== undefined) {
+    const query = searchQuery(text);
+    if (query === undefined) throw productProblems.INVALID_SEARCH_QUERY('q must contain at least one letter or digit.');
+    filter.searchQuery = query;
+  }
+  if (minPriceCents !== undefined) filter.minPriceCents = minPriceCents;
+  if (maxPriceCents !== undefined) filter.maxPriceCents = maxPriceCents;
+  // A cursor of another order names a position that means nothing in this one.
+  if (after !== undefined && after.sort !== sort) throw invalidCursor();
+  if (after?.sort === 'created' && !(await productExists(sql, after.id))) throw invalidCursor();
+  const listing = { sort, filter, position: after } as ProductListing;
   // One extra row says whether there is a next page without a count query.
-  const rows = await listActiveProducts(sql, limit + 1, after);
+  const rows = await listActiveProducts(sql, listing, limit + 1);
   const items = rows.slice(0, limit);
-  return { items, last: rows.length > limit ? items.at(-1)?.id : undefined };
+  const last = rows.length > limit ? items.at(-1) : undefined;
+  return { items, last: last && positionAfter(sort, last) };
+}
+
+function positionAfter(sort: ProductSort, product: ProductRow): ListingPosition {
+  switch (sort) {
+    case 'created':
+      return { sort, id: product.id };
+    case 'price':
+    case '-price':
+      return { sort, priceCents: product.priceCents, id: product.id };
+    case 'name':
+      return { sort, name: product.name, id: product.id };
+  }
 }
 
 async function changeProduct(
@@ -80,8 +173,8 @@ async function changeProduct(
   change: ProductChange,
 ): Promise<ProductRow> {
   return sql.begin(async (tx) => {
-    const row = await updateProduct(tx, id, changes, expectedVersion);
-    if (!row) {
+    const transition = await updateProduct(tx, id, changes, expectedVersion);
+    if (!transition) {
       const current = await findProduct(tx, id);
       if (!current) throw notFound(id);
       throw productProblems.VERSION_MISMATCH(
@@ -91,8 +184,8 @@ async function changeProduct(
         },
       );
     }
-    await emitProductUpdate(tx, codec, row, change);
-    return row;
+    await emitProductUpdate(tx, codec, transition.after, change, transition.before);
+    return transition.after;
   });
 }
 
