@@ -1,6 +1,7 @@
-import { decodeCursor, encodeCursor, Problem, type HttpApp } from '@shop/kit';
-import { getOrder, listOrders, placeOrder, type OrderRow, type OrdersDependencies } from '../domain/orders.ts';
-import { ListQuery, Order, OrderPage, OrderParams, PlaceOrderBody, PlaceOrderHeaders } from './schemas.ts';
+import { adminAuth, bearerAuth, decodeCursor, encodeCursor, Problem, type HttpApp } from '@shop/kit';
+import { cancelOrder, getOrder, listAllOrders, listOrders, placeOrder, type OrderRow, type OrdersDependencies } from '../domain/orders.ts';
+import { orderProblems } from '../domain/problems.ts';
+import { AdminOrderQuery, ListQuery, Order, OrderPage, OrderParams, PlaceOrderBody, PlaceOrderHeaders } from './schemas.ts';
 
 const toOrder = (row: OrderRow): Order => ({
   id: row.id,
@@ -14,8 +15,6 @@ const toOrder = (row: OrderRow): Order => ({
   updatedAt: row.updatedAt.toISOString(),
 });
 
-const secured = [{ bearer: [] }];
-
 export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies): Promise<void> {
   app.post(
     '/orders',
@@ -24,7 +23,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
       schema: {
         tags: ['orders'],
         summary: 'Place an order (202 PENDING; the saga confirms or cancels it; emits order-placed)',
-        security: secured,
+        security: bearerAuth,
         headers: PlaceOrderHeaders,
         body: PlaceOrderBody,
         response: { 202: Order, 400: Problem, 401: Problem, 422: Problem },
@@ -43,7 +42,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
       schema: {
         tags: ['orders'],
         summary: 'An order (its owner or an admin)',
-        security: secured,
+        security: bearerAuth,
         params: OrderParams,
         response: { 200: Order, 401: Problem, 404: Problem },
       },
@@ -58,7 +57,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
       schema: {
         tags: ['orders'],
         summary: 'Your orders, newest first, one page at a time',
-        security: secured,
+        security: bearerAuth,
         querystring: ListQuery,
         response: { 200: OrderPage, 400: Problem, 401: Problem },
       },
@@ -66,6 +65,46 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
     async (request) => {
       const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
       const page = await listOrders(dependencies, request.user.id, request.query.limit, before);
+      return { items: page.items.map(toOrder), nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+    },
+  );
+
+  app.post(
+    '/orders/:id/cancel',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['orders'],
+        summary:
+          'Cancel an order, PENDING or CONFIRMED (its owner: CUSTOMER_CANCELLED; an admin: ADMIN_CANCELLED); refund and stock release follow (emits order-cancelled)',
+        security: bearerAuth,
+        params: OrderParams,
+        response: { 202: Order, 401: Problem, 404: Problem, 409: Problem },
+      },
+    },
+    async (request, reply) => reply.code(202).send(toOrder(await cancelOrder(dependencies, request.user, request.params.id))),
+  );
+
+  app.get(
+    '/admin/orders',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        tags: ['admin'],
+        summary: "Every user's orders, newest first, filtered by status, user and time placed (admin)",
+        security: adminAuth,
+        querystring: AdminOrderQuery,
+        response: { 200: OrderPage, 400: Problem, 401: Problem, 403: Problem },
+      },
+    },
+    async (request) => {
+      const { status, userId, from, to, limit, cursor } = request.query;
+      const range = { from: from === undefined ? undefined : new Date(from), to: to === undefined ? undefined : new Date(to) };
+      if (range.from && range.to && range.from >= range.to) {
+        throw orderProblems.INVALID_TIME_RANGE('`from` must be before `to`.');
+      }
+      const before = cursor === undefined ? undefined : decodeCursor(cursor);
+      const page = await listAllOrders(dependencies, { status, userId, ...range }, limit, before);
       return { items: page.items.map(toOrder), nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
     },
   );

@@ -32,11 +32,25 @@ export const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const AdminOrderQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Enum(['PENDING', 'CONFIRMED', 'CANCELLED'])),
+    userId: Type.Optional(Uuid),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Placed at or after this instant' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Placed before this instant' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
 export const Order = Type.Object({
   id: Uuid,
   userId: Uuid,
   status: Type.Enum(['PENDING', 'CONFIRMED', 'CANCELLED']),
-  cancelReason: Type.Optional(Type.Enum(['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'PAYMENT_ERROR', 'TIMED_OUT'])),
+  cancelReason: Type.Optional(
+    Type.Enum(['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'PAYMENT_ERROR', 'TIMED_OUT', 'CUSTOMER_CANCELLED', 'ADMIN_CANCELLED']),
+  ),
   items: Type.Array(Type.Object({ productId: Uuid, quantity: Type.Integer(), unitPriceCents: Type.Integer() })),
   totalCents: Type.Integer(),
   currency: Type.String(),

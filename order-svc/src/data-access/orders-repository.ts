@@ -1,5 +1,5 @@
 import type { Sql, Transaction } from '@shop/kit';
-import type { CatalogEntry, OrderLine, OrderRow } from '../domain/orders.ts';
+import type { CatalogEntry, KnownUser, OrderLine, OrderRow } from '../domain/orders.ts';
 
 type Db = Sql | Transaction;
 
@@ -14,12 +14,31 @@ const items = (sql: Db) => sql`
 
 export const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
 
-export async function knownUserExists(sql: Db, userId: string): Promise<boolean> {
-  return (await sql`select 1 from known_users where id = ${userId}`).length > 0;
+/** Whether the user is known here, and disabled; undefined while their registration has not arrived. */
+export async function knownUserStanding(sql: Db, userId: string): Promise<{ disabled: boolean } | undefined> {
+  const [row] = await sql<{ disabled: boolean }[]>`select disabled from known_users where id = ${userId}`;
+  return row;
 }
 
-export async function insertKnownUser(tx: Transaction, user: { id: string; username: string; registeredAt: Date }): Promise<void> {
-  await tx`insert into known_users ${tx(user, 'id', 'username', 'registeredAt')} on conflict (id) do nothing`;
+export async function insertKnownUser(
+  tx: Transaction,
+  user: Pick<KnownUser, 'id' | 'username' | 'email' | 'fullName' | 'registeredAt'>,
+): Promise<void> {
+  await tx`insert into known_users ${tx(user, 'id', 'username', 'email', 'fullName', 'registeredAt')} on conflict (id) do nothing`;
+}
+
+/**
+ * Stores a user's new state unless a newer version is already there. A user-updated that
+ * arrives before the user's registration (they are on two topics) creates the row; the
+ * registration then finds it and leaves it.
+ */
+export async function upsertKnownUser(tx: Transaction, user: KnownUser): Promise<void> {
+  await tx`
+    insert into known_users ${tx(user, 'id', 'username', 'email', 'fullName', 'disabled', 'version', 'registeredAt')}
+    on conflict (id) do update set
+      username = excluded.username, email = excluded.email, full_name = excluded.full_name,
+      disabled = excluded.disabled, version = excluded.version
+    where known_users.version < excluded.version`;
 }
 
 /** Stores a product state unless a newer version is already there. */
@@ -99,6 +118,32 @@ export function ordersOfUser(sql: Sql, userId: string, limit: number, before: st
   return sql<OrderRow[]>`
     select ${columns(sql)}, ${items(sql)} from orders o
     where o.user_id = ${userId} ${position}
+    order by o.created_at desc, o.id desc
+    limit ${limit}`;
+}
+
+/** What the admin's listing filters by; every filter is optional. */
+export interface OrderFilter {
+  status?: OrderRow['status'] | undefined;
+  userId?: string | undefined;
+  /** Placed at or after. */
+  from?: Date | undefined;
+  /** Placed before. */
+  to?: Date | undefined;
+}
+
+/** Every user's orders matching `filter`, newest first, after the order named by `before`. */
+export function ordersMatching(sql: Sql, filter: OrderFilter, limit: number, before: string | undefined): Promise<OrderRow[]> {
+  const conditions = [
+    filter.status === undefined ? sql`` : sql`and o.status = ${filter.status}`,
+    filter.userId === undefined ? sql`` : sql`and o.user_id = ${filter.userId}`,
+    filter.from === undefined ? sql`` : sql`and o.created_at >= ${filter.from}`,
+    filter.to === undefined ? sql`` : sql`and o.created_at < ${filter.to}`,
+    before === undefined ? sql`` : sql`and (o.created_at, o.id) < (select created_at, id from orders where id = ${before})`,
+  ];
+  return sql<OrderRow[]>`
+    select ${columns(sql)}, ${items(sql)} from orders o
+    where true ${conditions[0]!} ${conditions[1]!} ${conditions[2]!} ${conditions[3]!} ${conditions[4]!}
     order by o.created_at desc, o.id desc
     limit ${limit}`;
 }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  commonProblems,
   invalidCursor,
   writeOutboxEvent,
   type AuthenticatedUser,
@@ -8,6 +9,7 @@ import {
   type Sql,
   type Transaction,
   type UserRegistered,
+  type UserUpdated,
 } from '@shop/kit';
 import {
   catalogEntries,
@@ -16,15 +18,18 @@ import {
   insertKnownUser,
   insertOrder,
   isUniqueViolation,
-  knownUserExists,
+  knownUserStanding,
   lockOverdueOrders,
+  ordersMatching,
   ordersOfUser,
   saveSagaState,
   upsertCatalogEntry,
+  upsertKnownUser,
+  type OrderFilter,
 } from '../data-access/orders-repository.ts';
 import { orderCancelled, orderConfirmed, orderPlaced } from './events.ts';
 import { orderProblems } from './problems.ts';
-import { applyReport, missingReports, type SagaReport, type SagaSide, type SagaState } from './saga.ts';
+import { applyReport, isCancellable, missingReports, type SagaReport, type SagaSide, type SagaState } from './saga.ts';
 
 export interface OrderLine {
   productId: string;
@@ -52,6 +57,17 @@ export interface CatalogEntry {
   priceCents: number;
   currency: string;
   active: boolean;
+}
+
+/** A user as order-svc knows them from user-registration and user-updated. */
+export interface KnownUser {
+  id: string;
+  username: string;
+  email: string | null;
+  fullName: string | null;
+  disabled: boolean;
+  version: number;
+  registeredAt: Date;
 }
 
 export interface OrdersDependencies {
@@ -102,9 +118,11 @@ export async function placeOrder(
   if (new Set(productIds).size !== productIds.length) {
     throw orderProblems.DUPLICATE_ITEM('Each product may appear once; put the total in its quantity.');
   }
-  if (!(await knownUserExists(sql, userId))) {
-    throw orderProblems.USER_UNKNOWN('Your registration has not reached the order service yet; retry in a moment.');
-  }
+  const standing = await knownUserStanding(sql, userId);
+  if (!standing) throw orderProblems.USER_UNKNOWN('Your registration has not reached the order service yet; retry in a moment.');
+  // The token check refuses a disabled account already; this holds for a token verified
+  // in the moment before the account_states row arrived.
+  if (standing.disabled) throw commonProblems.ACCOUNT_DISABLED('This account has been disabled; it cannot place orders.');
   const catalog = new Map((await catalogEntries(sql, productIds)).map((entry) => [entry.productId, entry]));
   const missing = productIds.filter((id) => !catalog.get(id)?.active);
   if (missing.length > 0) throw orderProblems.PRODUCT_UNKNOWN(`Unknown or inactive product(s): ${missing.join(', ')}.`);
@@ -156,19 +174,51 @@ export async function listOrders({ sql }: OrdersDependencies, userId: string, li
   return { items, last: rows.length > limit ? items.at(-1)?.id : undefined };
 }
 
+/** Every user's orders matching `filter`, newest first, one page at a time: the admin's listing. */
+export async function listAllOrders({ sql }: OrdersDependencies, filter: OrderFilter, limit: number, before: string | undefined) {
+  if (before !== undefined && !(await findOrder(sql, before))) throw invalidCursor();
+  const rows = await ordersMatching(sql, filter, limit + 1, before);
+  const items = rows.slice(0, limit);
+  return { items, last: rows.length > limit ? items.at(-1)?.id : undefined };
+}
+
 /**
- * Decides what a locked order becomes on a report (or its deadline), stores that, and writes
- * the order's event in the same transaction if it became final just now.
+ * Decides what a locked order becomes on a report (its deadline, a cancellation), stores that,
+ * and writes the order's event in the same transaction if its status changed just now:
+ * order-confirmed, or order-cancelled (on which payment-svc refunds whatever was charged and
+ * product-svc releases whatever was reserved, whenever their own steps land).
  */
-async function decide(tx: Transaction, codec: EventCodec, order: OrderRow, report: SagaReport): Promise<void> {
+async function decide(tx: Transaction, codec: EventCodec, order: OrderRow, report: SagaReport): Promise<OrderRow> {
   const next = applyReport(order, report);
   const updatedAt = await saveSagaState(tx, { id: order.id, ...next });
-  if (order.status !== 'PENDING' || next.status === 'PENDING') return;
-  if (next.status === 'CONFIRMED') {
+  if (next.status === 'CONFIRMED' && order.status !== 'CONFIRMED') {
     await writeOutboxEvent(tx, codec, orderConfirmed(order, updatedAt));
-  } else {
+  } else if (next.status === 'CANCELLED' && order.status !== 'CANCELLED') {
     await writeOutboxEvent(tx, codec, orderCancelled(order, next.cancelReason!, updatedAt));
   }
+  return { ...order, ...next, updatedAt };
+}
+
+/**
+ * A cancellation asked for by the order's customer (CUSTOMER_CANCELLED) or an admin
+ * (ADMIN_CANCELLED, for anyone else's order). The order is locked, so a cancellation and a
+ * saga report, or two cancellations, are decided one after the other: the first cancellation
+ * writes order-cancelled, and a repeated one (a retry, a double click) answers with the order
+ * as it is. An order cancelled for another reason cannot be cancelled again (409).
+ */
+export async function cancelOrder({ sql, codec }: OrdersDependencies, viewer: AuthenticatedUser, id: string): Promise<OrderRow> {
+  return sql.begin(async (tx) => {
+    const order = await findOrder(tx, id, true);
+    if (!order || (order.userId !== viewer.id && viewer.role !== 'admin')) {
+      throw orderProblems.ORDER_NOT_FOUND(`There is no order ${id} of yours.`);
+    }
+    const request = order.userId === viewer.id ? 'CUSTOMER_CANCELLED' : 'ADMIN_CANCELLED';
+    if (!isCancellable(order)) {
+      if (order.cancelReason === 'CUSTOMER_CANCELLED' || order.cancelReason === 'ADMIN_CANCELLED') return order;
+      throw orderProblems.ORDER_NOT_CANCELLABLE(`Order ${id} was already cancelled (${order.cancelReason}).`);
+    }
+    return decide(tx, codec, order, { cancel: request });
+  });
 }
 
 /**
@@ -211,7 +261,23 @@ export async function rememberUser(tx: Transaction, registration: UserRegistered
   await insertKnownUser(tx, {
     id: registration.userId,
     username: registration.username,
+    email: registration.email,
+    fullName: registration.fullName,
     registeredAt: new Date(registration.registeredAt),
+  });
+}
+
+/** user-updated: follow the user's change (a disabled user's new orders are refused). */
+export async function followUser(tx: Transaction, update: UserUpdated): Promise<void> {
+  await upsertKnownUser(tx, {
+    id: update.userId,
+    username: update.after.username,
+    email: update.after.email,
+    fullName: update.after.fullName,
+    disabled: update.after.disabled,
+    version: update.after.version,
+    // Only used when the update arrives before the registration; the registration's own time is not in it.
+    registeredAt: new Date(update.updatedAt),
   });
 }
 

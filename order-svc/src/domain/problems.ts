@@ -8,4 +8,6 @@ export const orderProblems = defineProblems({
   PRODUCT_UNKNOWN: 422,
   CURRENCY_MISMATCH: 422,
   ORDER_NOT_FOUND: 404,
+  ORDER_NOT_CANCELLABLE: 409,
+  INVALID_TIME_RANGE: 400,
 });

@@ -70,3 +70,31 @@ describe('the deadline', () => {
     expect(missingReports(run({ payment: 'SUCCEEDED' }, { inventory: 'RESERVED' }))).toEqual([]);
   });
 });
+
+describe('a cancellation asked for by the customer or an admin', () => {
+  const customer: SagaReport = { cancel: 'CUSTOMER_CANCELLED' };
+
+  it('cancels a PENDING order, whatever has been reported so far', () => {
+    expect(run(customer)).toMatchObject({ status: 'CANCELLED', cancelReason: 'CUSTOMER_CANCELLED' });
+    expect(run({ payment: 'SUCCEEDED' }, customer)).toMatchObject({ status: 'CANCELLED', paymentOutcome: 'SUCCEEDED' });
+    expect(run({ inventory: 'RESERVED' }, { cancel: 'ADMIN_CANCELLED' })).toMatchObject({ cancelReason: 'ADMIN_CANCELLED' });
+  });
+
+  it('cancels a CONFIRMED order', () => {
+    expect(run({ payment: 'SUCCEEDED' }, { inventory: 'RESERVED' }, customer)).toMatchObject({
+      status: 'CANCELLED',
+      cancelReason: 'CUSTOMER_CANCELLED',
+    });
+  });
+
+  it('changes nothing once the order is cancelled, by whoever or whatever', () => {
+    expect(run({ inventory: 'REJECTED' }, customer)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
+    expect(run(customer, { cancel: 'ADMIN_CANCELLED' }).cancelReason).toBe('CUSTOMER_CANCELLED');
+    expect(run(customer, deadline).cancelReason).toBe('CUSTOMER_CANCELLED');
+  });
+
+  it('wins over the reports that arrive after it: they are recorded, the order stays cancelled', () => {
+    const late = run(customer, { payment: 'SUCCEEDED' }, { inventory: 'RESERVED' });
+    expect(late).toMatchObject({ status: 'CANCELLED', paymentOutcome: 'SUCCEEDED', inventoryOutcome: 'RESERVED' });
+  });
+});
