@@ -15,7 +15,7 @@ export {
   type OutboxPrunerOptions,
 } from './db/housekeeping.ts';
 export { EventCodec } from './events/codec.ts';
-export { readEventSchemas, schemasDirectory, type EventSchemaSource } from './events/schemas.ts';
+export { readEventSchemas, readSchemaHistory, schemasDirectory, type EventSchemaSource } from './events/schemas.ts';
 export * from '../../schemas/catalogue.ts';
 export { definitionModule, outboxDatabases, serviceNamed, services, serviceUrl, type Service, type ServiceName } from '../../services.ts';
 export { outboxEvent, writeOutboxEvent, type OutboxEvent } from './outbox/write-event.ts';
@@ -25,14 +25,18 @@ export { backoffDelay, classifyFailure, DependencyUnavailable, type FailureKind 
 export { createKafka, headersAsText, type Logger } from './kafka/client.ts';
 export { createHttpApp, type HttpApp, type HttpAppOptions } from './http/app.ts';
 export {
+  adminAuth,
   authentication,
+  bearerAuth,
   jwksKeyResolver,
   JWKS_PATH,
   TOKEN_ALGORITHM,
+  TOKEN_AUDIENCE,
   TOKEN_ISSUER,
   type AuthenticatedUser,
   type PublicKeyResolver,
 } from './http/auth.ts';
+export { accountStatesCheck, admitToken, rememberAccountState, type AccountCheck, type AccountStanding } from './http/accounts.ts';
 export { commonProblems, defineProblems, HttpProblem, Problem, type ProblemCatalogue, type ProblemFactory } from './http/problem.ts';
 export { decodeCursor, encodeCursor, invalidCursor } from './http/cursor.ts';
 export { CommonEnvironment, loadServiceConfig, type ServiceConfig } from './service/config.ts';

@@ -1,6 +1,7 @@
 // The services' public APIs as plain functions, free of any test framework: the integration
 // tests, `make chaos` and `make bench` all reach the system through these.
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { stackEndpoints } from './stack.ts';
 
 export interface ApiResponse<T = unknown> {
@@ -16,6 +17,48 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   timeoutMs?: number;
 }
+
+/**
+ * A JSON request sent from a given loopback address (127.x.y.z): the services see it as a
+ * client of its own, as they would a user on another machine. Per-address limits (user-svc's
+ * registration limit) are tested with it, and the harness registers its many customers from
+ * many addresses, as many people would.
+ */
+export function callFrom<T = Record<string, unknown>>(
+  sourceAddress: string,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<ApiResponse<T>> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      url,
+      {
+        method,
+        localAddress: sourceAddress,
+        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        timeout: 30_000,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
+          resolve({ status: response.statusCode ?? 0, headers, body: (text ? JSON.parse(text) : undefined) as T });
+        });
+      },
+    );
+    outgoing.on('timeout', () => outgoing.destroy(new Error(`${method} ${url} from ${sourceAddress}: no answer in 30 s`)));
+    outgoing.on('error', reject);
+    outgoing.end(payload);
+  });
+}
+
+/** A loopback address other than 127.0.0.1, different on nearly every call. */
+export const someLoopbackAddress = () => `127.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
 
 export async function call<T = Record<string, unknown>>(
   method: string,
@@ -65,7 +108,7 @@ export async function login(username: string, password: string): Promise<string>
 export async function registerCustomer(prefix = 'user'): Promise<Customer> {
   const suffix = randomUUID().slice(0, 8);
   const account = { username: `${prefix}-${suffix}`, email: `${prefix}-${suffix}@example.test`, password: `pw-${randomUUID()}` };
-  const response = await call<{ id: string }>('POST', `${endpoints.userService}/users`, { body: account });
+  const response = await callFrom<{ id: string }>(someLoopbackAddress(), 'POST', `${endpoints.userService}/users`, account);
   const { id } = expectStatus(response, 201, `registering ${account.username}`).body;
   return { ...account, id, token: await login(account.username, account.password) };
 }

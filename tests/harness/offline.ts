@@ -1,7 +1,7 @@
 // Services built offline (no database, Kafka or registry touched) for app.inject() tests, and
 // the tokens to call them with, signed by a key only these tests know.
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { buildOffline, TOKEN_ALGORITHM, TOKEN_ISSUER, type HttpApp, type Role, type ServiceName } from '@shop/kit';
+import { buildOffline, TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, type HttpApp, type Role, type ServiceName } from '@shop/kit';
 
 const TEST_KID = 'offline-test-key';
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -17,6 +17,7 @@ export function testToken(role: Role, options: { kid?: string; expiresIn?: numbe
     sub: options.sub ?? '6f1c2a9e-3b7d-4c41-9a55-0d2e8b7f4c13',
     role,
     iss: TOKEN_ISSUER,
+    aud: TOKEN_AUDIENCE,
     iat: now,
     exp: now + (options.expiresIn ?? 600),
   });

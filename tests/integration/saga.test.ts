@@ -127,7 +127,14 @@ describe('placing orders', () => {
     >`select kid, private_key from signing_keys order by created_at desc, kid limit 1`;
     await users.end();
     // A validly signed token of a user whose registration never happened anywhere.
-    const ghost = createSigner({ algorithm: 'ES256', key: key.privateKey, kid: key.kid, iss: 'shop-user-svc', expiresIn: 600_000 })({
+    const ghost = createSigner({
+      algorithm: 'ES256',
+      key: key.privateKey,
+      kid: key.kid,
+      iss: 'shop-user-svc',
+      aud: 'shop-api',
+      expiresIn: 600_000,
+    })({
       sub: randomUUID(),
       role: 'customer',
     });

@@ -38,6 +38,7 @@ describe('registration', () => {
       email: `reg-${suffix}@example.test`,
       fullName: 'Reg Istered',
       role: 'customer',
+      disabled: false,
       createdAt: expect.any(String),
     });
     expect(JSON.stringify(response.body)).not.toContain(password);
@@ -148,18 +149,36 @@ describe('login', () => {
 });
 
 describe('the profile', () => {
-  it('GET and PATCH /users/me change email, full name and password', async () => {
+  it('GET and PATCH /users/me change email, full name and password; email and password need the current password', async () => {
     const user = await newCustomer('profile');
     const me = await call('GET', `${users}/users/me`, { token: user.token });
-    expect(me.body).toMatchObject({ id: user.id, username: user.username, fullName: null });
+    expect(me.body).toMatchObject({ id: user.id, username: user.username, fullName: null, disabled: false });
+
+    expectProblem(
+      await call('PATCH', `${users}/users/me`, { token: user.token, body: { email: `new-${user.email}` } }),
+      400,
+      'CURRENT_PASSWORD_REQUIRED',
+    );
+    expectProblem(
+      await call('PATCH', `${users}/users/me`, {
+        token: user.token,
+        body: { password: 'a-new-password', currentPassword: 'not-it-at-all' },
+      }),
+      403,
+      'CURRENT_PASSWORD_WRONG',
+    );
+    const renamed = await call('PATCH', `${users}/users/me`, { token: user.token, body: { fullName: 'New Name' } });
+    expect(renamed.body).toMatchObject({ fullName: 'New Name' });
 
     const patched = await call('PATCH', `${users}/users/me`, {
       token: user.token,
-      body: { fullName: 'New Name', email: `new-${user.email}`, password: 'a-new-password' },
+      body: { email: `new-${user.email}`, password: 'a-new-password', currentPassword: user.password },
     });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ fullName: 'New Name', email: `new-${user.email}` });
-    expect(await login(user.username, 'a-new-password')).toBeTruthy();
+    // The password change revoked the token it was made with.
+    expectProblem(await call('GET', `${users}/users/me`, { token: user.token }), 401, 'TOKEN_REVOKED');
+    const token = await login(user.username, 'a-new-password');
     expectProblem(
       await call('POST', `${users}/auth/login`, { body: { username: user.username, password: user.password } }),
       401,
@@ -167,9 +186,13 @@ describe('the profile', () => {
     );
 
     const other = await newCustomer('profile-other');
-    expectProblem(await call('PATCH', `${users}/users/me`, { token: user.token, body: { email: other.email } }), 409, 'EMAIL_TAKEN');
-    expectProblem(await call('PATCH', `${users}/users/me`, { token: user.token, body: {} }), 400, 'VALIDATION_FAILED');
-    expectProblem(await call('PATCH', `${users}/users/me`, { token: user.token, body: { password: 'short' } }), 400, 'VALIDATION_FAILED');
+    expectProblem(
+      await call('PATCH', `${users}/users/me`, { token, body: { email: other.email, currentPassword: 'a-new-password' } }),
+      409,
+      'EMAIL_TAKEN',
+    );
+    expectProblem(await call('PATCH', `${users}/users/me`, { token, body: {} }), 400, 'VALIDATION_FAILED');
+    expectProblem(await call('PATCH', `${users}/users/me`, { token, body: { password: 'short' } }), 400, 'VALIDATION_FAILED');
   });
 });
 
@@ -198,7 +221,13 @@ describe('bearer tokens, verified by user-svc (own keys) and product-svc (JWKS)'
   });
 
   it('answers 401 for an expired token signed with the real key', async () => {
-    const sign = createSigner({ algorithm: 'ES256', key: signingKey.privateKey, kid: signingKey.kid, iss: 'shop-user-svc' });
+    const sign = createSigner({
+      algorithm: 'ES256',
+      key: signingKey.privateKey,
+      kid: signingKey.kid,
+      iss: 'shop-user-svc',
+      aud: 'shop-api',
+    });
     const now = Math.floor(Date.now() / 1000);
     const expired = sign({ sub: user.id, role: 'customer', iat: now - 7200, exp: now - 3600 });
     for (const url of protectedUrls()) expectProblem(await probe(url, expired), 401, 'TOKEN_EXPIRED');
@@ -211,10 +240,26 @@ describe('bearer tokens, verified by user-svc (own keys) and product-svc (JWKS)'
       key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
       kid: signingKey.kid,
       iss: 'shop-user-svc',
+      aud: 'shop-api',
       expiresIn: 600_000,
     });
     const forged = sign({ sub: user.id, role: 'admin' });
     for (const url of protectedUrls()) expectProblem(await probe(url, forged), 401, 'TOKEN_INVALID');
+  });
+
+  it('answers 401 for a token signed with the real key for another audience, or for none', async () => {
+    for (const aud of ['another-api', undefined]) {
+      const sign = createSigner({
+        algorithm: 'ES256',
+        key: signingKey.privateKey,
+        kid: signingKey.kid,
+        iss: 'shop-user-svc',
+        ...(aud ? { aud } : {}),
+        expiresIn: 600_000,
+      });
+      const token = sign({ sub: user.id, role: 'customer' });
+      for (const url of protectedUrls()) expectProblem(await probe(url, token), 401, 'TOKEN_INVALID');
+    }
   });
 
   it('answers 401 for an unsigned token (alg: none) claiming admin', async () => {

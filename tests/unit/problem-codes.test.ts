@@ -75,6 +75,9 @@ const kitCodeApplies: Record<string, (source: string) => boolean> = {
   TOKEN_MISSING: authenticates,
   TOKEN_INVALID: authenticates,
   TOKEN_EXPIRED: authenticates,
+  // A verified token's account standing (kit/src/http/accounts.ts) is checked wherever tokens are.
+  TOKEN_REVOKED: authenticates,
+  ACCOUNT_DISABLED: authenticates,
   FORBIDDEN: (source) => /\.requireRole\(/.test(source),
   // user-svc verifies tokens with its own key store (`resolveKey`), not through the JWKS.
   AUTH_UNAVAILABLE: (source) => authenticates(source) && !/\bresolveKey\s*:/.test(source),

@@ -16,7 +16,7 @@ interface Operation {
 }
 
 interface OpenApiOperation {
-  security?: unknown[];
+  security?: Record<string, string[]>[];
   requestBody?: unknown;
   responses?: Record<string, unknown>;
   parameters?: { in: string; name: string; required?: boolean; schema?: { type?: string; default?: unknown } }[];
@@ -32,7 +32,8 @@ function operationsOf(app: HttpApp): Operation[] {
         method: method.toUpperCase(),
         path,
         secured: (operation.security ?? []).length > 0,
-        adminOnly: '403' in (operation.responses ?? {}),
+        // kit's adminAuth: the bearer scheme with the admin role required.
+        adminOnly: (operation.security ?? []).some((requirement) => requirement['bearer']?.includes('admin') ?? false),
         hasBody: operation.requestBody !== undefined,
         // A parameter with a default is listed as required, but a request may leave it out.
         query: (operation.parameters ?? [])

@@ -4,7 +4,8 @@ import { defineService } from '@shop/kit';
 import { userRoutes } from './api/routes.ts';
 import { userProblems } from './domain/problems.ts';
 import { SigningKeys } from './domain/signing-keys.ts';
-import { ensureAdmin } from './domain/users.ts';
+import { Passwords } from './domain/passwords.ts';
+import { checkAccount, ensureAdmin } from './domain/users.ts';
 
 /** user-svc's own variables (the shared ones are in kit/src/service/config.ts). */
 export const UserServiceEnvironment = Type.Object({
@@ -14,6 +15,18 @@ export const UserServiceEnvironment = Type.Object({
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, default: 3600 }),
   LOGIN_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20, description: 'Login attempts per client address and account per window' }),
   LOGIN_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
+  REGISTRATION_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 10, description: 'Registrations per client address per window' }),
+  REGISTRATION_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
+  PASSWORD_HASH_CONCURRENCY: Type.Integer({
+    minimum: 1,
+    default: 2,
+    description: 'Password hashes and checks (scrypt, 32 MiB each) computed at once; about one per core',
+  }),
+  PASSWORD_HASH_QUEUE: Type.Integer({
+    minimum: 0,
+    default: 32,
+    description: 'Password hashes and checks that may wait for one; past that, 503 TOO_BUSY at once',
+  }),
 });
 
 export default defineService({
@@ -24,20 +37,24 @@ export default defineService({
   problems: userProblems,
   setup({ env, sql, codec, logger }) {
     const keys = new SigningKeys(sql, env.ACCESS_TOKEN_TTL_SECONDS);
+    const passwords = new Passwords({ concurrency: env.PASSWORD_HASH_CONCURRENCY, queue: env.PASSWORD_HASH_QUEUE });
     return {
       // user-svc verifies its own tokens with its key store, not through its own JWKS over HTTP.
       resolveKey: (kid) => keys.publicKey(kid),
+      checkAccount: (user) => checkAccount({ sql }, user),
       routes: (app) =>
         userRoutes(app, {
           sql,
           codec,
+          passwords,
           keys,
           loginRateLimit: { max: env.LOGIN_RATE_LIMIT_MAX, timeWindow: env.LOGIN_RATE_LIMIT_WINDOW_MS },
+          registrationRateLimit: { max: env.REGISTRATION_RATE_LIMIT_MAX, timeWindow: env.REGISTRATION_RATE_LIMIT_WINDOW_MS },
         }),
       async start() {
         await keys.load();
         const admin = await ensureAdmin(
-          { sql, codec },
+          { sql, codec, passwords },
           { username: env.ADMIN_USERNAME, email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
         );
         logger.info({ username: admin.user.username, created: admin.created }, 'admin account');

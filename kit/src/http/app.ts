@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AccountCheck } from './accounts.ts';
 import { authentication, type PublicKeyResolver } from './auth.ts';
 import { health, type ReadinessCheck } from './health.ts';
 import { metrics } from './metrics.ts';
@@ -21,6 +22,8 @@ export interface HttpAppOptions {
   logger: FastifyBaseLogger;
   /** Where bearer tokens' public keys come from (user-svc's JWKS, or user-svc's own key store). */
   resolveKey: PublicKeyResolver;
+  /** Whether a verified token's account may still act (revoked tokens, disabled accounts). */
+  checkAccount?: AccountCheck | undefined;
   /** What `/health/ready` checks besides the process itself. */
   readiness: Record<string, ReadinessCheck>;
   bodyLimit?: number;
@@ -34,7 +37,12 @@ export interface HttpAppOptions {
 function validators() {
   const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
   const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
-  for (const ajv of [strict, coercing]) addFormats.default(ajv);
+  for (const ajv of [strict, coercing]) {
+    addFormats.default(ajv);
+    // ajv-formats' uuid also takes a `urn:uuid:` prefix, which PostgreSQL's uuid type refuses:
+    // an id is accepted here only in the form the database takes.
+    ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+  }
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? strict : coercing).compile(schema);
 }
 
@@ -71,6 +79,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(metrics, { service: options.service });
   await app.register(health, { checks: options.readiness });
-  await app.register(authentication, { resolveKey: options.resolveKey });
+  await app.register(authentication, { resolveKey: options.resolveKey, checkAccount: options.checkAccount });
   return app;
 }

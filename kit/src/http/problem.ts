@@ -79,7 +79,9 @@ export const commonProblems = defineProblems({
   TOKEN_MISSING: 401,
   TOKEN_EXPIRED: 401,
   TOKEN_INVALID: 401,
+  TOKEN_REVOKED: 401,
   FORBIDDEN: 403,
+  ACCOUNT_DISABLED: 403,
   ROUTE_NOT_FOUND: 404,
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -129,6 +131,12 @@ export function problemOf(
       status === 415
         ? `Content-Type ${request.headers['content-type'] ?? '(none)'} is not supported; send application/json.`
         : error.message.replace(/^Authorization token/, 'The bearer token');
+  } else if (/^(FST|FAST)_JWT_/.test(error.code ?? '') && (error.statusCode ?? 401) < 500) {
+    // Any other refusal of @fastify/jwt or fast-jwt (a token unsigned, of another audience,
+    // not valid yet, with an unreadable payload) is a bad token, not a bad request.
+    status = 401;
+    code = 'TOKEN_INVALID';
+    detail = error.message.replace(/^Authorization token/, 'The bearer token');
   } else if (error.statusCode === 429) {
     status = 429;
     code = 'RATE_LIMITED';

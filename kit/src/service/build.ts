@@ -10,7 +10,9 @@ import { database } from '../db/plugin.ts';
 import { events } from '../events/plugin.ts';
 import { createHttpApp, type HttpApp } from '../http/app.ts';
 import { jobs } from '../jobs/plugin.ts';
+import { accountStatesCheck, rememberAccountState, type AccountCheck } from '../http/accounts.ts';
 import { jwksKeyResolver, type PublicKeyResolver } from '../http/auth.ts';
+import type { EventHandlers } from '../consumer/consumer.ts';
 import { loadServiceConfig } from './config.ts';
 import type { ServiceContext, ServiceDefinition } from './definition.ts';
 
@@ -57,8 +59,9 @@ export async function buildService<Environment extends TObject>(
   });
 
   const usesEvents = service.produces.length > 0 || service.consumes.length > 0;
-  // The service's own key resolver (user-svc's key store) exists only once its parts do.
-  const late: { resolveKey?: PublicKeyResolver } = {};
+  // The service's own key resolver (user-svc's key store) and its account check exist only
+  // once its parts and its database do.
+  const late: { resolveKey?: PublicKeyResolver; checkAccount?: AccountCheck } = {};
 
   const app = await createHttpApp({
     service: service.name,
@@ -67,6 +70,8 @@ export async function buildService<Environment extends TObject>(
     logger,
     // Read when a token arrives, by then the routes (and user-svc's own key store) exist.
     resolveKey: options.resolveKey ?? ((kid) => (late.resolveKey ?? defaultResolver)(kid)),
+    // Offline there is no database to read an account's standing from.
+    checkAccount: options.offline ? undefined : async (user) => late.checkAccount?.(user),
     readiness: {
       database: async () => {
         await app.sql`select 1`;
@@ -87,14 +92,28 @@ export async function buildService<Environment extends TObject>(
 
   await app.register(database, {
     settings: config.database,
-    ...(options.offline ? {} : { migrations: { platform: service.outbox, folder: fileURLToPath(definition.migrations) } }),
+    ...(options.offline ? {} : { migrations: { platform: service.platform, folder: fileURLToPath(definition.migrations) } }),
   });
   await app.register(events, { registryUrl: config.registryUrl, brokers: config.kafkaBrokers, clientId: service.name });
 
   const context: ServiceContext<Static<Environment>> = { config, env: own, sql: app.sql, codec: app.codec, logger };
   const parts = definition.setup(context);
   if (parts.resolveKey) late.resolveKey = parts.resolveKey;
-  const handlers = parts.handlers ?? {};
+  const handlers: EventHandlers = { ...parts.handlers };
+  // A service that follows user-updated refuses revoked tokens and disabled accounts: the kit
+  // keeps their standing in account_states, before the service's own handler (if any) runs.
+  if (service.consumes.includes('user-updated')) {
+    const standings = accountStatesCheck(app.sql);
+    late.checkAccount = parts.checkAccount ?? standings;
+    const own = parts.handlers?.['user-updated'];
+    handlers['user-updated'] = async (tx, event) => {
+      await rememberAccountState(tx, event.value);
+      standings.forget(event.value.userId);
+      await own?.(tx, event);
+    };
+  } else if (parts.checkAccount) {
+    late.checkAccount = parts.checkAccount;
+  }
   // The catalogue says who consumes what; a handler more or less is a mistake of the build.
   const handled = Object.keys(handlers);
   const missing = service.consumes.filter((topic) => !handled.includes(topic));

@@ -5,6 +5,7 @@ import type { EventHandler } from '../consumer/consumer.ts';
 import type { Sql } from '../db/connect.ts';
 import type { EventCodec } from '../events/codec.ts';
 import type { HttpApp } from '../http/app.ts';
+import type { AccountCheck } from '../http/accounts.ts';
 import type { PublicKeyResolver } from '../http/auth.ts';
 import type { ProblemCatalogue } from '../http/problem.ts';
 import type { Logger } from '../kafka/client.ts';
@@ -32,6 +33,12 @@ export interface ServiceParts {
   handlers?: Partial<{ [T in keyof EventsByTopic]: EventHandler<T> }>;
   /** Where token-verification keys come from; by default user-svc's JWKS. */
   resolveKey?: PublicKeyResolver;
+  /**
+   * Whether a verified token's account may still act. By default, a service that consumes
+   * user-updated reads the kit's account_states (kept from that topic); user-svc, which owns
+   * the accounts, reads its own table.
+   */
+  checkAccount?: AccountCheck;
   /**
    * Work that needs the database, run once the migrations are applied and before the service
    * listens (user-svc loads its signing keys and ensures the admin account). Never run by

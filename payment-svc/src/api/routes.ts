@@ -1,4 +1,4 @@
-import { Problem, type HttpApp, type Sql } from '@shop/kit';
+import { bearerAuth, Problem, type HttpApp, type Sql } from '@shop/kit';
 import { paymentsOfOrder, type PaymentRow } from '../domain/payments.ts';
 import { PaymentQuery, Payments, type Payment } from './schemas.ts';
 
@@ -27,7 +27,7 @@ export async function paymentRoutes(app: HttpApp, { sql }: { sql: Sql }): Promis
       schema: {
         tags: ['payments'],
         summary: 'The payment of an order (its owner or an admin)',
-        security: [{ bearer: [] }],
+        security: bearerAuth,
         querystring: PaymentQuery,
         response: { 200: Payments, 400: Problem, 401: Problem, 404: Problem },
       },

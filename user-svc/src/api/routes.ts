@@ -1,12 +1,23 @@
 import rateLimit from '@fastify/rate-limit';
-import { JWKS_PATH, Problem, type HttpApp } from '@shop/kit';
+import { adminAuth, bearerAuth, decodeCursor, encodeCursor, JWKS_PATH, Problem, type HttpApp } from '@shop/kit';
 import type { SigningKeys } from '../domain/signing-keys.ts';
-import { authenticate, getUser, registerUser, updateProfile, type UserRow, type UsersDependencies } from '../domain/users.ts';
-import { AccessToken, Jwks, LoginBody, RegisterBody, UpdateMeBody, User } from './schemas.ts';
+import {
+  authenticate,
+  disableAccount,
+  findAccounts,
+  getUser,
+  loginKey,
+  registerUser,
+  updateProfile,
+  type UserRow,
+  type UsersDependencies,
+} from '../domain/users.ts';
+import { AccessToken, Jwks, LoginBody, RegisterBody, UpdateMeBody, User, UserPage, UserParams, UserSearchQuery } from './schemas.ts';
 
 export interface UserRoutesOptions extends UsersDependencies {
   keys: SigningKeys;
   loginRateLimit: { max: number; timeWindow: number };
+  registrationRateLimit: { max: number; timeWindow: number };
 }
 
 const toUser = (row: UserRow): User => ({
@@ -15,10 +26,9 @@ const toUser = (row: UserRow): User => ({
   email: row.email,
   fullName: row.fullName,
   role: row.role,
+  disabled: row.disabledAt !== null,
   createdAt: row.createdAt.toISOString(),
 });
-
-const secured = [{ bearer: [] }];
 
 export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Promise<void> {
   const { keys } = options;
@@ -31,8 +41,12 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
         tags: ['users'],
         summary: 'Register an account (emits user-registration)',
         body: RegisterBody,
-        response: { 201: User, 400: Problem, 409: Problem },
+        response: { 201: User, 400: Problem, 409: Problem, 429: Problem, 503: Problem },
       },
+      // Per client address: each registration costs a 32 MiB password hash, and accounts are
+      // what the per-account login limit counts by. Counted after validation, so only the
+      // requests that would hash a password count.
+      config: { rateLimit: { ...options.registrationRateLimit, hook: 'preHandler' } },
     },
     async (request, reply) => reply.code(201).send(toUser(await registerUser(options, request.body))),
   );
@@ -44,7 +58,7 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
         tags: ['auth'],
         summary: 'Exchange a username (or email) and password for an access token',
         body: LoginBody,
-        response: { 200: AccessToken, 400: Problem, 401: Problem, 429: Problem },
+        response: { 200: AccessToken, 400: Problem, 401: Problem, 403: Problem, 429: Problem, 503: Problem },
       },
       config: {
         rateLimit: {
@@ -52,8 +66,11 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
           timeWindow: options.loginRateLimit.timeWindow,
           // After the body is parsed, so the limit is per client address and account: one
           // client guessing one account is stopped, other accounts behind the same NAT are not.
+          // The account is counted under one key however it is spelled (username or email,
+          // any case or Unicode form).
           hook: 'preHandler',
-          keyGenerator: (request) => `${request.ip}|${((request.body as { username?: string } | undefined)?.username ?? '').toLowerCase()}`,
+          keyGenerator: async (request) =>
+            `${request.ip}|${await loginKey(options, (request.body as { username?: string }).username ?? '')}`,
         },
       },
     },
@@ -65,7 +82,7 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
 
   app.get(
     '/users/me',
-    { onRequest: app.authenticate, schema: { tags: ['users'], security: secured, response: { 200: User, 401: Problem, 404: Problem } } },
+    { onRequest: app.authenticate, schema: { tags: ['users'], security: bearerAuth, response: { 200: User, 401: Problem, 404: Problem } } },
     async (request) => toUser(await getUser(options, request.user.id)),
   );
 
@@ -75,13 +92,47 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
       onRequest: app.authenticate,
       schema: {
         tags: ['users'],
-        summary: 'Change email, full name or password',
-        security: secured,
+        summary: 'Change email, full name or password (email and password need currentPassword; emits user-updated)',
+        security: bearerAuth,
         body: UpdateMeBody,
-        response: { 200: User, 400: Problem, 401: Problem, 404: Problem, 409: Problem },
+        response: { 200: User, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
       },
     },
     async (request) => toUser(await updateProfile(options, request.user.id, request.body)),
+  );
+
+  app.get(
+    '/admin/users',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        tags: ['admin'],
+        summary: 'Accounts whose username, email or full name contains q, newest first (admin)',
+        security: adminAuth,
+        querystring: UserSearchQuery,
+        response: { 200: UserPage, 400: Problem, 401: Problem, 403: Problem },
+      },
+    },
+    async (request) => {
+      const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+      const page = await findAccounts(options, request.query.q, request.query.limit, before);
+      return { items: page.items.map(toUser), nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+    },
+  );
+
+  app.post(
+    '/admin/users/:id/disable',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        tags: ['admin'],
+        summary: 'Disable an account: its tokens and new orders are refused from then on (admin; emits user-updated)',
+        security: adminAuth,
+        params: UserParams,
+        response: { 200: User, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
+      },
+    },
+    async (request) => toUser(await disableAccount(options, request.user, request.params.id)),
   );
 
   app.get(

@@ -22,7 +22,14 @@ export const LoginBody = Type.Object(
 );
 
 export const UpdateMeBody = Type.Object(
-  { email: Type.Optional(Email), fullName: Type.Optional(Type.Union([FullName, Type.Null()])), password: Type.Optional(Password) },
+  {
+    email: Type.Optional(Email),
+    fullName: Type.Optional(Type.Union([FullName, Type.Null()])),
+    password: Type.Optional(Password),
+    currentPassword: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, writeOnly: true, description: 'Required to change the email or the password' }),
+    ),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 
@@ -32,9 +39,23 @@ export const User = Type.Object({
   email: Type.String(),
   fullName: Type.Union([Type.String(), Type.Null()]),
   role: Type.Enum(['customer', 'admin']),
+  disabled: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
 });
 export type User = Static<typeof User>;
+
+export const UserParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const UserSearchQuery = Type.Object(
+  {
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Part of a username, email or full name (any case)' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const UserPage = Type.Object({ items: Type.Array(User), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
 export const AccessToken = Type.Object({
   accessToken: Type.String(),

@@ -1,7 +1,10 @@
 import type { Sql, Transaction } from '@shop/kit';
 import type { UserChanges, UserRow } from '../domain/users.ts';
 
-const columns = (sql: Sql | Transaction) => sql`id, username, email, full_name, role, password_hash, created_at, updated_at`;
+type Db = Sql | Transaction;
+
+const columns = (sql: Db) =>
+  sql`id, username, email, full_name, role, password_hash, disabled_at, token_generation, version, created_at, updated_at`;
 
 /** The unique index a failed insert or update ran into, if that is why it failed. */
 export function violatedUniqueIndex(error: unknown): 'users_username_key' | 'users_email_key' | undefined {
@@ -19,8 +22,8 @@ export async function insertUser(
   return row!;
 }
 
-export async function findUserById(sql: Sql | Transaction, id: string): Promise<UserRow | undefined> {
-  const [row] = await sql<UserRow[]>`select ${columns(sql)} from users where id = ${id}`;
+export async function findUserById(sql: Db, id: string, lock = false): Promise<UserRow | undefined> {
+  const [row] = await sql<UserRow[]>`select ${columns(sql)} from users where id = ${id} ${lock ? sql`for update` : sql``}`;
   return row;
 }
 
@@ -32,13 +35,46 @@ export async function findUserByLogin(sql: Sql, login: string): Promise<UserRow 
   return row;
 }
 
-/** Sets the columns `changes` names (a null full name clears it); undefined ones stay as they are. */
-export async function updateUser(sql: Sql, id: string, changes: UserChanges): Promise<UserRow | undefined> {
+/**
+ * Sets the columns `changes` names (a null full name clears it; undefined ones stay as they
+ * are), one version more, and a new token generation when the password changed.
+ */
+export async function updateUser(tx: Transaction, id: string, changes: UserChanges): Promise<UserRow> {
   const changed = (['email', 'fullName', 'passwordHash'] as const).filter((column) => changes[column] !== undefined);
   if (changed.length === 0) throw new Error(`an update of user ${id} that changes nothing`);
-  const [row] = await sql<UserRow[]>`
-    update users set ${sql(changes, changed)}, updated_at = now()
+  const [row] = await tx<UserRow[]>`
+    update users set ${tx(changes, changed)}, version = version + 1, updated_at = now(),
+      token_generation = token_generation + ${changes.passwordHash === undefined ? 0 : 1}
     where id = ${id}
-    returning ${columns(sql)}`;
-  return row;
+    returning ${columns(tx)}`;
+  return row!;
+}
+
+export async function disableUser(tx: Transaction, id: string): Promise<UserRow> {
+  const [row] = await tx<UserRow[]>`
+    update users set disabled_at = now(), version = version + 1, updated_at = now()
+    where id = ${id}
+    returning ${columns(tx)}`;
+  return row!;
+}
+
+/** `%` and `_` in a search text are meant literally. */
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (match) => `\\${match}`)}%`;
+
+/**
+ * Accounts whose username, email or full name contains `query` (any case), newest first,
+ * after the account named by `before`. An infix match cannot use a btree index: it reads the
+ * accounts in the order of users_by_created until the page is full, which suits an admin's
+ * occasional search; a shop with millions of accounts would add pg_trgm (docs/operations.md).
+ */
+export function searchUsers(sql: Sql, query: string | undefined, limit: number, before: string | undefined): Promise<UserRow[]> {
+  const matching = query
+    ? sql`and (username ilike ${likePattern(query)} or email ilike ${likePattern(query)} or full_name ilike ${likePattern(query)})`
+    : sql``;
+  const position = before ? sql`and (created_at, id) < (select created_at, id from users where id = ${before})` : sql``;
+  return sql<UserRow[]>`
+    select ${columns(sql)} from users
+    where true ${matching} ${position}
+    order by created_at desc, id desc
+    limit ${limit}`;
 }

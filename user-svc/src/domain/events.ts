@@ -1,5 +1,5 @@
 // The events user-svc writes to its outbox, one typed constructor per topic.
-import { outboxEvent } from '@shop/kit';
+import { outboxEvent, type UserChange, type UserState } from '@shop/kit';
 import type { UserRow } from './users.ts';
 
 export const userRegistration = (user: UserRow) =>
@@ -10,4 +10,24 @@ export const userRegistration = (user: UserRow) =>
     fullName: user.fullName,
     role: user.role,
     registeredAt: user.createdAt.getTime(),
+  });
+
+/** What other services may know of an account: never its password hash. */
+const stateOf = (user: UserRow): UserState => ({
+  username: user.username,
+  email: user.email,
+  fullName: user.fullName,
+  role: user.role,
+  disabled: user.disabledAt !== null,
+  tokenGeneration: user.tokenGeneration,
+  version: user.version,
+});
+
+export const userUpdated = (before: UserRow, after: UserRow, change: UserChange) =>
+  outboxEvent('user-updated', after.id, {
+    userId: after.id,
+    change,
+    before: stateOf(before),
+    after: stateOf(after),
+    updatedAt: after.updatedAt.getTime(),
   });

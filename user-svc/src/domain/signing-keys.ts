@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
-import { TOKEN_ALGORITHM, TOKEN_ISSUER, type Role, type Sql } from '@shop/kit';
+import { TOKEN_ALGORITHM, TOKEN_AUDIENCE, TOKEN_ISSUER, type Role, type Sql } from '@shop/kit';
 import { allSigningKeys, insertSigningKey } from '../data-access/signing-keys-repository.ts';
 
 /** A stored signing key: the private key as PKCS#8 PEM, the public one as a JWK (kty, crv, x, y). */
@@ -44,7 +44,7 @@ function newSigningKey(): Pick<SigningKeyRow, 'kid' | 'privateKey' | 'publicJwk'
 export class SigningKeys {
   private keys: SigningKeyRow[] = [];
   private reloadedAt = 0;
-  private sign: ((payload: { sub: string; role: Role }) => string) | undefined;
+  private sign: ((payload: { sub: string; role: Role; gen: number }) => string) | undefined;
   private readonly sql: Sql;
   private readonly ttlSeconds: number;
 
@@ -70,14 +70,16 @@ export class SigningKeys {
       key: newest.privateKey,
       kid: newest.kid,
       iss: TOKEN_ISSUER,
+      aud: TOKEN_AUDIENCE,
       expiresIn: this.ttlSeconds * 1000,
     });
     this.sign = (payload) => signer(payload);
   }
 
-  issueToken(user: { id: string; role: Role }): { accessToken: string; expiresIn: number } {
+  /** A token carries the account's token generation (claim gen): a password change revokes it. */
+  issueToken(user: { id: string; role: Role; tokenGeneration: number }): { accessToken: string; expiresIn: number } {
     if (!this.sign) throw new Error('signing keys not loaded');
-    return { accessToken: this.sign({ sub: user.id, role: user.role }), expiresIn: this.ttlSeconds };
+    return { accessToken: this.sign({ sub: user.id, role: user.role, gen: user.tokenGeneration }), expiresIn: this.ttlSeconds };
   }
 
   jwks(): { keys: PublicJwk[] } {

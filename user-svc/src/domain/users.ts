@@ -1,8 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { HttpProblem, writeOutboxEvent, type EventCodec, type Role, type Sql } from '@shop/kit';
-import { findUserById, findUserByLogin, insertUser, updateUser, violatedUniqueIndex } from '../data-access/users-repository.ts';
-import { hashPassword, spendVerificationTime, verifyPassword } from './passwords.ts';
-import { userRegistration } from './events.ts';
+import {
+  admitToken,
+  commonProblems,
+  HttpProblem,
+  invalidCursor,
+  writeOutboxEvent,
+  type AuthenticatedUser,
+  type EventCodec,
+  type Role,
+  type Sql,
+} from '@shop/kit';
+import {
+  disableUser,
+  findUserById,
+  findUserByLogin,
+  insertUser,
+  searchUsers,
+  updateUser,
+  violatedUniqueIndex,
+} from '../data-access/users-repository.ts';
+import type { Passwords } from './passwords.ts';
+import { userRegistration, userUpdated } from './events.ts';
 import { userProblems } from './problems.ts';
 
 /** An account as stored. */
@@ -13,6 +31,11 @@ export interface UserRow {
   fullName: string | null;
   role: Role;
   passwordHash: string;
+  /** When an admin disabled the account; null while it is active. */
+  disabledAt: Date | null;
+  /** Raised by a password change; tokens of an older generation are refused. */
+  tokenGeneration: number;
+  version: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -27,6 +50,7 @@ export interface UserChanges {
 export interface UsersDependencies {
   sql: Sql;
   codec: EventCodec;
+  passwords: Passwords;
 }
 
 export interface Registration {
@@ -48,11 +72,11 @@ function conflict(error: unknown): never {
  * exist or neither does. The event carries who registered, never the password or its hash.
  */
 export async function registerUser(
-  { sql, codec }: UsersDependencies,
+  { sql, codec, passwords }: UsersDependencies,
   registration: Registration,
   role: Role = 'customer',
 ): Promise<UserRow> {
-  const passwordHash = await hashPassword(registration.password);
+  const passwordHash = await passwords.hash(registration.password);
   try {
     return await sql.begin(async (tx) => {
       const user = await insertUser(tx, {
@@ -72,11 +96,32 @@ export async function registerUser(
 }
 
 /** The account a username-or-email and password belong to; one answer for every kind of mismatch. */
-export async function authenticate({ sql }: UsersDependencies, login: string, password: string): Promise<UserRow> {
+export async function authenticate({ sql, passwords }: UsersDependencies, login: string, password: string): Promise<UserRow> {
   const user = await findUserByLogin(sql, login);
-  const valid = user ? await verifyPassword(password, user.passwordHash) : (await spendVerificationTime(password), false);
+  const valid = user ? await passwords.verify(password, user.passwordHash) : (await passwords.spendVerificationTime(password), false);
   if (!user || !valid) throw userProblems.INVALID_CREDENTIALS('The username or password is wrong.');
+  if (user.disabledAt) throw commonProblems.ACCOUNT_DISABLED('This account has been disabled.');
   return user;
+}
+
+/**
+ * user-svc's own account check: it owns the accounts, so it reads them, not a copy. One
+ * primary-key read per authenticated request to user-svc (profile reads and changes, the
+ * admin's tools), which are rare next to the calls the other services verify.
+ */
+export async function checkAccount({ sql }: Pick<UsersDependencies, 'sql'>, user: AuthenticatedUser): Promise<void> {
+  const account = await findUserById(sql, user.id);
+  admitToken(user, account && { disabled: account.disabledAt !== null, tokenGeneration: account.tokenGeneration });
+}
+
+/**
+ * What the login limit counts attempts by: the account's id when the login names one (by
+ * username or email, in any case), otherwise the login folded to one spelling.
+ */
+export async function loginKey({ sql }: Pick<UsersDependencies, 'sql'>, login: string): Promise<string> {
+  const folded = login.normalize('NFKC').trim().toLowerCase();
+  const account = folded === '' ? undefined : await findUserByLogin(sql, folded);
+  return account?.id ?? folded;
 }
 
 export async function getUser({ sql }: UsersDependencies, id: string): Promise<UserRow> {
@@ -85,24 +130,69 @@ export async function getUser({ sql }: UsersDependencies, id: string): Promise<U
   return user;
 }
 
-export async function updateProfile(
-  { sql }: UsersDependencies,
-  id: string,
-  changes: { email?: string; fullName?: string | null; password?: string },
-): Promise<UserRow> {
-  const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
-  let user: UserRow | undefined;
+export interface ProfileChanges {
+  email?: string | undefined;
+  fullName?: string | null | undefined;
+  password?: string | undefined;
+  currentPassword?: string | undefined;
+}
+
+/**
+ * Changes a profile and writes `user-updated` (before and after) in the same transaction. A
+ * new email or password needs the current password: a stolen token alone cannot take the
+ * account over. A new password raises the token generation, which revokes every token issued
+ * before it (here at once, elsewhere once the event arrives).
+ */
+export async function updateProfile({ sql, codec, passwords }: UsersDependencies, id: string, changes: ProfileChanges): Promise<UserRow> {
+  const sensitive = changes.email !== undefined || changes.password !== undefined;
+  if (sensitive && changes.currentPassword === undefined) {
+    throw userProblems.CURRENT_PASSWORD_REQUIRED('Changing the email or the password needs currentPassword.');
+  }
+  const passwordHash = changes.password === undefined ? undefined : await passwords.hash(changes.password);
   try {
-    user = await updateUser(sql, id, {
-      ...(changes.email === undefined ? {} : { email: changes.email }),
-      ...(changes.fullName === undefined ? {} : { fullName: changes.fullName }),
-      ...(passwordHash === undefined ? {} : { passwordHash }),
+    return await sql.begin(async (tx) => {
+      const before = await findUserById(tx, id, true);
+      if (!before) throw userProblems.USER_NOT_FOUND('The account of this token no longer exists.');
+      if (sensitive && !(await passwords.verify(changes.currentPassword!, before.passwordHash))) {
+        throw userProblems.CURRENT_PASSWORD_WRONG('currentPassword is not the password of this account.');
+      }
+      const after = await updateUser(tx, id, {
+        ...(changes.email === undefined ? {} : { email: changes.email }),
+        ...(changes.fullName === undefined ? {} : { fullName: changes.fullName }),
+        ...(passwordHash === undefined ? {} : { passwordHash }),
+      });
+      await writeOutboxEvent(tx, codec, userUpdated(before, after, passwordHash === undefined ? 'PROFILE_CHANGED' : 'PASSWORD_CHANGED'));
+      return after;
     });
   } catch (error) {
     return conflict(error);
   }
-  if (!user) throw userProblems.USER_NOT_FOUND('The account of this token no longer exists.');
-  return user;
+}
+
+/**
+ * An admin disables an account: from then on its tokens are refused (by user-svc at once, by
+ * the others once user-updated reaches them) and so are its new orders. Disabling a disabled
+ * account changes nothing and writes nothing. An admin cannot disable their own account, so
+ * that the last admin cannot lock everyone out.
+ */
+export async function disableAccount({ sql, codec }: UsersDependencies, admin: AuthenticatedUser, id: string): Promise<UserRow> {
+  if (id === admin.id) throw userProblems.CANNOT_DISABLE_SELF('An admin cannot disable their own account.');
+  return sql.begin(async (tx) => {
+    const before = await findUserById(tx, id, true);
+    if (!before) throw userProblems.USER_NOT_FOUND(`There is no account ${id}.`);
+    if (before.disabledAt) return before;
+    const after = await disableUser(tx, id);
+    await writeOutboxEvent(tx, codec, userUpdated(before, after, 'DISABLED'));
+    return after;
+  });
+}
+
+/** The admin's search: accounts whose username, email or full name contains `query`, newest first. */
+export async function findAccounts({ sql }: UsersDependencies, query: string | undefined, limit: number, before: string | undefined) {
+  if (before !== undefined && !(await findUserById(sql, before))) throw invalidCursor();
+  const rows = await searchUsers(sql, query, limit + 1, before);
+  const items = rows.slice(0, limit);
+  return { items, last: rows.length > limit ? items.at(-1)?.id : undefined };
 }
 
 /**
