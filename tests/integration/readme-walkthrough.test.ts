@@ -121,6 +121,10 @@ const expectations: { step: string; check: (output: string, run: Run, round: num
     },
   },
   {
+    step: '6. the confirmation mail',
+    check: (output) => expect(lines(output).at(-1)).toBe('{"kind":"ORDER_CONFIRMED","status":"SENT"}'),
+  },
+  {
     step: '7. the two orders are cancelled',
     check: (output) => {
       expect(lines(output)).toEqual([
@@ -142,6 +146,20 @@ const expectations: { step: string; check: (output: string, run: Run, round: num
     step: '8. the same request again, and another under its key',
     check: (output, run) => {
       expect(lines(output)).toEqual([`{"id":"${run.order}","status":"CONFIRMED"}`, '{"status":422,"code":"IDEMPOTENCY_KEY_REUSED"}']);
+    },
+  },
+  {
+    step: '9. a confirmed order cancelled, refunded and its stock back',
+    check: (output) => {
+      const shown = lines(output);
+      expect(shown.slice(0, 4)).toEqual([
+        '{"status":"CONFIRMED","cancelReason":null}',
+        '{"status":"CANCELLED","cancelReason":"CUSTOMER_CANCELLED"}',
+        '{"status":"REFUNDED","failureReason":null}',
+        '8',
+      ]);
+      // The admin's newest cancelled order is this one, unless another test cancelled one since.
+      expect(shown[4]).toMatch(/^\{"id":"[0-9a-f-]{36}","cancelReason":"[A-Z_]+"\}$/);
     },
   },
 ];
