@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, Problem, type HttpApp, type Sql } from '@shop/kit';
+import { cursorPosition, pageAnswer, Problem, type HttpApp, type Sql } from '@shop/kit';
 import type { NotificationRow } from '../data-access/notifications-repository.ts';
 import { getNotification, listNotifications } from '../domain/notifications.ts';
 import { ListQuery, Notification, NotificationPage, NotificationParams } from './schemas.ts';
@@ -30,9 +30,9 @@ export async function notificationRoutes(app: HttpApp, { sql }: { sql: Sql }): P
       },
     },
     async (request) => {
-      const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+      const before = cursorPosition(request.query.cursor);
       const page = await listNotifications(sql, request.user.id, request.query.limit, before);
-      return { items: page.items.map(toNotification), nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+      return pageAnswer(page, toNotification);
     },
   );
 

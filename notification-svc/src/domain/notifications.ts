@@ -1,6 +1,6 @@
 // What notification-svc does with the events it consumes (inside the consumer's transaction,
 // so exactly once) and what it answers about them.
-import { invalidCursor, type Sql, type Transaction, type UserRegistered, type UserUpdated } from '@shop/kit';
+import { invalidCursor, keysetPage, type Sql, type Transaction, type UserRegistered, type UserUpdated } from '@shop/kit';
 import {
   findNotification,
   insertNotification,
@@ -46,8 +46,7 @@ export async function rememberUpdatedUser(tx: Transaction, update: UserUpdated):
 export async function listNotifications(sql: Sql, userId: string, limit: number, before: string | undefined) {
   if (before !== undefined && !(await findNotification(sql, userId, before))) throw invalidCursor();
   const rows = await notificationsOfUser(sql, userId, limit + 1, before);
-  const items = rows.slice(0, limit);
-  return { items, last: rows.length > limit ? items.at(-1)?.eventId : undefined };
+  return keysetPage(rows, limit, (notification) => notification.eventId);
 }
 
 /** One of the user's notifications; 404 for anyone else's, as for one that does not exist. */

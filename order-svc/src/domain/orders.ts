@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   commonProblems,
   invalidCursor,
+  keysetPage,
   writeOutboxEvent,
   type AuthenticatedUser,
   type EventCodec,
@@ -170,16 +171,14 @@ export async function listOrders({ sql }: OrdersDependencies, userId: string, li
     throw invalidCursor();
   }
   const rows = await ordersOfUser(sql, userId, limit + 1, before);
-  const items = rows.slice(0, limit);
-  return { items, last: rows.length > limit ? items.at(-1)?.id : undefined };
+  return keysetPage(rows, limit, (order) => order.id);
 }
 
 /** Every user's orders matching `filter`, newest first, one page at a time: the admin's listing. */
 export async function listAllOrders({ sql }: OrdersDependencies, filter: OrderFilter, limit: number, before: string | undefined) {
   if (before !== undefined && !(await findOrder(sql, before))) throw invalidCursor();
   const rows = await ordersMatching(sql, filter, limit + 1, before);
-  const items = rows.slice(0, limit);
-  return { items, last: rows.length > limit ? items.at(-1)?.id : undefined };
+  return keysetPage(rows, limit, (order) => order.id);
 }
 
 /**
