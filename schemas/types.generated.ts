@@ -143,7 +143,7 @@ export interface UserRegistered {
   registeredAt: number;
 }
 
-export type UserChange = 'PROFILE_CHANGED' | 'PASSWORD_CHANGED' | 'DISABLED';
+export type UserChange = 'PROFILE_CHANGED' | 'PASSWORD_CHANGED' | 'DISABLED' | 'LOGGED_OUT';
 
 export interface UserState {
   username: string;
@@ -151,13 +151,13 @@ export interface UserState {
   fullName: null | string;
   role: Role;
   disabled: boolean;
-  /** Access tokens carry the generation they were issued in (claim gen); one of an older generation is refused. A password change raises it */
+  /** Access tokens carry the generation they were issued in (claim gen); one of an older generation is refused. A password change and a logout raise it */
   tokenGeneration: number;
   /** 1 at registration, one more at every change */
   version: number;
 }
 
-/** A user account changed: its profile (email, full name), its password, or it was disabled. Key: the user id. Carries the account before and after the change, never the password or its hash; `after.version` orders the changes of one account. */
+/** A user account changed: its profile (email, full name), its password, it was disabled, or its user logged out (which revokes its tokens). Key: the user id. Carries the account before and after the change, never the password or its hash; `after.version` orders the changes of one account. */
 export interface UserUpdated {
   userId: string;
   change: UserChange;

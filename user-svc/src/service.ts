@@ -13,6 +13,11 @@ export const UserServiceEnvironment = Type.Object({
   ADMIN_EMAIL: Type.String({ format: 'email', default: 'admin@shop.local' }),
   ADMIN_PASSWORD: Type.String({ minLength: 8, description: 'Password of the admin account created at first start' }),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, default: 3600 }),
+  SIGNING_KEYS_RELOAD_MS: Type.Integer({
+    minimum: 1_000,
+    default: 60_000,
+    description: 'How often an instance reads the stored signing keys, so that it signs with a key another instance rotated in',
+  }),
   LOGIN_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20, description: 'Login attempts per client address and account per window' }),
   LOGIN_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
   REGISTRATION_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 10, description: 'Registrations per client address per window' }),
@@ -51,6 +56,7 @@ export default defineService({
           loginRateLimit: { max: env.LOGIN_RATE_LIMIT_MAX, timeWindow: env.LOGIN_RATE_LIMIT_WINDOW_MS },
           registrationRateLimit: { max: env.REGISTRATION_RATE_LIMIT_MAX, timeWindow: env.REGISTRATION_RATE_LIMIT_WINDOW_MS },
         }),
+      jobs: [{ name: 'signing-keys-reload', everyMs: env.SIGNING_KEYS_RELOAD_MS, run: () => keys.reload() }],
       async start() {
         await keys.load();
         const admin = await ensureAdmin(

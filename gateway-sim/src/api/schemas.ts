@@ -7,7 +7,8 @@ const Key = Type.String({ minLength: 1, maxLength: 200 });
 
 export const ChargeBody = Type.Object(
   {
-    amountCents: Type.Integer({ minimum: 1 }),
+    // Below 2^53, so that the amount is exact in JSON and JavaScript, and fits the ledger's bigint.
+    amountCents: Type.Integer({ minimum: 1, maximum: 1_000_000_000_000_000 }),
     currency: Type.String({ pattern: '^[A-Z]{3}$' }),
     token: Type.String({
       minLength: 1,

@@ -10,7 +10,7 @@ import type { AccountCheck } from './accounts.ts';
 import { authentication, type PublicKeyResolver } from './auth.ts';
 import { health, type ReadinessCheck } from './health.ts';
 import { metrics } from './metrics.ts';
-import { installProblemHandlers } from './problem.ts';
+import { installProblemHandlers, problemOf, sendProblem, writeClientErrorProblem } from './problem.ts';
 
 /** A Fastify instance whose routes take their request and reply types from TypeBox schemas. */
 export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -59,6 +59,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: () => randomUUID(),
     ajv: { customOptions: { strict: false } },
+    // What is refused before routing (a path parameter over its length limit, an undecodable
+    // URL) or by Node's HTTP parser (headers over 16 KiB) is problem+json like everything else.
+    frameworkErrors: (error, request, reply) => {
+      const { problem, headers } = problemOf(error, request);
+      void sendProblem(reply, problem, headers);
+    },
+    clientErrorHandler: writeClientErrorProblem,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validators());

@@ -1,6 +1,6 @@
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt';
 import fp from 'fastify-plugin';
-import buildGetJwks from 'get-jwks';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Role } from '../../../schemas/types.generated.ts';
 import type { AccountCheck } from './accounts.ts';
@@ -47,49 +47,67 @@ export const adminAuth = [{ bearer: ['admin'] }];
 export type PublicKeyResolver = (kid: string) => Promise<string | undefined>;
 
 const KEY_TTL_MS = 10 * 60_000;
-/** How long user-svc's keys are not asked again for a kid they did not have. */
-const UNKNOWN_KID_TTL_MS = 60_000;
-/** At most one JWKS fetch for an unknown kid this often, whatever kids the tokens make up. */
+/** At most one JWKS fetch this often for a kid that is not cached, whatever kids the tokens make up. */
 const UNKNOWN_KID_FETCH_INTERVAL_MS = 5_000;
-const MAX_REMEMBERED_KIDS = 1_000;
 
 /**
- * Public keys from user-svc's JWKS endpoint, cached; a kid that is not cached (a rotated key)
- * fetches the JWKS again. The PEM of each key is kept too: get-jwks converts the JWK to PEM
- * on every call, in pure JavaScript elliptic-curve arithmetic, which cost more CPU than all
- * else a request does.
+ * Public keys from user-svc's JWKS endpoint. Each fetch reads the whole key set and caches
+ * every key's PEM (converted once, by node:crypto) for 10 minutes; requests that arrive
+ * together while a fetch is under way share it.
  *
- * A kid the JWKS does not have is remembered as unknown for a minute, and a fetch for an
- * unknown kid happens at most every 5 s: tokens with made-up kids cannot turn into a request
- * to user-svc each. A real new key is published before it signs anything (user-svc loads a
- * key, then signs with it), so the only cost is that a token of a brand-new key arriving
- * within 5 s of a made-up one waits for the next fetch (docs/security.md).
+ * A token whose kid is not cached causes a fetch, but at most one every 5 s: tokens with
+ * made-up kids cannot turn into a request to user-svc each, and are refused at once in
+ * between. A real new key (a rotation) is in the JWKS before it signs anything, so it becomes
+ * known with the first fetch after it appeared, whoever's token caused that fetch: at worst
+ * its first tokens wait 5 s (docs/security.md). get-jwks, used before, fetched per kid and
+ * cached only the kid asked for, so it could not give that bound.
  */
 export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
-  const getJwks = buildGetJwks({ jwksPath: JWKS_PATH, max: 20, ttl: KEY_TTL_MS });
-  const pems = new Map<string, { pem: string; until: number }>();
-  const unknown = new Map<string, number>();
-  let lastUnknownFetch = 0;
-  return async (kid) => {
-    const now = Date.now();
-    const known = pems.get(kid);
-    if (known && known.until > now) return known.pem;
-    if ((unknown.get(kid) ?? 0) > now) return undefined;
-    if (!known && now - lastUnknownFetch < UNKNOWN_KID_FETCH_INTERVAL_MS) return undefined;
-    if (!known) lastUnknownFetch = now;
+  let pems = new Map<string, string>();
+  let fetchedAt = 0;
+  let lastFetchStarted = 0;
+  let fetching: Promise<void> | undefined;
+
+  const fetchAll = async (): Promise<void> => {
+    let jwks: { keys?: (JsonWebKey & { kid?: string })[] };
     try {
-      const pem = await getJwks.getPublicKey({ domain: userServiceUrl, kid, alg: TOKEN_ALGORITHM });
-      if (pems.size >= MAX_REMEMBERED_KIDS) pems.clear();
-      pems.set(kid, { pem, until: now + KEY_TTL_MS });
-      return pem;
+      const response = await fetch(`${userServiceUrl}${JWKS_PATH}`, { signal: AbortSignal.timeout(5_000) });
+      if (!response.ok) throw new Error(`${JWKS_PATH} answered ${response.status}`);
+      jwks = (await response.json()) as typeof jwks;
     } catch (error) {
-      if ((error as { code?: string }).code === 'JWK_NOT_FOUND') {
-        if (unknown.size >= MAX_REMEMBERED_KIDS) unknown.clear();
-        unknown.set(kid, now + UNKNOWN_KID_TTL_MS);
-        return undefined;
-      }
       throw commonProblems.AUTH_UNAVAILABLE(`The keys of user-svc cannot be read (${(error as Error).message}); retry shortly.`);
     }
+    const next = new Map<string, string>();
+    for (const { kid, ...jwk } of jwks.keys ?? []) {
+      if (typeof kid !== 'string' || jwk.kty !== 'EC' || jwk.crv !== 'P-256') continue;
+      next.set(kid, createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'pem', type: 'spki' }).toString());
+    }
+    pems = next;
+    fetchedAt = Date.now();
+  };
+
+  const refresh = (): Promise<void> => {
+    if (fetching) return fetching;
+    lastFetchStarted = Date.now();
+    fetching = fetchAll().finally(() => {
+      fetching = undefined;
+    });
+    return fetching;
+  };
+
+  return async (kid) => {
+    const due = pems.has(kid)
+      ? Date.now() - fetchedAt > KEY_TTL_MS
+      : fetching !== undefined || Date.now() - lastFetchStarted >= UNKNOWN_KID_FETCH_INTERVAL_MS;
+    if (due) {
+      try {
+        await refresh();
+      } catch (error) {
+        // user-svc unreachable: a key already known keeps verifying; an unknown one cannot.
+        if (!pems.has(kid)) throw error;
+      }
+    }
+    return pems.get(kid);
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { Type, type Static } from 'typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyFailure } from '../consumer/failures.ts';
@@ -22,13 +23,16 @@ const titles: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   428: 'Precondition Required',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -84,6 +88,9 @@ export const commonProblems = defineProblems({
   ACCOUNT_DISABLED: 403,
   ROUTE_NOT_FOUND: 404,
   BODY_TOO_LARGE: 413,
+  REQUEST_TIMEOUT: 408,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
@@ -98,6 +105,8 @@ const frameworkCodes: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URI_TOO_LONG' },
+  FST_ERR_BAD_URL: { status: 400, code: 'BAD_REQUEST' },
   FST_JWT_NO_AUTHORIZATION_IN_HEADER: { status: 401, code: 'TOKEN_MISSING' },
   FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: { status: 401, code: 'TOKEN_EXPIRED' },
   FST_JWT_AUTHORIZATION_TOKEN_INVALID: { status: 401, code: 'TOKEN_INVALID' },
@@ -162,6 +171,28 @@ export function problemOf(
 
 export function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
   return reply.code(problem.status).headers(headers).type('application/problem+json').send(problem);
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (headers or request line over
+ * 16 KiB, a malformed request): written to the socket as problem+json too, then closed.
+ * Fastify's `clientErrorHandler`.
+ */
+export function writeClientErrorProblem(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, code, detail } =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? { status: 431, code: 'HEADERS_TOO_LARGE', detail: 'The request line and headers exceed 16 KiB.' }
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? { status: 408, code: 'REQUEST_TIMEOUT', detail: 'The request was not received in time.' }
+        : { status: 400, code: 'BAD_REQUEST', detail: 'The request is not valid HTTP.' };
+  const body = JSON.stringify({ type: 'about:blank', status, title: titles[status] ?? 'Error', detail, code });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${titles[status] ?? 'Error'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** Every error and every unknown route answers problem+json; a 5xx never shows its cause to the client. */

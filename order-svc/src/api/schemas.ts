@@ -5,6 +5,8 @@ const Uuid = Type.String({ format: 'uuid' });
 export const PlaceOrderBody = Type.Object(
   {
     items: Type.Array(
+      // With product-svc's price bound (10^9 minor units), 50 lines of 1,000 units total at most
+      // 5·10^13: an order's total is always an exact number.
       Type.Object({ productId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }),
       {
         minItems: 1,

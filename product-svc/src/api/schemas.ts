@@ -4,7 +4,10 @@ import { Type, type Static } from 'typebox';
 // currency code; `stock` is the quantity still available.
 
 export const MAX_NAME_LENGTH = 200;
-export const MAX_PRICE_CENTS = 1_000_000_000_000;
+// Ten million in major units. An order has at most 50 lines of at most 1,000 units
+// (order-svc), so no total passes 5·10^13 minor units, far below 2^53: every amount stays an
+// exact JavaScript number and an Avro long, whatever a client sends.
+export const MAX_PRICE_CENTS = 1_000_000_000;
 
 const Name = Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH });
 const Description = Type.String({ maxLength: 5000 });

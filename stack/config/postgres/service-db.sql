@@ -13,6 +13,5 @@ SELECT 'CREATE PUBLICATION outbox WITH (publish = ''insert'')'
  WHERE NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'outbox') \gexec
 ALTER PUBLICATION outbox OWNER TO :"owner";
 
--- Debezium reads the outbox table's definition when it starts; the service creates the
--- table later, so grant ahead of time.
-ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT SELECT ON TABLES TO cdc;
+-- Debezium's role, cdc, is granted the outbox alone, by the platform migrations that create
+-- it (kit/src/db/platform-migrations/005): it can read no other table of the database.

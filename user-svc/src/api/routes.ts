@@ -1,18 +1,31 @@
 import rateLimit from '@fastify/rate-limit';
-import { adminAuth, bearerAuth, decodeCursor, encodeCursor, JWKS_PATH, Problem, type HttpApp } from '@shop/kit';
+import { Type } from 'typebox';
+import { adminAuth, bearerAuth, cursorPosition, JWKS_PATH, pageAnswer, Problem, type HttpApp } from '@shop/kit';
 import type { SigningKeys } from '../domain/signing-keys.ts';
 import {
   authenticate,
   disableAccount,
   findAccounts,
   getUser,
+  logOut,
   loginKey,
   registerUser,
   updateProfile,
   type UserRow,
   type UsersDependencies,
 } from '../domain/users.ts';
-import { AccessToken, Jwks, LoginBody, RegisterBody, UpdateMeBody, User, UserPage, UserParams, UserSearchQuery } from './schemas.ts';
+import {
+  AccessToken,
+  Jwks,
+  LoginBody,
+  RegisterBody,
+  SigningKey,
+  UpdateMeBody,
+  User,
+  UserPage,
+  UserParams,
+  UserSearchQuery,
+} from './schemas.ts';
 
 export interface UserRoutesOptions extends UsersDependencies {
   keys: SigningKeys;
@@ -80,6 +93,23 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
     },
   );
 
+  app.post(
+    '/auth/logout',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['auth'],
+        summary: "Revoke every token of the caller's account issued until now, on every device (emits user-updated)",
+        security: bearerAuth,
+        response: { 204: Type.Null(), 401: Problem, 403: Problem, 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      await logOut(options, request.user.id);
+      return reply.code(204).send(null);
+    },
+  );
+
   app.get(
     '/users/me',
     { onRequest: app.authenticate, schema: { tags: ['users'], security: bearerAuth, response: { 200: User, 401: Problem, 404: Problem } } },
@@ -114,9 +144,8 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
       },
     },
     async (request) => {
-      const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
-      const page = await findAccounts(options, request.query.q, request.query.limit, before);
-      return { items: page.items.map(toUser), nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+      const page = await findAccounts(options, request.query.q, request.query.limit, cursorPosition(request.query.cursor));
+      return pageAnswer(page, toUser);
     },
   );
 
@@ -133,6 +162,23 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
       },
     },
     async (request) => toUser(await disableAccount(options, request.user, request.params.id)),
+  );
+
+  app.post(
+    '/admin/signing-keys',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        tags: ['admin'],
+        summary: 'Rotate the signing key: a new key signs from now on; tokens of the older keys verify until they expire (admin)',
+        security: adminAuth,
+        response: { 201: SigningKey, 401: Problem, 403: Problem },
+      },
+    },
+    async (_request, reply) => {
+      const key = await keys.rotate();
+      return reply.code(201).send({ kid: key.kid, createdAt: key.createdAt.toISOString() });
+    },
   );
 
   app.get(

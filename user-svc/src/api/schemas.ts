@@ -63,6 +63,8 @@ export const AccessToken = Type.Object({
   expiresIn: Type.Integer({ description: 'Seconds until the token expires' }),
 });
 
+export const SigningKey = Type.Object({ kid: Type.String(), createdAt: Type.String({ format: 'date-time' }) });
+
 export const Jwks = Type.Object({
   keys: Type.Array(
     Type.Object({

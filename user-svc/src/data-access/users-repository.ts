@@ -58,6 +58,15 @@ export async function disableUser(tx: Transaction, id: string): Promise<UserRow>
   return row!;
 }
 
+/** One token generation more: every token issued before is refused from then on. */
+export async function revokeTokens(tx: Transaction, id: string): Promise<UserRow> {
+  const [row] = await tx<UserRow[]>`
+    update users set token_generation = token_generation + 1, version = version + 1, updated_at = now()
+    where id = ${id}
+    returning ${columns(tx)}`;
+  return row!;
+}
+
 /** `%` and `_` in a search text are meant literally. */
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (match) => `\\${match}`)}%`;
 

@@ -59,7 +59,19 @@ export class SigningKeys {
     await this.reload();
   }
 
-  private async reload(): Promise<void> {
+  /**
+   * A new signing key (rotation): stored, then signing every token this instance issues from
+   * now on. Every key stays published in the JWKS, so tokens signed by an older key verify
+   * until they expire; other instances sign with the new key from their next reload (`jobs`).
+   */
+  async rotate(): Promise<SigningKeyRow> {
+    await insertSigningKey(this.sql, newSigningKey());
+    await this.reload();
+    return this.keys[0]!;
+  }
+
+  /** Keys another instance added (a rotation) sign here too from the next reload. */
+  async reload(): Promise<void> {
     this.keys = await allSigningKeys(this.sql);
     this.reloadedAt = Date.now();
     // Instances starting together may each have stored a key; all pick the same newest one.

@@ -4,6 +4,7 @@ import {
   commonProblems,
   HttpProblem,
   invalidCursor,
+  keysetPage,
   writeOutboxEvent,
   type AuthenticatedUser,
   type EventCodec,
@@ -15,6 +16,7 @@ import {
   findUserById,
   findUserByLogin,
   insertUser,
+  revokeTokens,
   searchUsers,
   updateUser,
   violatedUniqueIndex,
@@ -187,12 +189,25 @@ export async function disableAccount({ sql, codec }: UsersDependencies, admin: A
   });
 }
 
+/**
+ * Logging out revokes every token of the account issued until now, on every device (tokens are
+ * not tracked one by one: the account's token generation is raised, as by a password change),
+ * and writes user-updated (LOGGED_OUT) so that every service refuses them.
+ */
+export async function logOut({ sql, codec }: UsersDependencies, id: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    const before = await findUserById(tx, id, true);
+    if (!before) throw userProblems.USER_NOT_FOUND('The account of this token no longer exists.');
+    const after = await revokeTokens(tx, id);
+    await writeOutboxEvent(tx, codec, userUpdated(before, after, 'LOGGED_OUT'));
+  });
+}
+
 /** The admin's search: accounts whose username, email or full name contains `query`, newest first. */
 export async function findAccounts({ sql }: UsersDependencies, query: string | undefined, limit: number, before: string | undefined) {
   if (before !== undefined && !(await findUserById(sql, before))) throw invalidCursor();
   const rows = await searchUsers(sql, query, limit + 1, before);
-  const items = rows.slice(0, limit);
-  return { items, last: rows.length > limit ? items.at(-1)?.id : undefined };
+  return keysetPage(rows, limit, (user) => user.id);
 }
 
 /**
