@@ -14,9 +14,12 @@
 #   make events KEY=id [FORMAT=json]      every record with that key (order, product, user id), in time order
 #   make dlq [SINCE=t] [FORMAT=json]      dead letters by reason and source, replayed or not; SINCE=<ISO time>|2h
 #   make replay-dlq PARTITION=p OFFSET=o  send a dead letter back to its topic
+#   make trace ORDER=id                   the order's trace in Zipkin: its link and each hop's start, duration and service
+#   make rotate-keys                      a new token-signing key in user-svc; older tokens verify until they expire
 #   make docs                             regenerate docs/asyncapi.yaml
 #   make openapi                          docs/openapi/ from each service built offline
 #   make format                           format the TypeScript (make lint checks it)
+#   make fuzz [RUNS=500] [SEED=n]         made-up requests to every endpoint: never a 5xx, every 4xx problem+json
 #   make chaos [ROUNDS=n]                 kill, freeze and double-kill components under order load, n rounds (default 1), check invariants
 #   make bench                            offered-load benchmark, pgbench limit, report in tests/bench/results
 #   make soak [DURATION=30m] [RATE=5]     order load with idle gaps on the native stack (orders/s); reports whether memory,
@@ -39,7 +42,7 @@ export COMPOSE_PROJECT_NAME := shop
 
 NODE := stack/bin/with-node
 
-.PHONY: help up down status logs clean test lint format typecheck test-unit test-integration topics tail events dlq replay-dlq docs openapi chaos bench soak
+.PHONY: help up down status logs clean test lint format typecheck test-unit test-integration topics tail events dlq replay-dlq rotate-keys fuzz trace docs openapi chaos bench soak
 
 # The comment block at the top of this file, up to its first non-comment line.
 help:
@@ -118,6 +121,18 @@ dlq:
 
 replay-dlq:
 	@$(NODE) node tools/src/replay-dead-letter.ts
+
+rotate-keys:
+	@$(NODE) node tools/src/rotate-signing-key.ts
+
+trace:
+	@$(NODE) node tools/src/trace.ts
+
+# Fuzzing beyond the 25 requests per operation that make test sends (tests/integration/fuzz.test.ts).
+RUNS ?= 500
+SEED ?= 20261202
+fuzz:
+	@FUZZ_RUNS=$(RUNS) FUZZ_SEED=$(SEED) $(NODE) npx vitest run --project integration tests/integration/fuzz.test.ts
 
 # Faults under load and benchmarks (the stack must be up; both take minutes).
 ROUNDS ?= 1

@@ -38,7 +38,7 @@ export {
 } from './http/auth.ts';
 export { accountStatesCheck, admitToken, rememberAccountState, type AccountCheck, type AccountStanding } from './http/accounts.ts';
 export { commonProblems, defineProblems, HttpProblem, Problem, type ProblemCatalogue, type ProblemFactory } from './http/problem.ts';
-export { decodeCursor, encodeCursor, invalidCursor } from './http/cursor.ts';
+export { cursorPosition, decodeCursor, encodeCursor, invalidCursor, keysetPage, pageAnswer, type KeysetPage } from './http/cursor.ts';
 export { CommonEnvironment, loadServiceConfig, type ServiceConfig } from './service/config.ts';
 export {
   defineService,
@@ -49,6 +49,7 @@ export {
   type ServiceParts,
 } from './service/definition.ts';
 export { jobs, type PeriodicJob } from './jobs/plugin.ts';
+export { activeTraceId, ORDER_ID_ATTRIBUTE, tagActiveSpan } from './tracing/tracing.ts';
 export { buildService, type BuildOptions } from './service/build.ts';
 export { startService } from './service/start.ts';
 export { buildOffline } from './service/offline.ts';

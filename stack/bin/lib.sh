@@ -18,9 +18,11 @@ pom_version() { sed -n "s|.*<$1>\(.*\)</$1>.*|\1|p" "$ROOT/stack/pom.xml" | head
 KAFKA_VERSION="$(pom_version kafka.version)"
 DEBEZIUM_VERSION="$(pom_version debezium.version)"
 APICURIO_VERSION="$(pom_version apicurio.version)"
+ZIPKIN_VERSION="$(pom_version zipkin.version)"
 KAFKA_HOME="$DIST/kafka-$KAFKA_VERSION"
 CONNECT_PLUGINS="$DIST/connect-plugins-$DEBEZIUM_VERSION"
 APICURIO_HOME="$DIST/apicurio-$APICURIO_VERSION"
+ZIPKIN_JAR="$DIST/zipkin-$ZIPKIN_VERSION/zipkin-server.jar"
 
 # Ports and development credentials; every one can be overridden from the environment.
 export PG_HOST="${PG_HOST:-127.0.0.1}"
@@ -34,9 +36,12 @@ export REGISTRY_MANAGEMENT_PORT="${REGISTRY_MANAGEMENT_PORT:-9000}"
 # MailDev, the development mail server: SMTP for notification-svc, web page and REST API.
 export MAILDEV_SMTP_PORT="${MAILDEV_SMTP_PORT:-1025}"
 export MAILDEV_WEB_PORT="${MAILDEV_WEB_PORT:-1080}"
+# Zipkin: the services export their traces to its API (/api/v2/spans); its UI is at its root.
+export ZIPKIN_PORT="${ZIPKIN_PORT:-9411}"
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 export CONNECT_URL="${CONNECT_URL:-http://127.0.0.1:$CONNECT_PORT}"
 export REGISTRY_URL="${REGISTRY_URL:-http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7}"
+export ZIPKIN_URL="${ZIPKIN_URL:-http://127.0.0.1:$ZIPKIN_PORT}"
 # Development credentials and settings (see README): plain KEY=value lines shared with
 # compose.yaml; a variable already set in the environment wins.
 for env_file in "$CONFIG/credentials.env" "$CONFIG/development.env"; do
@@ -55,7 +60,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # --- Java -------------------------------------------------------------------------------
 java_major() { "$1" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
 
-# Apicurio Registry 3.3 needs Java 21+; Kafka and Connect run on 17+. One JVM for all keeps
+# Apicurio Registry 3.3 needs Java 21+; Kafka, Connect and Zipkin run on 17+. One JVM for all keeps
 # the stack simple, so pick the newest JDK on the machine and insist on 21.
 pick_java() {
   local best="" best_major=0 candidate major

@@ -43,6 +43,15 @@ export function summarise(results: BenchResults) {
   return { endToEnd, postPeak, half, pgbenchPeak: results.pgbench.transactionsPerSecond };
 }
 
+/** CPU ms per confirmed order of one step: per component and in total (mean CPU % × window ÷ confirmed orders). */
+export function cpuMsPerOrder(step: BenchResults['steps'][number], seconds: number): { total: number; by: Record<string, number> } {
+  const confirmed = Math.max(1, step.confirmed.count);
+  const by = Object.fromEntries(
+    Object.entries(step.resources).map(([component, { cpuPercent }]) => [component, ((cpuPercent / 100) * seconds * 1000) / confirmed]),
+  );
+  return { total: Object.values(by).reduce((sum, value) => sum + value, 0), by };
+}
+
 export function renderReport(results: BenchResults, previous: BenchResults | undefined): string {
   const { endToEnd, postPeak, half, pgbenchPeak } = summarise(results);
   const components = [...new Set(results.steps.flatMap((s) => Object.keys(s.resources)))];
@@ -82,6 +91,17 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
         `${s.post.p50} | ${s.post.p95} | ${s.post.p99} | ${s.confirmed.count}${s.accepted === undefined ? '' : `/${s.accepted}`} | ` +
         `${ms(s.confirmed.p50)} | ${ms(s.confirmed.p95)} | ${ms(s.confirmed.p99)} | ${ms(s.cdcLag.p50)} | ${ms(s.cdcLag.p99)} | ${(s.drainMs / 1000).toFixed(1)} s | ${s.sustained ? 'yes' : 'no'} |`,
     ),
+    '',
+    '## CPU per confirmed order',
+    '',
+    'CPU time of every component (summed over the measured window) divided by the orders confirmed in it, in ms; the figure that moves least from day to day on a shared machine.',
+    '',
+    `| offered/s | total | ${components.join(' | ')} |`,
+    `|---|---|${components.map(() => '---').join('|')}|`,
+    ...results.steps.map((s) => {
+      const perOrder = cpuMsPerOrder(s, results.settings.seconds);
+      return `| ${s.offeredPerSecond} | ${perOrder.total.toFixed(1)} | ${components.map((c) => (perOrder.by[c] === undefined ? '–' : perOrder.by[c].toFixed(1))).join(' | ')} |`;
+    }),
     '',
     '## CPU and memory per component',
     '',

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { services } from '@shop/kit';
 import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
 import { connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 import type { GeneratorPlan, GeneratorResult } from './load-generator.ts';
@@ -40,7 +41,7 @@ function componentRoots(): Map<string, number> {
   const roots = new Map<string, number>();
   const postmaster = `${repositoryRoot}/.stack/data/postgres/postmaster.pid`;
   if (existsSync(postmaster)) roots.set('postgres', Number(readFileSync(postmaster, 'utf8').split('\n')[0]));
-  for (const name of ['kafka', 'connect', 'registry', 'user-svc', 'product-svc', 'order-svc', 'payment-svc', 'gateway-sim']) {
+  for (const name of ['kafka', 'connect', 'registry', 'zipkin', 'maildev', ...services.map((service) => service.name)]) {
     const file = `${repositoryRoot}/.stack/run/${name}.pid`;
     if (existsSync(file)) roots.set(name, Number(readFileSync(file, 'utf8').trim()));
   }

@@ -113,6 +113,15 @@ const expectations: { step: string; check: (output: string, run: Run, round: num
     },
   },
   {
+    step: "5. the order's trace",
+    check: (output, run) => {
+      expect(output).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/zipkin\/traces\/[0-9a-f]{32} /m);
+      for (const hop of ['post /orders', 'order-placed publish', 'order-placed process', 'post /charges', 'order-confirmed process']) {
+        expect(output, `${hop} of ${run.order}`).toContain(hop);
+      }
+    },
+  },
+  {
     step: '6. the payment and the stock',
     check: (output) => {
       expect(output).toContain('"status": "SUCCEEDED"');

@@ -60,16 +60,19 @@ describe('compose.yaml', () => {
       expect(service?.command, name).toEqual(['node', `${name}/src/main.ts`]);
       expect(existsSync(`${repositoryRoot}/${name}/src/main.ts`), `${name}/src/main.ts`).toBe(true);
       // The host port follows the manifest's variable and default; the container's is the default.
-      expect(service?.ports, name).toEqual([`\${${portVariable}:-${port}}:${port}`]);
+      // Published on loopback unless PUBLISH_ADDRESS says otherwise (docs/security.md).
+      expect(service?.ports, name).toEqual([`\${PUBLISH_ADDRESS:-127.0.0.1}:\${${portVariable}:-${port}}:${port}`]);
       // The healthcheck asks the service's own port (its last argument).
       expect(service?.healthcheck?.test?.at(-1), name).toBe(String(port));
     }
   });
 
   it('passes the services their addresses in the <NAME>_URL variables of the manifest', () => {
+    // The infrastructure's addresses are not the manifest's: checked in the next test.
+    const infrastructure = ['REGISTRY_URL', 'ZIPKIN_URL'];
     for (const { name } of services) {
       const environment = compose.services[name]?.environment ?? {};
-      for (const key of Object.keys(environment).filter((variable) => variable.endsWith('_URL') && variable !== 'REGISTRY_URL')) {
+      for (const key of Object.keys(environment).filter((variable) => variable.endsWith('_URL') && !infrastructure.includes(variable))) {
         expect(
           services.map((service) => service.urlVariable),
           `${name}: ${key}`,
@@ -78,6 +81,17 @@ describe('compose.yaml', () => {
         expect(environment[key], `${name}: ${key}`).toBe(`http://${target?.name}:${target?.port}`);
       }
     }
+  });
+
+  it('passes every service the registry and Zipkin in the compose network, and starts Zipkin first', () => {
+    for (const { name } of services) {
+      const service = compose.services[name] as ComposeService & { depends_on?: Record<string, unknown> };
+      expect(service.environment?.['REGISTRY_URL'], name).toBe('http://registry:8081/apis/ccompat/v7');
+      expect(service.environment?.['ZIPKIN_URL'], name).toBe('http://zipkin:9411');
+      expect(service.depends_on?.['zipkin'], name).toEqual({ condition: 'service_healthy' });
+    }
+    expect(compose.services['zipkin']?.ports).toEqual(['${PUBLISH_ADDRESS:-127.0.0.1}:${ZIPKIN_PORT:-9411}:9411']);
+    expect(compose.services['zipkin']?.environment).toMatchObject({ STORAGE_TYPE: 'mem' });
   });
 
   it('creates the databases and connectors of the manifest (the init images have no Node to ask it)', () => {
@@ -97,6 +111,7 @@ describe('compose.yaml', () => {
     expect(images).toContain(`apache/kafka:${pomVersion('kafka.version')}`);
     expect(images).toContain(`quay.io/debezium/connect:${pomVersion('debezium.version')}`);
     expect(images).toContain(`apicurio/apicurio-registry:${pomVersion('apicurio.version')}`);
+    expect(images).toContain(`openzipkin/zipkin:${pomVersion('zipkin.version')}`);
   });
 
   it('creates topics and connectors with the same connect/ script as the native stack', () => {
@@ -162,10 +177,19 @@ describe('connect/', () => {
       'transforms.outbox.route.by.field': 'type',
       'transforms.outbox.route.topic.replacement': '${routedByValue}',
       'transforms.outbox.table.field.event.key': 'aggregateid',
-      'transforms.outbox.table.fields.additional.placement': 'type:header:type',
+      'transforms.outbox.table.fields.additional.placement': 'type:header:type,traceparent:header:traceparent',
       'value.converter': 'io.debezium.converters.BinaryDataConverter',
     });
     // Credentials come from the worker's environment, never from the file.
     expect(config['database.password']).toBe('${env:CDC_DB_PASSWORD}');
+  });
+});
+
+describe('compose.yaml publishes on loopback', () => {
+  it('binds every published port to ${PUBLISH_ADDRESS:-127.0.0.1}, never to every interface', () => {
+    const document = parse(readFileSync(`${repositoryRoot}/compose.yaml`, 'utf8')) as { services: Record<string, { ports?: string[] }> };
+    const published = Object.values(document.services).flatMap((service) => service.ports ?? []);
+    expect(published.length).toBeGreaterThan(10);
+    for (const mapping of published) expect(mapping).toMatch(/^\$\{PUBLISH_ADDRESS:-127\.0\.0\.1\}:/);
   });
 });

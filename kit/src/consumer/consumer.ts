@@ -7,6 +7,8 @@ import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated
 import { headersAsText, type Logger } from '../kafka/client.ts';
 import { DEAD_LETTER_TOPIC, deadLetterOf, type DeadLetterReason } from './dead-letter.ts';
 import { backoffDelay, classifyFailure } from './failures.ts';
+import { eventCatalogue } from '../../../schemas/catalogue.ts';
+import { contextFromHeaders, inSpan, ORDER_ID_ATTRIBUTE, recordSpan, SpanKind } from '../tracing/tracing.ts';
 
 /** An event as a handler sees it: decoded, with the envelope Kafka carried it in. */
 export interface ConsumedEvent<T extends EventTopic> {
@@ -133,7 +135,7 @@ export class EventConsumer {
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
     await this.consumer.run({
       partitionsConsumedConcurrently: this.options.settings.partitionsConsumedConcurrently,
-      eachMessage: (payload) => this.process(payload),
+      eachMessage: (payload) => this.traced(payload),
     });
   }
 
@@ -160,6 +162,31 @@ export class EventConsumer {
       this.options.logger.error({ err: error, group: this.options.group }, 'restarting the consumer failed; trying again');
       void this.restartLater();
     }
+  }
+
+  /**
+   * Processes a message in a span that continues the trace of the transaction that wrote it
+   * (its traceparent header, from the outbox row). The record's time in Kafka, from when
+   * Connect produced it to now, is a span of its own, so that a trace shows each hop's CDC
+   * and Kafka time as well as its processing.
+   */
+  private traced(payload: EachMessagePayload): Promise<void> {
+    const { topic, partition, message } = payload;
+    const headers = headersAsText(message.headers);
+    const parent = contextFromHeaders(headers);
+    const key = message.key?.toString() ?? '';
+    const attributes = {
+      'messaging.system': 'kafka',
+      'messaging.destination.name': topic,
+      'messaging.consumer.group.name': this.options.group,
+      'messaging.kafka.message.key': key,
+      'messaging.kafka.offset': Number(message.offset),
+      'messaging.destination.partition.id': String(partition),
+      ...(headers['id'] ? { 'messaging.message.id': headers['id'] } : {}),
+      ...(eventCatalogue[topic as EventTopic]?.aggregate === 'order' ? { [ORDER_ID_ATTRIBUTE]: key } : {}),
+    };
+    recordSpan(`${topic} in kafka`, parent, Number(message.timestamp), Date.now(), attributes);
+    return inSpan(`${topic} process`, { kind: SpanKind.CONSUMER, attributes, parent }, () => this.process(payload));
   }
 
   private async process(payload: EachMessagePayload): Promise<void> {
@@ -224,18 +251,20 @@ export class EventConsumer {
     const handler = this.options.handlers[event.topic] as EventHandler<EventTopic> | undefined;
     if (!handler) throw new Error(`no handler for topic ${event.topic}`);
     let applied = false;
-    await this.options.sql.begin(async (tx) => {
-      // Recorded first: a concurrent delivery of the same event waits on this row's lock,
-      // then finds it and skips.
-      const processed = { consumer: this.options.group, eventId: event.id, topic: event.topic };
-      const recorded = await tx`
+    await inSpan('pg transaction', { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql' } }, () =>
+      this.options.sql.begin(async (tx) => {
+        // Recorded first: a concurrent delivery of the same event waits on this row's lock,
+        // then finds it and skips.
+        const processed = { consumer: this.options.group, eventId: event.id, topic: event.topic };
+        const recorded = await tx`
         insert into processed_events ${tx(processed, 'consumer', 'eventId', 'topic')}
         on conflict do nothing
         returning event_id`;
-      if (recorded.length === 0) return;
-      await handler(tx, event);
-      applied = true;
-    });
+        if (recorded.length === 0) return;
+        await handler(tx, event);
+        applied = true;
+      }),
+    );
     this.outcomes.inc({ topic: event.topic, outcome: applied ? 'applied' : 'duplicate' });
   }
 

@@ -13,6 +13,7 @@ import { jobs } from '../jobs/plugin.ts';
 import { accountStatesCheck, rememberAccountState, type AccountCheck } from '../http/accounts.ts';
 import { jwksKeyResolver, type PublicKeyResolver } from '../http/auth.ts';
 import type { EventHandlers } from '../consumer/consumer.ts';
+import { activeTraceId } from '../tracing/tracing.ts';
 import { loadServiceConfig } from './config.ts';
 import type { ServiceContext, ServiceDefinition } from './definition.ts';
 
@@ -56,6 +57,11 @@ export async function buildService<Environment extends TObject>(
     name: service.name,
     level: options.offline ? 'silent' : config.logLevel,
     redact: ['req.headers.authorization', '*.password'],
+    // Every line written while a traced request or event is handled names its trace.
+    mixin: () => {
+      const traceId = activeTraceId();
+      return traceId === undefined ? {} : { traceId };
+    },
   });
 
   const usesEvents = service.produces.length > 0 || service.consumes.length > 0;

@@ -4,6 +4,7 @@ import { loadConfig, Port } from '../config.ts';
 import type { DatabaseSettings } from '../db/connect.ts';
 import type { ConsumerSettings } from '../consumer/consumer.ts';
 import type { HousekeepingSettings } from '../db/housekeeping.ts';
+import type { TracingSettings } from '../tracing/tracing.ts';
 
 /** Variables every service reads, with the native stack's defaults. */
 export const CommonEnvironment = Type.Object({
@@ -19,6 +20,15 @@ export const CommonEnvironment = Type.Object({
   CONSUMER_RETRY_MAX_MS: Type.Integer({ minimum: 1, default: 10_000 }),
   CONSUMER_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, default: 3 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1_000, default: 20_000 }),
+  ZIPKIN_URL: Type.Optional(
+    Type.String({ format: 'uri', description: "Zipkin's base URL, where spans are sent; tracing is off without it" }),
+  ),
+  TRACING_SAMPLE_RATIO: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    default: 1,
+    description: 'The share of new traces recorded (0: tracing off); a trace continued from another service follows its choice',
+  }),
   HOUSEKEEPING_INTERVAL_MS: Type.Integer({
     minimum: 1_000,
     default: 60_000,
@@ -46,6 +56,7 @@ export interface ServiceConfig {
   consumer: ConsumerSettings;
   housekeeping: HousekeepingSettings;
   shutdownTimeoutMs: number;
+  tracing: TracingSettings;
 }
 
 /**
@@ -89,5 +100,6 @@ export function loadServiceConfig(service: Service, env: NodeJS.ProcessEnv = pro
       processedEventsKeepMs: common.PROCESSED_EVENTS_KEEP_MS,
     },
     shutdownTimeoutMs: common.SHUTDOWN_TIMEOUT_MS,
+    tracing: { zipkinUrl: common.ZIPKIN_URL, sampleRatio: common.TRACING_SAMPLE_RATIO },
   };
 }

@@ -2,8 +2,10 @@ import closeWithGrace from 'close-with-grace';
 import type { TObject } from 'typebox';
 import { serviceNamed } from '../../../services.ts';
 import { ConfigurationError } from '../config.ts';
+import { startTracing, type Tracing } from '../tracing/tracing.ts';
 import { buildService } from './build.ts';
 import { loadServiceConfig } from './config.ts';
+import { readDevelopmentCredentials, refuseDevelopmentSecrets } from './development-secrets.ts';
 import type { ServiceDefinition } from './definition.ts';
 
 const EX_CONFIG = 78;
@@ -17,8 +19,12 @@ const EX_CONFIG = 78;
 export async function startService<Environment extends TObject>(definition: ServiceDefinition<Environment>): Promise<void> {
   let app: Awaited<ReturnType<typeof buildService>>;
   let config: ReturnType<typeof loadServiceConfig>;
+  let tracing: Tracing;
   try {
+    refuseDevelopmentSecrets(process.env, readDevelopmentCredentials());
     config = loadServiceConfig(serviceNamed(definition.name));
+    // Before the app exists, so that its instrumentation sees it created.
+    tracing = await startTracing(definition.name, config.tracing);
     app = await buildService(definition);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
@@ -29,6 +35,7 @@ export async function startService<Environment extends TObject>(definition: Serv
     if (err) app.log.fatal({ err }, 'closing after an uncaught error');
     else app.log.info({ signal }, 'shutting down');
     await app.close();
+    await tracing.shutdown();
     app.log.info('stopped');
   });
   await app.listen({ host: config.http.host, port: config.http.port });

@@ -1,4 +1,4 @@
-import { adminAuth, bearerAuth, decodeCursor, encodeCursor, Problem, type HttpApp } from '@shop/kit';
+import { adminAuth, bearerAuth, cursorPosition, ORDER_ID_ATTRIBUTE, pageAnswer, Problem, tagActiveSpan, type HttpApp } from '@shop/kit';
 import { cancelOrder, getOrder, listAllOrders, listOrders, placeOrder, type OrderRow, type OrdersDependencies } from '../domain/orders.ts';
 import { orderProblems } from '../domain/problems.ts';
 import { AdminOrderQuery, ListQuery, Order, OrderPage, OrderParams, PlaceOrderBody, PlaceOrderHeaders } from './schemas.ts';
@@ -31,6 +31,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
     },
     async (request, reply) => {
       const order = await placeOrder(dependencies, request.user.id, request.body, request.headers['idempotency-key']);
+      tagActiveSpan({ [ORDER_ID_ATTRIBUTE]: order.id });
       return reply.code(202).header('location', `/orders/${order.id}`).send(toOrder(order));
     },
   );
@@ -63,9 +64,8 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
       },
     },
     async (request) => {
-      const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
-      const page = await listOrders(dependencies, request.user.id, request.query.limit, before);
-      return { items: page.items.map(toOrder), nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+      const page = await listOrders(dependencies, request.user.id, request.query.limit, cursorPosition(request.query.cursor));
+      return pageAnswer(page, toOrder);
     },
   );
 
@@ -82,7 +82,10 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
         response: { 202: Order, 401: Problem, 404: Problem, 409: Problem },
       },
     },
-    async (request, reply) => reply.code(202).send(toOrder(await cancelOrder(dependencies, request.user, request.params.id))),
+    async (request, reply) => {
+      tagActiveSpan({ [ORDER_ID_ATTRIBUTE]: request.params.id });
+      return reply.code(202).send(toOrder(await cancelOrder(dependencies, request.user, request.params.id)));
+    },
   );
 
   app.get(
@@ -103,9 +106,8 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
       if (range.from && range.to && range.from >= range.to) {
         throw orderProblems.INVALID_TIME_RANGE('`from` must be before `to`.');
       }
-      const before = cursor === undefined ? undefined : decodeCursor(cursor);
-      const page = await listAllOrders(dependencies, { status, userId, ...range }, limit, before);
-      return { items: page.items.map(toOrder), nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+      const page = await listAllOrders(dependencies, { status, userId, ...range }, limit, cursorPosition(cursor));
+      return pageAnswer(page, toOrder);
     },
   );
 }
