@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deadLetterHeaderNames } from '@shop/kit';
+import { deadLetterHeaderNames, eventCatalogue } from '@shop/kit';
 import { adminToken, newCustomer, type TestUser } from '../harness/http.ts';
 import { topicEnds, TopicRecorder } from '../harness/kafka.ts';
 import { createProduct, finalOrder, paymentsOf, placeOrder, until } from '../harness/shop.ts';
@@ -26,7 +26,14 @@ interface Outcome {
 /** Runs a bash command line (pipefail) in the repository, as a user types it. */
 function shell(script: string, timeoutMs = 90_000): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', script], { cwd: repositoryRoot, env: process.env, detached: true });
+    // No stdin: a bash whose stdin is a socket (Node's default pipes are) reads the system
+    // bashrc first, as for a remote shell, and Debian's breaks under make's `set -u`.
+    const child = spawn('bash', ['-o', 'pipefail', '-c', script], {
+      cwd: repositoryRoot,
+      env: process.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -321,6 +328,9 @@ describe('make events', () => {
 });
 
 describe('make dlq and make replay-dlq', () => {
+  // Every consumer group of order-cancelled dead-letters an undecodable record of it.
+  const groups = Object.keys(eventCatalogue['order-cancelled'].consumers).sort();
+
   it('groups dead letters by reason and source, filters by SINCE, and marks a replayed letter', async () => {
     const start = new Date();
     const producer = kafka.producer();
@@ -334,11 +344,11 @@ describe('make dlq and make replay-dlq', () => {
     await producer.disconnect();
     const recorder = await TopicRecorder.start(endpoints.kafkaBrokers, ['dlq', 'order-cancelled']);
     try {
-      await recorder.waitFor('its dead letters', (records) => records.filter((r) => r.topic === 'dlq' && r.key === key).length >= 2);
+      await recorder.waitFor('its dead letters', (records) => records.filter((r) => r.topic === 'dlq' && r.key === key).length >= groups.length);
       const ours = async (vars: Record<string, string> = {}) =>
         jsonLines(await makeOk('dlq', { FORMAT: 'json', SINCE: start.toISOString(), ...vars })).filter((l) => l['key'] === key);
       const letters = await ours();
-      expect(letters.map((l) => l['group']).sort()).toEqual(['payment-svc', 'product-svc']);
+      expect(letters.map((l) => l['group']).sort()).toEqual(groups);
       for (const letter of letters) {
         expect(letter).toMatchObject({
           reason: 'UNDECODABLE',
@@ -371,10 +381,10 @@ describe('make dlq and make replay-dlq', () => {
       expect(Object.keys(copy.headers).filter((name) => name.startsWith('dlq.'))).toEqual(['dlq.replayed.from']);
       expect(copy.headers['dlq.replayed.from']).toBe(place);
       expect(copy.value?.toString()).toBe('garbage');
-      // Still garbage: both consumers give up on it again, with the same event id.
+      // Still garbage: every consumer gives up on it again, with the same event id.
       await recorder.waitFor(
         'the second round of dead letters',
-        (records) => records.filter((r) => r.topic === 'dlq' && r.headers['id'] === id).length >= 4,
+        (records) => records.filter((r) => r.topic === 'dlq' && r.headers['id'] === id).length >= 2 * groups.length,
       );
       expect(
         recorder.records
@@ -383,7 +393,7 @@ describe('make dlq and make replay-dlq', () => {
       ).toBe(true);
 
       const after = await ours();
-      expect(after).toHaveLength(4);
+      expect(after).toHaveLength(2 * groups.length);
       const at = (l: Record<string, unknown>) => `${String(l['dlqPartition'])}/${String(l['dlqOffset'])}`;
       expect(after.find((l) => at(l) === place)).toMatchObject({
         replayed: true,
@@ -391,7 +401,7 @@ describe('make dlq and make replay-dlq', () => {
       });
       expect(after.find((l) => at(l) === at(other))).toMatchObject({ replayed: false, replays: [] });
       const again = after.filter((l) => l['replayOf'] === place);
-      expect(again.map((l) => l['group']).sort()).toEqual(['payment-svc', 'product-svc']);
+      expect(again.map((l) => l['group']).sort()).toEqual(groups);
 
       // For people: a heading per reason, source topic and group, each letter under its heading.
       const text = (await makeOk('dlq', { SINCE: start.toISOString() })).split('\n');
