@@ -344,7 +344,10 @@ describe('make dlq and make replay-dlq', () => {
     await producer.disconnect();
     const recorder = await TopicRecorder.start(endpoints.kafkaBrokers, ['dlq', 'order-cancelled']);
     try {
-      await recorder.waitFor('its dead letters', (records) => records.filter((r) => r.topic === 'dlq' && r.key === key).length >= groups.length);
+      await recorder.waitFor(
+        'its dead letters',
+        (records) => records.filter((r) => r.topic === 'dlq' && r.key === key).length >= groups.length,
+      );
       const ours = async (vars: Record<string, string> = {}) =>
         jsonLines(await makeOk('dlq', { FORMAT: 'json', SINCE: start.toISOString(), ...vars })).filter((l) => l['key'] === key);
       const letters = await ours();
