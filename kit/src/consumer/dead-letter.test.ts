@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { deadLetterHeaderNames as h, deadLetterOf } from './dead-letter.ts';
+import type { IHeaders } from 'kafkajs';
+import { headersAsText } from '../kafka/client.ts';
+import { deadLetterHeaderNames as h, deadLetterOf, type DeadLetterSource } from './dead-letter.ts';
 
 describe('deadLetterOf', () => {
   const source = {
@@ -46,5 +48,23 @@ describe('deadLetterOf', () => {
       at: new Date(),
     });
     expect(String(letter.headers[h.error]).length).toBeLessThanOrEqual(2_000);
+  });
+});
+
+describe('headers without a value', () => {
+  // Debezium writes the header of a NULL outbox column (an untraced transaction's traceparent) with no value.
+  const message = { key: Buffer.from('k'), value: Buffer.from('v'), offset: '7', headers: { id: Buffer.from('e'), traceparent: null } };
+
+  it('are left out of the text headers', () => {
+    expect(headersAsText(message.headers as unknown as IHeaders)).toEqual({ id: 'e' });
+  });
+
+  it('are left out of the dead letter', () => {
+    const letter = deadLetterOf(
+      { topic: 't', partition: 0, message: message as unknown as DeadLetterSource['message'] },
+      { group: 'g', attempts: 1, reason: 'UNDECODABLE', error: new Error('x'), at: new Date(0) },
+    );
+    expect(Object.keys(letter.headers)).not.toContain('traceparent');
+    expect(letter.headers['id']).toEqual(Buffer.from('e'));
   });
 });

@@ -46,7 +46,8 @@ export function deadLetterOf(
     key: source.message.key ?? null,
     value: source.message.value ?? null,
     headers: {
-      ...source.message.headers,
+      // A header without a value (a NULL outbox column Debezium placed in one) stays out.
+      ...Object.fromEntries(Object.entries(source.message.headers ?? {}).filter(([, value]) => value !== null && value !== undefined)),
       [deadLetterHeaderNames.topic]: source.topic,
       [deadLetterHeaderNames.partition]: String(source.partition),
       [deadLetterHeaderNames.offset]: source.message.offset,

@@ -26,11 +26,16 @@ export function createKafka(brokers: string[], clientId: string, logger: Logger)
   });
 }
 
-/** Record headers as text (KafkaJS gives Buffers, or arrays of them for repeated names). */
+/**
+ * Record headers as text (KafkaJS gives Buffers, or arrays of them for repeated names). A
+ * header without a value is left out: Debezium writes one for a NULL outbox column placed in
+ * a header (`traceparent` of an untraced transaction).
+ */
 export function headersAsText(headers: IHeaders | undefined): Record<string, string> {
   const text: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value !== undefined) text[name] = Array.isArray(value) ? value.map(String).join(',') : value.toString();
+  for (const [name, value] of Object.entries(headers ?? {}) as [string, IHeaders[string] | null][]) {
+    if (value === undefined || value === null) continue;
+    text[name] = Array.isArray(value) ? value.map(String).join(',') : value.toString();
   }
   return text;
 }
