@@ -4,6 +4,7 @@
 // consumer goes on with the next one.
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventCodec, EventConsumer, deadLetterHeaderNames, migratePlatform, type Logger, type Sql, type UserRegistered } from '@shop/kit';
 import { TopicRecorder, type ReceivedRecord } from '../harness/kafka.ts';
@@ -21,6 +22,7 @@ let sql: Sql;
 let producer: Producer;
 let consumer: EventConsumer;
 let deadLetters: TopicRecorder;
+const metrics = new Registry();
 
 function registration(username: string): UserRegistered {
   return { userId: randomUUID(), username, email: `${username}@example.test`, fullName: null, role: 'customer', registeredAt: Date.now() };
@@ -76,7 +78,8 @@ beforeAll(async () => {
     sql,
     codec,
     logger: quiet,
-    settings: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, partitionsConsumedConcurrently: 3 },
+    metrics,
+    settings: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, partitionsConsumedConcurrently: 3, batchSize: 100 },
     handlers: {
       'user-registration': async (tx, event) => {
         if (event.value.username.startsWith('breaks-rule')) throw new Error(`business rule broken by ${event.value.username}`);
@@ -166,6 +169,46 @@ describe('the consumer', () => {
     // Nothing of the failed event was kept: not its effects, not its processed mark.
     expect(await appliedCount(breaking.username)).toBe(0);
     expect(await sql`select 1 from processed_events where consumer = ${group} and event_id = ${id}`).toHaveLength(0);
+  });
+
+  it('applies a batch in one transaction, and isolates a failing message in it by applying the batch one by one', async () => {
+    const batchOutcomes = async () => {
+      const counter = await metrics.getSingleMetric('consumer_batches_total')!.get();
+      const count = (outcome: string) => counter.values.filter((v) => v.labels['outcome'] === outcome).reduce((sum, v) => sum + v.value, 0);
+      return { committed: count('committed'), failed: count('failed') };
+    };
+    const before = await batchOutcomes();
+    // One key, so one partition; sent in one request, so fetched together.
+    const key = randomUUID();
+    const good = Array.from({ length: 30 }, (_, index) => registration(`batch-${index}-${key.slice(0, 8)}`));
+    const goodBatch = await Promise.all(
+      good.map(async (event) => ({ key, value: await codec.encode(topic, event), headers: { id: randomUUID(), type: topic } })),
+    );
+    await producer.send({ topic, messages: goodBatch });
+    await waitUntil('the first batch to be applied', async () => (await appliedCount(good.at(-1)!.username)) === 1);
+    const afterGood = await batchOutcomes();
+    expect(afterGood.committed).toBeGreaterThan(before.committed);
+
+    const mixed = Array.from({ length: 30 }, (_, index) =>
+      registration(index === 12 ? `breaks-rule-in-batch-${key.slice(0, 8)}` : `mixed-${index}-${key.slice(0, 8)}`),
+    );
+    const mixedBatch = await Promise.all(
+      mixed.map(async (event) => ({ key, value: await codec.encode(topic, event), headers: { id: randomUUID(), type: topic } })),
+    );
+    const failingId = mixedBatch[12]!.headers.id;
+    await producer.send({ topic, messages: mixedBatch });
+    await waitUntil('the last of the mixed batch to be applied', async () => (await appliedCount(mixed.at(-1)!.username)) === 1);
+    await deadLetters.waitFor('the failing message of the batch', (records) =>
+      lettersOfThisGroup(records).some((r) => r.headers['id'] === failingId),
+    );
+
+    // Every good event exactly once, the failing one not at all and dead-lettered alone.
+    for (const [index, event] of [...good, ...mixed].entries()) {
+      expect({ index, applied: await appliedCount(event.username) }).toEqual({ index, applied: index === 30 + 12 ? 0 : 1 });
+    }
+    const letters = lettersOfThisGroup(deadLetters.records).filter((r) => r.key === key);
+    expect(letters.map((r) => r.headers['id'])).toEqual([failingId]);
+    expect((await batchOutcomes()).failed).toBeGreaterThan(afterGood.failed);
   });
 
   it('waits out an outage of its database instead of dead-lettering a good event', async () => {

@@ -135,7 +135,7 @@ describe('the replica topics', () => {
       sql: scratch,
       codec,
       logger: quiet,
-      settings: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 500, partitionsConsumedConcurrently: 3 },
+      settings: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 500, partitionsConsumedConcurrently: 3, batchSize: 100 },
       handlers,
     });
     await consumer.start();

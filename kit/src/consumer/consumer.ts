@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import type { Sql, Transaction } from '../db/connect.ts';
 import type { EventCodec } from '../events/codec.ts';
@@ -8,6 +8,7 @@ import { headersAsText, type Logger } from '../kafka/client.ts';
 import { DEAD_LETTER_TOPIC, deadLetterOf, type DeadLetterReason } from './dead-letter.ts';
 import { backoffDelay, classifyFailure } from './failures.ts';
 import { eventCatalogue } from '../../../schemas/catalogue.ts';
+import type { Attributes, Context } from '@opentelemetry/api';
 import { contextFromHeaders, inSpan, ORDER_ID_ATTRIBUTE, recordSpan, SpanKind } from '../tracing/tracing.ts';
 
 /** An event as a handler sees it: decoded, with the envelope Kafka carried it in. */
@@ -38,6 +39,8 @@ export interface ConsumerSettings {
   retryMaxMs: number;
   /** Partitions processed in parallel; within a partition (so within a key) order is kept. */
   partitionsConsumedConcurrently: number;
+  /** The most messages of one partition applied in one transaction (1: a transaction per message). */
+  batchSize: number;
 }
 
 export interface EventConsumerOptions {
@@ -50,6 +53,26 @@ export interface EventConsumerOptions {
   settings: ConsumerSettings;
   logger: Logger;
   metrics?: Registry;
+}
+
+/** One record as fetched: where it came from, and its bytes. */
+interface Delivery {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+}
+
+type Heartbeat = () => Promise<void>;
+
+/** Where a message's processing belongs in its trace: the context it continues, and what its spans say. */
+interface EventTrace {
+  parent: Context;
+  attributes: Attributes;
+}
+
+interface Traced {
+  event: ConsumedEvent<EventTopic>;
+  trace: EventTrace;
 }
 
 class StopRequested extends Error {
@@ -74,6 +97,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * for as long as it lasts, holding the partition, so no good message is dead-lettered for it.
  * Offsets are committed only for messages that were applied, found duplicate or
  * dead-lettered, so a crash at any point means redelivery, never loss.
+ *
+ * Messages are applied a batch at a time: up to `batchSize` consecutive messages of one
+ * partition in one transaction, their ids recorded by one insert and their handlers run in
+ * order inside it, so that a busy consumer pays one commit for many events. If anything in a
+ * batch fails, the transaction is rolled back and the batch is applied again message by
+ * message, each with the rules above, so one bad message is isolated and only it is
+ * dead-lettered.
  */
 export class EventConsumer {
   private readonly consumer: Consumer;
@@ -82,6 +112,7 @@ export class EventConsumer {
   private joined = false;
   private readonly outcomes: Counter<'topic' | 'outcome'>;
   private readonly retries: Counter<'topic' | 'cause'>;
+  private readonly batches: Counter<'topic' | 'outcome'>;
 
   private readonly options: EventConsumerOptions;
 
@@ -97,6 +128,12 @@ export class EventConsumer {
     this.outcomes = new Counter({
       name: 'consumer_events_total',
       help: 'Events by outcome: applied, duplicate (already applied, skipped) or dead_lettered',
+      labelNames: ['topic', 'outcome'] as const,
+      registers,
+    });
+    this.batches = new Counter({
+      name: 'consumer_batches_total',
+      help: 'Transactions that applied a batch of messages, by outcome: committed, or failed (then applied one by one)',
       labelNames: ['topic', 'outcome'] as const,
       registers,
     });
@@ -135,7 +172,9 @@ export class EventConsumer {
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
     await this.consumer.run({
       partitionsConsumedConcurrently: this.options.settings.partitionsConsumedConcurrently,
-      eachMessage: (payload) => this.traced(payload),
+      // Offsets are resolved here, after each batch's transaction has committed.
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.consumeBatch(payload),
     });
   }
 
@@ -164,16 +203,55 @@ export class EventConsumer {
     }
   }
 
+  /** A fetched batch of one partition, in transactions of up to `batchSize` messages, each committed before the next. */
+  private async consumeBatch(payload: EachBatchPayload): Promise<void> {
+    const { topic, partition, messages } = payload.batch;
+    const heartbeat = () => payload.heartbeat();
+    const size = this.options.settings.batchSize;
+    for (let start = 0; start < messages.length; start += size) {
+      if (!payload.isRunning() || payload.isStale()) return;
+      const deliveries = messages.slice(start, start + size).map((message) => ({ topic, partition, message }));
+      if (deliveries.length === 1) await this.process(deliveries[0]!, heartbeat);
+      else await this.processTogether(deliveries, heartbeat);
+      payload.resolveOffset(deliveries.at(-1)!.message.offset);
+      await payload.commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+  }
+
   /**
-   * Processes a message in a span that continues the trace of the transaction that wrote it
-   * (its traceparent header, from the outbox row). The record's time in Kafka, from when
-   * Connect produced it to now, is a span of its own, so that a trace shows each hop's CDC
-   * and Kafka time as well as its processing.
+   * The fast way: every message decoded, then one transaction for all. Whatever fails sends
+   * the batch the slow way, message by message, where retries, outages and dead letters are
+   * handled one message at a time.
    */
-  private traced(payload: EachMessagePayload): Promise<void> {
-    const { topic, partition, message } = payload;
+  private async processTogether(deliveries: Delivery[], heartbeat: Heartbeat): Promise<void> {
+    const topic = deliveries[0]!.topic;
+    try {
+      const events: Traced[] = [];
+      for (const delivery of deliveries) events.push({ event: await this.decode(delivery), trace: this.traceOf(delivery) });
+      await this.apply(events);
+      this.batches.inc({ topic, outcome: 'committed' });
+    } catch (error) {
+      if (error instanceof StopRequested) throw error;
+      this.batches.inc({ topic, outcome: 'failed' });
+      this.options.logger.debug(
+        { group: this.options.group, topic, partition: deliveries[0]!.partition, size: deliveries.length, err: error },
+        'applying a batch failed; applying its messages one by one',
+      );
+      for (const delivery of deliveries) await this.process(delivery, heartbeat);
+    }
+  }
+
+  /**
+   * The record's time in Kafka, from when Connect produced it to now, as a span of its own in
+   * the trace of the transaction that wrote it (the traceparent header, from the outbox row),
+   * so that a trace shows each hop's CDC and Kafka time as well as its processing. Returns
+   * what the processing's span continues.
+   */
+  private traceOf({ topic, partition, message }: Delivery): EventTrace {
     const headers = headersAsText(message.headers);
     const parent = contextFromHeaders(headers);
+    const id = headers['id'];
     const key = message.key?.toString() ?? '';
     const attributes = {
       'messaging.system': 'kafka',
@@ -182,49 +260,57 @@ export class EventConsumer {
       'messaging.kafka.message.key': key,
       'messaging.kafka.offset': Number(message.offset),
       'messaging.destination.partition.id': String(partition),
-      ...(headers['id'] ? { 'messaging.message.id': headers['id'] } : {}),
+      ...(id ? { 'messaging.message.id': id } : {}),
       ...(eventCatalogue[topic as EventTopic]?.aggregate === 'order' ? { [ORDER_ID_ATTRIBUTE]: key } : {}),
     };
     recordSpan(`${topic} in kafka`, parent, Number(message.timestamp), Date.now(), attributes);
-    return inSpan(`${topic} process`, { kind: SpanKind.CONSUMER, attributes, parent }, () => this.process(payload));
+    return { parent, attributes };
   }
 
-  private async process(payload: EachMessagePayload): Promise<void> {
-    const { topic, message } = payload;
+  /** The slow way, one message: retried while it fails, waited on through outages, dead-lettered if it is to blame. */
+  private async process(delivery: Delivery, heartbeat: Heartbeat): Promise<void> {
+    const { topic, message } = delivery;
     const { maxAttempts, retryBaseMs, retryMaxMs } = this.options.settings;
     const backoff = { baseMs: retryBaseMs, maxMs: retryMaxMs };
+    const trace = this.traceOf(delivery);
     let attempts = 0;
     let outages = 0;
     let event: ConsumedEvent<EventTopic> | undefined;
     for (;;) {
       if (this.stopping.signal.aborted) throw new StopRequested('stopping: the message will be redelivered');
       try {
-        event ??= await this.decode(payload);
-        await this.apply(event);
+        event ??= await this.decode(delivery);
+        await this.apply([{ event, trace }]);
         return;
       } catch (error) {
         if (error instanceof StopRequested) throw error;
-        const log = { group: this.options.group, topic, partition: payload.partition, offset: message.offset, err: error };
+        const log = { group: this.options.group, topic, partition: delivery.partition, offset: message.offset, err: error };
         if (!(error instanceof UndecodableMessage) && classifyFailure(error) === 'infrastructure') {
           outages += 1;
           this.retries.inc({ topic, cause: 'outage' });
           this.options.logger.warn({ ...log, outages }, 'a dependency is unavailable; retrying the event until it is back');
-          await this.pause(backoffDelay(outages, backoff), payload);
+          await this.pause(backoffDelay(outages, backoff), heartbeat);
           continue;
         }
         attempts += 1;
         if (error instanceof UndecodableMessage || attempts >= maxAttempts) {
-          await this.deadLetter(payload, error instanceof UndecodableMessage ? 'UNDECODABLE' : 'HANDLER_FAILED', error, attempts);
+          await this.deadLetter(
+            delivery,
+            heartbeat,
+            error instanceof UndecodableMessage ? 'UNDECODABLE' : 'HANDLER_FAILED',
+            error,
+            attempts,
+          );
           return;
         }
         this.retries.inc({ topic, cause: 'message' });
         this.options.logger.warn({ ...log, attempts }, 'applying the event failed; retrying');
-        await this.pause(backoffDelay(attempts, backoff), payload);
+        await this.pause(backoffDelay(attempts, backoff), heartbeat);
       }
     }
   }
 
-  private async decode({ topic, partition, message }: EachMessagePayload): Promise<ConsumedEvent<EventTopic>> {
+  private async decode({ topic, partition, message }: Delivery): Promise<ConsumedEvent<EventTopic>> {
     const id = headersAsText(message.headers)['id'];
     if (id === undefined || !UUID.test(id)) throw new UndecodableMessage(`the id header is missing or not a UUID (${JSON.stringify(id)})`);
     if (!message.value) throw new UndecodableMessage('the message has no value');
@@ -247,29 +333,52 @@ export class EventConsumer {
     };
   }
 
-  private async apply(event: ConsumedEvent<EventTopic>): Promise<void> {
-    const handler = this.options.handlers[event.topic] as EventHandler<EventTopic> | undefined;
-    if (!handler) throw new Error(`no handler for topic ${event.topic}`);
-    let applied = false;
-    await inSpan('pg transaction', { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql' } }, () =>
+  /**
+   * Applies events of one partition, in order, in one transaction. Their ids are recorded
+   * first, all in one insert: a concurrent delivery of the same event waits on its row's lock,
+   * then finds it and skips; an event already recorded (a redelivery) is not applied again.
+   */
+  private async apply(events: Traced[]): Promise<void> {
+    const first = events[0]!;
+    const handlers = events.map(({ event }) => {
+      const handler = this.options.handlers[event.topic] as EventHandler<EventTopic> | undefined;
+      if (!handler) throw new Error(`no handler for topic ${event.topic}`);
+      return handler;
+    });
+    const applied = new Set<number>();
+    const attributes = { 'db.system.name': 'postgresql', 'messaging.batch.message_count': events.length };
+    // The transaction's span belongs to the first event's trace; each event's own processing is
+    // a span in its own trace.
+    await inSpan('pg transaction', { kind: SpanKind.CLIENT, attributes, parent: first.trace.parent }, () =>
       this.options.sql.begin(async (tx) => {
-        // Recorded first: a concurrent delivery of the same event waits on this row's lock,
-        // then finds it and skips.
-        const processed = { consumer: this.options.group, eventId: event.id, topic: event.topic };
+        applied.clear();
+        const rows = events.map(({ event }) => ({ consumer: this.options.group, eventId: event.id, topic: event.topic }));
         const recorded = await tx`
-        insert into processed_events ${tx(processed, 'consumer', 'eventId', 'topic')}
-        on conflict do nothing
-        returning event_id`;
-        if (recorded.length === 0) return;
-        await handler(tx, event);
-        applied = true;
+          insert into processed_events ${tx(rows, 'consumer', 'eventId', 'topic')}
+          on conflict do nothing
+          returning event_id`;
+        const unseen = new Set(recorded.map((row) => row['eventId'] as string));
+        for (const [index, { event, trace }] of events.entries()) {
+          // The same event twice in one batch (a redelivery right behind the first) is applied once.
+          if (!unseen.delete(event.id)) continue;
+          await inSpan(`${event.topic} process`, { kind: SpanKind.CONSUMER, ...trace }, () => handlers[index]!(tx, event));
+          applied.add(index);
+        }
       }),
     );
-    this.outcomes.inc({ topic: event.topic, outcome: applied ? 'applied' : 'duplicate' });
+    for (const [index, { event }] of events.entries()) {
+      this.outcomes.inc({ topic: event.topic, outcome: applied.has(index) ? 'applied' : 'duplicate' });
+    }
   }
 
-  private async deadLetter(payload: EachMessagePayload, reason: DeadLetterReason, error: unknown, attempts: number): Promise<void> {
-    const { topic, partition, message } = payload;
+  private async deadLetter(
+    delivery: Delivery,
+    heartbeat: Heartbeat,
+    reason: DeadLetterReason,
+    error: unknown,
+    attempts: number,
+  ): Promise<void> {
+    const { topic, partition, message } = delivery;
     const letter = deadLetterOf({ topic, partition, message }, { group: this.options.group, attempts, reason, error, at: new Date() });
     let outages = 0;
     for (;;) {
@@ -282,7 +391,7 @@ export class EventConsumer {
         this.options.logger.warn({ err: sendError, topic, outages }, 'writing the dead letter failed; retrying');
         await this.pause(
           backoffDelay(outages, { baseMs: this.options.settings.retryBaseMs, maxMs: this.options.settings.retryMaxMs }),
-          payload,
+          heartbeat,
         );
       }
     }
@@ -294,7 +403,7 @@ export class EventConsumer {
   }
 
   /** Waits, heartbeating so the group keeps this member; a rebalance or a stop ends the wait early. */
-  private async pause(ms: number, payload: Pick<EachMessagePayload, 'heartbeat'>): Promise<void> {
+  private async pause(ms: number, heartbeat: Heartbeat): Promise<void> {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
       try {
@@ -303,7 +412,7 @@ export class EventConsumer {
         throw new StopRequested('stopping during a retry wait: the message will be redelivered');
       }
       try {
-        await payload.heartbeat();
+        await heartbeat();
       } catch (error) {
         // The partition may now belong to another member: stop here; it gets the message.
         const type = (error as { type?: string }).type;

@@ -19,6 +19,11 @@ export const CommonEnvironment = Type.Object({
   CONSUMER_RETRY_BASE_MS: Type.Integer({ minimum: 1, default: 200 }),
   CONSUMER_RETRY_MAX_MS: Type.Integer({ minimum: 1, default: 10_000 }),
   CONSUMER_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, default: 3 }),
+  CONSUMER_BATCH_SIZE: Type.Integer({
+    minimum: 1,
+    default: 100,
+    description: 'The most messages of one partition applied in one transaction (1: a transaction per message)',
+  }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1_000, default: 20_000 }),
   ZIPKIN_URL: Type.Optional(
     Type.String({ format: 'uri', description: "Zipkin's base URL, where spans are sent; tracing is off without it" }),
@@ -93,6 +98,7 @@ export function loadServiceConfig(service: Service, env: NodeJS.ProcessEnv = pro
       retryBaseMs: common.CONSUMER_RETRY_BASE_MS,
       retryMaxMs: common.CONSUMER_RETRY_MAX_MS,
       partitionsConsumedConcurrently: common.CONSUMER_PARTITIONS_CONCURRENTLY,
+      batchSize: common.CONSUMER_BATCH_SIZE,
     },
     housekeeping: {
       intervalMs: common.HOUSEKEEPING_INTERVAL_MS,
