@@ -18,7 +18,7 @@ export { EventCodec } from './events/codec.ts';
 export { readEventSchemas, readSchemaHistory, schemasDirectory, type EventSchemaSource } from './events/schemas.ts';
 export * from '../../schemas/catalogue.ts';
 export { definitionModule, outboxDatabases, serviceNamed, services, serviceUrl, type Service, type ServiceName } from '../../services.ts';
-export { outboxEvent, writeOutboxEvent, type OutboxEvent } from './outbox/write-event.ts';
+export { outboxColumns, outboxEvent, publishWith, writeOutboxEvent, type OutboxEvent, type OutboxRow } from './outbox/write-event.ts';
 export { EventConsumer, type ConsumedEvent, type ConsumerSettings, type EventHandler, type EventHandlers } from './consumer/consumer.ts';
 export { DEAD_LETTER_TOPIC, deadLetterHeaderNames, deadLetterOf, type DeadLetter, type DeadLetterReason } from './consumer/dead-letter.ts';
 export { backoffDelay, classifyFailure, DependencyUnavailable, type FailureKind } from './consumer/failures.ts';

@@ -19,12 +19,42 @@ export const outboxEvent = <T extends EventTopic>(topic: T, aggregateId: string,
   value,
 });
 
+/** An outbox row as the table stores it; Debezium's outbox columns are single words (aggregatetype, not aggregate_type). */
+export interface OutboxRow {
+  id: string;
+  aggregatetype: string;
+  aggregateid: string;
+  type: string;
+  payload: Buffer;
+  traceparent: string | null;
+}
+
+export const outboxColumns = ['id', 'aggregatetype', 'aggregateid', 'type', 'payload', 'traceparent'] as const;
+
 /**
  * Writes an event to the outbox inside the caller's transaction, so the event exists if and
  * only if the domain change it describes commits. Debezium publishes it from the WAL.
  * Returns the event id (the record's `id` header).
  */
-export function writeOutboxEvent<T extends EventTopic>(tx: Transaction, codec: EventCodec, event: OutboxEvent<T>): Promise<string> {
+export async function writeOutboxEvent<T extends EventTopic>(tx: Transaction, codec: EventCodec, event: OutboxEvent<T>): Promise<string> {
+  return publishWith(codec, event, async (row) => {
+    await tx`insert into outbox ${tx(row, ...outboxColumns)}`;
+    return row.id;
+  });
+}
+
+/**
+ * Publishes an event through `write`, which inserts the outbox row it is given together with
+ * the change the event describes: in the caller's transaction, or in one statement with the
+ * domain rows (data-modifying WITH clauses), which is atomic without a transaction and saves
+ * its round trips. The write runs in the event's producer span, whose children its
+ * consumers' spans are.
+ */
+export function publishWith<T extends EventTopic, R>(
+  codec: EventCodec,
+  event: OutboxEvent<T>,
+  write: (row: OutboxRow) => Promise<R>,
+): Promise<R> {
   const aggregate = eventCatalogue[event.topic].aggregate;
   const attributes = {
     'messaging.system': 'kafka',
@@ -32,23 +62,16 @@ export function writeOutboxEvent<T extends EventTopic>(tx: Transaction, codec: E
     'messaging.kafka.message.key': event.aggregateId,
     ...(aggregate === 'order' ? { [ORDER_ID_ATTRIBUTE]: event.aggregateId } : {}),
   };
-  // The producer span of the event: its consumers' spans are its children.
-  return inSpan(`${event.topic} publish`, { kind: SpanKind.PRODUCER, attributes }, () => insertOutboxRow(tx, codec, event));
-}
-
-async function insertOutboxRow<T extends EventTopic>(tx: Transaction, codec: EventCodec, event: OutboxEvent<T>): Promise<string> {
-  const id = randomUUID();
-  const payload = await codec.encode(event.topic, event.value);
-  // Debezium's outbox columns are single words (aggregatetype, not aggregate_type).
-  const row = {
-    id,
-    aggregatetype: eventCatalogue[event.topic].aggregate,
-    aggregateid: event.aggregateId,
-    type: event.topic,
-    payload,
-    // The trace this change belongs to (the request's, or the consumed event's), for the consumers to continue.
-    traceparent: currentTraceparent(),
-  };
-  await tx`insert into outbox ${tx(row, 'id', 'aggregatetype', 'aggregateid', 'type', 'payload', 'traceparent')}`;
-  return id;
+  return inSpan(`${event.topic} publish`, { kind: SpanKind.PRODUCER, attributes }, async () => {
+    const row: OutboxRow = {
+      id: randomUUID(),
+      aggregatetype: aggregate,
+      aggregateid: event.aggregateId,
+      type: event.topic,
+      payload: await codec.encode(event.topic, event.value),
+      // The trace this change belongs to (the request's, or the consumed event's), for the consumers to continue.
+      traceparent: currentTraceparent(),
+    };
+    return write(row);
+  });
 }

@@ -1,5 +1,5 @@
-import type { Sql, Transaction } from '@shop/kit';
-import type { CatalogEntry, KnownUser, OrderLine, OrderRow } from '../domain/orders.ts';
+import { outboxColumns, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
+import type { CatalogEntry, KnownUser, OrderRow } from '../domain/orders.ts';
 
 type Db = Sql | Transaction;
 
@@ -13,12 +13,6 @@ const items = (sql: Db) => sql`
    from order_items i where i.order_id = o.id) as items`;
 
 export const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
-
-/** Whether the user is known here, and disabled; undefined while their registration has not arrived. */
-export async function knownUserStanding(sql: Db, userId: string): Promise<{ disabled: boolean } | undefined> {
-  const [row] = await sql<{ disabled: boolean }[]>`select disabled from known_users where id = ${userId}`;
-  return row;
-}
 
 export async function insertKnownUser(
   tx: Transaction,
@@ -51,16 +45,48 @@ export async function upsertCatalogEntry(tx: Transaction, entry: CatalogEntry & 
     where catalog.version < excluded.version`;
 }
 
-export function catalogEntries(sql: Db, productIds: string[]): Promise<CatalogEntry[]> {
-  return sql<CatalogEntry[]>`select product_id, price_cents, currency, active from catalog where product_id = any(${productIds}::uuid[])`;
+/** What placing an order depends on, read together: the customer's standing, the products, an earlier order under the same key. */
+export interface PlacementFacts {
+  /** undefined while the customer's registration has not arrived here. */
+  customer: { disabled: boolean } | undefined;
+  /** The requested products this service knows of. */
+  catalog: CatalogEntry[];
+  /** The order the same customer already placed with this Idempotency-Key. */
+  earlierOrderId: string | undefined;
 }
 
-/** Writes a new PENDING order and its lines; returns the order as stored, lines in product order. */
-export async function insertOrder(
-  tx: Transaction,
+/** Everything placing an order checks, in one round trip (a row per requested product). */
+export async function placementFacts(
+  sql: Db,
+  userId: string,
+  productIds: string[],
+  idempotencyKey: string | null,
+): Promise<PlacementFacts> {
+  const rows = await sql<(Partial<CatalogEntry> & { customerDisabled: boolean | null; earlierOrderId: string | null })[]>`
+    select
+      (select disabled from known_users where id = ${userId}) as customer_disabled,
+      (select id from orders where user_id = ${userId} and idempotency_key = ${idempotencyKey}::text) as earlier_order_id,
+      c.product_id, c.price_cents, c.currency, c.active
+    from unnest(${productIds}::uuid[]) as requested (product_id)
+    left join catalog c using (product_id)`;
+  const first = rows[0];
+  return {
+    customer: first?.customerDisabled == null ? undefined : { disabled: first.customerDisabled },
+    catalog: rows.filter((row): row is typeof row & CatalogEntry => row.productId != null && row.priceCents != null),
+    earlierOrderId: first?.earlierOrderId ?? undefined,
+  };
+}
+
+/**
+ * Writes a new PENDING order, its lines and its outbox row in one statement (atomic, so no
+ * transaction and no round trips for BEGIN and COMMIT); returns the times the database gave it.
+ */
+export async function insertPlacedOrder(
+  sql: Sql,
   order: Pick<OrderRow, 'id' | 'userId' | 'totalCents' | 'currency' | 'paymentToken' | 'idempotencyKey' | 'requestHash' | 'items'>,
-): Promise<OrderRow> {
-  const values = tx(
+  outboxRow: OutboxRow,
+): Promise<Pick<OrderRow, 'createdAt' | 'updatedAt'>> {
+  const orderValues = sql(
     { ...order, status: 'PENDING' },
     'id',
     'userId',
@@ -71,16 +97,19 @@ export async function insertOrder(
     'idempotencyKey',
     'requestHash',
   );
-  const [row] = await tx<Omit<OrderRow, 'items'>[]>`insert into orders ${values} returning ${columns(tx)}`;
-  const lineValues = tx(
+  const lineValues = sql(
     order.items.map((item) => ({ orderId: order.id, ...item })),
     'orderId',
     'productId',
     'quantity',
     'unitPriceCents',
   );
-  const lines = await tx<OrderLine[]>`insert into order_items ${lineValues} returning product_id, quantity, unit_price_cents`;
-  return { ...row!, items: lines.toSorted((a, b) => (a.productId < b.productId ? -1 : 1)) };
+  const [placed] = await sql<Pick<OrderRow, 'createdAt' | 'updatedAt'>[]>`
+    with placed as (insert into orders ${orderValues} returning created_at, updated_at),
+      lines as (insert into order_items ${lineValues}),
+      event as (insert into outbox ${sql(outboxRow, ...outboxColumns)})
+    select created_at, updated_at from placed`;
+  return placed!;
 }
 
 export async function findOrder(sql: Db, id: string, lock = false): Promise<OrderRow | undefined> {

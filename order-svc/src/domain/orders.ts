@@ -3,6 +3,7 @@ import {
   commonProblems,
   invalidCursor,
   keysetPage,
+  publishWith,
   writeOutboxEvent,
   type AuthenticatedUser,
   type EventCodec,
@@ -13,16 +14,15 @@ import {
   type UserUpdated,
 } from '@shop/kit';
 import {
-  catalogEntries,
   findOrder,
   findOrderByIdempotencyKey,
   insertKnownUser,
-  insertOrder,
+  insertPlacedOrder,
   isUniqueViolation,
-  knownUserStanding,
   lockOverdueOrders,
   ordersMatching,
   ordersOfUser,
+  placementFacts,
   saveSagaState,
   upsertCatalogEntry,
   upsertKnownUser,
@@ -92,7 +92,9 @@ function requestHash(request: PlaceOrder): string {
     .digest('hex');
 }
 
-function sameRequestOrConflict(existing: OrderRow, hash: string): OrderRow {
+function sameRequestOrConflict(existing: OrderRow | undefined, hash: string): OrderRow {
+  // Orders are never deleted: the one found a moment ago is still there.
+  if (!existing) throw new Error('the order of this Idempotency-Key was found, then not');
   if (existing.requestHash !== hash) {
     throw orderProblems.IDEMPOTENCY_KEY_REUSED('This Idempotency-Key was used for a different order request.');
   }
@@ -100,9 +102,10 @@ function sameRequestOrConflict(existing: OrderRow, hash: string): OrderRow {
 }
 
 /**
- * Accepts an order (PENDING) and writes its `order-placed` event in the same transaction;
+ * Accepts an order (PENDING) and writes its `order-placed` event with it, atomically;
  * payment-svc and product-svc take it from there. Prices come from this service's copy of the
  * catalog. With an Idempotency-Key, a retried request returns the order the first one created.
+ * Two round trips: one read of everything the checks need, one statement that writes.
  */
 export async function placeOrder(
   { sql, codec }: OrdersDependencies,
@@ -111,26 +114,25 @@ export async function placeOrder(
   idempotencyKey: string | undefined,
 ): Promise<OrderRow> {
   const hash = requestHash(request);
-  if (idempotencyKey !== undefined) {
-    const existing = await findOrderByIdempotencyKey(sql, userId, idempotencyKey);
-    if (existing) return sameRequestOrConflict(existing, hash);
-  }
   const productIds = request.items.map((item) => item.productId);
   if (new Set(productIds).size !== productIds.length) {
     throw orderProblems.DUPLICATE_ITEM('Each product may appear once; put the total in its quantity.');
   }
-  const standing = await knownUserStanding(sql, userId);
-  if (!standing) throw orderProblems.USER_UNKNOWN('Your registration has not reached the order service yet; retry in a moment.');
+  const facts = await placementFacts(sql, userId, productIds, idempotencyKey ?? null);
+  if (facts.earlierOrderId) return sameRequestOrConflict(await findOrder(sql, facts.earlierOrderId), hash);
+  if (!facts.customer) throw orderProblems.USER_UNKNOWN('Your registration has not reached the order service yet; retry in a moment.');
   // The token check refuses a disabled account already; this holds for a token verified
   // in the moment before the account_states row arrived.
-  if (standing.disabled) throw commonProblems.ACCOUNT_DISABLED('This account has been disabled; it cannot place orders.');
-  const catalog = new Map((await catalogEntries(sql, productIds)).map((entry) => [entry.productId, entry]));
+  if (facts.customer.disabled) throw commonProblems.ACCOUNT_DISABLED('This account has been disabled; it cannot place orders.');
+  const catalog = new Map(facts.catalog.map((entry) => [entry.productId, entry]));
   const missing = productIds.filter((id) => !catalog.get(id)?.active);
   if (missing.length > 0) throw orderProblems.PRODUCT_UNKNOWN(`Unknown or inactive product(s): ${missing.join(', ')}.`);
   const currencies = new Set(productIds.map((id) => catalog.get(id)!.currency));
   if (currencies.size > 1) throw orderProblems.CURRENCY_MISMATCH('All products of an order must be priced in one currency.');
 
-  const items = request.items.map((item) => ({ ...item, unitPriceCents: catalog.get(item.productId)!.priceCents }));
+  const items = request.items
+    .map((item) => ({ ...item, unitPriceCents: catalog.get(item.productId)!.priceCents }))
+    .toSorted((a, b) => (a.productId < b.productId ? -1 : 1));
   const order = {
     id: randomUUID(),
     userId,
@@ -142,11 +144,8 @@ export async function placeOrder(
     requestHash: hash,
   };
   try {
-    return await sql.begin(async (tx) => {
-      const placed = await insertOrder(tx, order);
-      await writeOutboxEvent(tx, codec, orderPlaced(order, Date.now()));
-      return placed;
-    });
+    const times = await publishWith(codec, orderPlaced(order, Date.now()), (row) => insertPlacedOrder(sql, order, row));
+    return { ...order, status: 'PENDING', cancelReason: null, paymentOutcome: null, inventoryOutcome: null, ...times };
   } catch (error) {
     // The same key twice at the same moment: the other request won; answer with its order.
     if (idempotencyKey !== undefined && isUniqueViolation(error)) {
