@@ -1,8 +1,8 @@
 // The limit the database sets: pgbench running order-svc's placement (the same statements as
-// POST /orders: the two look-ups, then the transaction with the order and its line, each
-// returning what was stored, and its outbox row) against a scratch copy of order-svc's
-// schema, at the concurrency of order-svc's connection pool. The copy has no Debezium slot,
-// so nothing it writes is published.
+// POST /orders: one read of the customer, the products and an earlier order under the key,
+// then one statement writing the order, its line and its outbox row) against a scratch copy
+// of order-svc's schema, at the concurrency of order-svc's connection pool. The copy has no
+// Debezium slot, so nothing it writes is published.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,16 +19,20 @@ const PRODUCTS = 8;
 const placementScript = `
 \\set n random(1, ${CUSTOMERS})
 \\set p random(1, ${PRODUCTS})
-select 1 from known_users where id = md5(:n::text)::uuid;
-select product_id, price_cents, currency, active from catalog where product_id = any(array[md5('p' || :p)::uuid]);
-begin;
-insert into orders (id, user_id, status, total_cents, currency, payment_token, idempotency_key, request_hash)
-  values (gen_random_uuid(), md5(:n::text)::uuid, 'PENDING', 1000, 'EUR', 'tok_ok', null, md5(random()::text))
-  returning id as order_id, user_id, status, total_cents, currency, payment_token, created_at, updated_at \\gset
-insert into order_items (order_id, product_id, quantity, unit_price_cents) values (:order_id, md5('p' || :p)::uuid, 1, 1000)
-  returning product_id, quantity, unit_price_cents;
-insert into outbox (id, aggregatetype, aggregateid, type, payload) values (gen_random_uuid(), 'order', :order_id, 'order-placed', decode(repeat('a5', 150), 'hex'));
-commit;
+select (select disabled from known_users where id = md5(:n::text)::uuid) as customer_disabled,
+    (select id from orders where user_id = md5(:n::text)::uuid and idempotency_key = null::text) as earlier_order_id,
+    c.product_id, c.price_cents, c.currency, c.active
+  from unnest(array[md5('p' || :p)::uuid]) as requested (product_id)
+  left join catalog c using (product_id);
+with placed as (
+    insert into orders (id, user_id, status, total_cents, currency, payment_token, idempotency_key, request_hash)
+    values (gen_random_uuid(), md5(:n::text)::uuid, 'PENDING', 1000, 'EUR', 'tok_ok', null, md5(random()::text))
+    returning id, created_at, updated_at),
+  lines as (insert into order_items (order_id, product_id, quantity, unit_price_cents) select id, md5('p' || :p)::uuid, 1, 1000 from placed),
+  event as (
+    insert into outbox (id, aggregatetype, aggregateid, type, payload, traceparent)
+    select gen_random_uuid(), 'order', id::text, 'order-placed', decode(repeat('a5', 150), 'hex'), null from placed)
+select created_at, updated_at from placed;
 `;
 
 export interface PgbenchResult {

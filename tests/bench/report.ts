@@ -32,19 +32,13 @@ export interface BenchResults {
   pgbench: PgbenchResult;
 }
 
-const ms = (value: number | undefined) => (value === undefined ? '–' : `${value}`);
+/** Milliseconds as a reader wants them: whole above 10, one decimal below. */
+export const ms = (value: number | undefined) => (value === undefined ? '–' : value >= 10 ? `${Math.round(value)}` : value.toFixed(1));
 const rate = (value: number) => value.toFixed(1);
-
-export function summarise(results: BenchResults) {
-  const sustained = results.steps.filter((s) => s.sustained).map((s) => s.offeredPerSecond);
-  const postPeak = Math.max(...results.steps.map((s) => s.acceptedPerSecond));
-  const endToEnd = Math.max(0, ...sustained);
-  const half = results.steps.find((s) => s.offeredPerSecond === 150) ?? results.steps.filter((s) => s.offeredPerSecond <= 150).at(-1);
-  return { endToEnd, postPeak, half, pgbenchPeak: results.pgbench.transactionsPerSecond };
-}
+const percent = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '–');
 
 /** CPU ms per confirmed order of one step: per component and in total (mean CPU % × window ÷ confirmed orders). */
-export function cpuMsPerOrder(step: BenchResults['steps'][number], seconds: number): { total: number; by: Record<string, number> } {
+export function cpuMsPerOrder(step: StepResult, seconds: number): { total: number; by: Record<string, number> } {
   const confirmed = Math.max(1, step.confirmed.count);
   const by = Object.fromEntries(
     Object.entries(step.resources).map(([component, { cpuPercent }]) => [component, ((cpuPercent / 100) * seconds * 1000) / confirmed]),
@@ -52,8 +46,29 @@ export function cpuMsPerOrder(step: BenchResults['steps'][number], seconds: numb
   return { total: Object.values(by).reduce((sum, value) => sum + value, 0), by };
 }
 
+/**
+ * The figures the targets are about, each from one run. CPU per order is taken at the highest
+ * sustained rate (below it, idle costs weigh more; above it, the backlog blurs the count).
+ */
+export function summarise(results: BenchResults) {
+  const sustainedSteps = results.steps.filter((s) => s.sustained);
+  const endToEnd = Math.max(0, ...sustainedSteps.map((s) => s.offeredPerSecond));
+  const atSustained = sustainedSteps.find((s) => s.offeredPerSecond === endToEnd);
+  const postPeak = Math.max(...results.steps.map((s) => s.acceptedPerSecond));
+  const half = results.steps.filter((s) => s.offeredPerSecond <= endToEnd / 2).at(-1);
+  const at100 = results.steps.find((s) => s.offeredPerSecond === 100);
+  return {
+    endToEnd,
+    postPeak,
+    half,
+    at100,
+    pgbenchPeak: results.pgbench.transactionsPerSecond,
+    cpuPerOrder: atSustained ? cpuMsPerOrder(atSustained, results.settings.seconds).total : undefined,
+  };
+}
+
 export function renderReport(results: BenchResults, previous: BenchResults | undefined): string {
-  const { endToEnd, postPeak, half, pgbenchPeak } = summarise(results);
+  const { endToEnd, postPeak, half, at100, pgbenchPeak, cpuPerOrder } = summarise(results);
   const components = [...new Set(results.steps.flatMap((s) => Object.keys(s.resources)))];
   const lines = [
     `# Benchmark: ${results.at.slice(0, 16).replace('T', ' ')} UTC, commit ${results.commit}${results.label ? ` (${results.label})` : ''}`,
@@ -66,14 +81,18 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
     '',
     '## Summary',
     '',
+    'Targets of issue 16 ("Three times more orders per CPU-second"); ratios are to pgbench in this same run, which moves with the day as much as the stack does.',
+    '',
     `| figure | value | target |`,
     `|---|---|---|`,
-    `| highest rate sustained end to end | ${endToEnd} orders/s | 300 orders/s |`,
-    `| POST /orders peak throughput | ${rate(postPeak)} orders/s | |`,
-    `| pgbench, placement transaction, ${results.pgbench.clients} clients | ${rate(pgbenchPeak)} transactions/s (average ${results.pgbench.latencyAverageMs} ms) | |`,
-    `| POST /orders peak ÷ pgbench peak | ${((100 * postPeak) / pgbenchPeak).toFixed(0)}% | ≥ 50% |`,
-    `| end-to-end sustained ÷ POST /orders peak | ${((100 * endToEnd) / postPeak).toFixed(0)}% | |`,
-    `| placed → CONFIRMED p99 at ${half?.offeredPerSecond ?? '–'} orders/s | ${ms(half?.confirmed.p99)} ms | < 250 ms at 150 orders/s |`,
+    `| CPU per confirmed order, all components, at ${endToEnd} orders/s | ${ms(cpuPerOrder)} ms | ≤ 6 ms |`,
+    `| highest rate sustained end to end | ${endToEnd} orders/s | |`,
+    `| pgbench, placement statements, ${results.pgbench.clients} clients | ${rate(pgbenchPeak)} transactions/s (average ${ms(results.pgbench.latencyAverageMs)} ms) | |`,
+    `| sustained end to end ÷ pgbench | ${percent(endToEnd, pgbenchPeak)} | ≥ 15% |`,
+    `| POST /orders peak | ${rate(postPeak)} orders/s | |`,
+    `| POST /orders peak ÷ pgbench | ${percent(postPeak, pgbenchPeak)} | ≥ 50% |`,
+    `| placed → CONFIRMED p99 at half the sustained rate (${half?.offeredPerSecond ?? '–'} orders/s) | ${ms(half?.confirmed.p99)} ms | < 250 ms |`,
+    `| CDC lag p99 at 100 orders/s | ${ms(at100?.cdcLag.p99)} ms | < 50 ms |`,
     '',
     '## Per offered rate',
     '',
@@ -88,7 +107,7 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
             .map(([k, n]) => `${n}×${k}`)
             .join(' ') || '0'
         } | ` +
-        `${s.post.p50} | ${s.post.p95} | ${s.post.p99} | ${s.confirmed.count}${s.accepted === undefined ? '' : `/${s.accepted}`} | ` +
+        `${ms(s.post.p50)} | ${ms(s.post.p95)} | ${ms(s.post.p99)} | ${s.confirmed.count}${s.accepted === undefined ? '' : `/${s.accepted}`} | ` +
         `${ms(s.confirmed.p50)} | ${ms(s.confirmed.p95)} | ${ms(s.confirmed.p99)} | ${ms(s.cdcLag.p50)} | ${ms(s.cdcLag.p99)} | ${(s.drainMs / 1000).toFixed(1)} s | ${s.sustained ? 'yes' : 'no'} |`,
     ),
     '',
@@ -119,16 +138,26 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
   if (previous) {
     const before = summarise(previous);
     lines.push(
-      `## Compared with the previous results (${previous.at.slice(0, 16).replace('T', ' ')}, commit ${previous.commit}${previous.label ? `, ${previous.label}` : ''})`,
+      `## Compared with the results checked in before (${previous.at.slice(0, 16).replace('T', ' ')}, commit ${previous.commit}${previous.label ? `, ${previous.label}` : ''})`,
       '',
-      '| figure | previous | now |',
+      'Two runs on different days compare only by their ratios and CPU per order; absolute rates move with the machine.',
+      '',
+      '| figure | before | now |',
       '|---|---|---|',
+      `| CPU per confirmed order at the highest sustained rate | ${ms(before.cpuPerOrder)} ms | ${ms(cpuPerOrder)} ms |`,
       `| highest rate sustained end to end | ${before.endToEnd} | ${endToEnd} |`,
+      `| pgbench | ${rate(before.pgbenchPeak)} | ${rate(pgbenchPeak)} |`,
+      `| sustained ÷ pgbench | ${percent(before.endToEnd, before.pgbenchPeak)} | ${percent(endToEnd, pgbenchPeak)} |`,
       `| POST /orders peak | ${rate(before.postPeak)} | ${rate(postPeak)} |`,
-      `| pgbench peak | ${rate(before.pgbenchPeak)} | ${rate(pgbenchPeak)} |`,
+      `| POST /orders peak ÷ pgbench | ${percent(before.postPeak, before.pgbenchPeak)} | ${percent(postPeak, pgbenchPeak)} |`,
       ...results.steps.map((s) => {
         const old = previous.steps.find((p) => p.offeredPerSecond === s.offeredPerSecond);
-        return `| ${s.offeredPerSecond}/s: POST p99, placed→CONFIRMED p99 | ${old ? `${old.post.p99}, ${ms(old.confirmed.p99)}` : '–'} | ${s.post.p99}, ${ms(s.confirmed.p99)} |`;
+        const cpu = (step: StepResult, seconds: number) => ms(cpuMsPerOrder(step, seconds).total);
+        return (
+          `| ${s.offeredPerSecond}/s: POST p99, placed→CONFIRMED p99, CPU ms/order | ` +
+          `${old ? `${ms(old.post.p99)}, ${ms(old.confirmed.p99)}, ${cpu(old, previous.settings.seconds)}` : '–'} | ` +
+          `${ms(s.post.p99)}, ${ms(s.confirmed.p99)}, ${cpu(s, results.settings.seconds)} |`
+        );
       }),
       '',
     );

@@ -14,7 +14,7 @@ import { adminToken, createProduct, registerCustomer, until, type Customer } fro
 import { connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 import type { GeneratorPlan, GeneratorResult } from './load-generator.ts';
 import { runPgbench } from './pgbench.ts';
-import { renderReport, type BenchResults, type StepResult } from './report.ts';
+import { cpuMsPerOrder, ms, renderReport, type BenchResults, type StepResult } from './report.ts';
 import { ResourceSampler } from './resources.ts';
 import { latencyChart } from './chart.ts';
 
@@ -69,6 +69,20 @@ async function observeOrders(kafka: Kafka) {
   });
   await joined;
   return { placedSeen, confirmedSeen, stop: () => consumer.disconnect() };
+}
+
+/** The results checked in with the current commit: what a change is compared with, however often the bench ran since. */
+function checkedInResults(): BenchResults | undefined {
+  try {
+    const text = execFileSync('git', ['show', 'HEAD:tests/bench/results/results.json'], {
+      cwd: repositoryRoot,
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
+    return JSON.parse(text) as BenchResults;
+  } catch {
+    return undefined;
+  }
 }
 
 function runGenerator(plan: GeneratorPlan): Promise<GeneratorResult> {
@@ -202,8 +216,10 @@ async function main(): Promise<void> {
     step.sustained = step.acceptedPerSecond >= 0.95 * rate && confirmed === accepted.length && (step.confirmed.p99 ?? Infinity) <= 1000;
     steps.push(step);
     log(
-      `${rate}/s: ${step.acceptedPerSecond.toFixed(1)}/s accepted, POST p50/p99 ${step.post.p50}/${step.post.p99} ms, ` +
-        `confirmed ${confirmed}/${accepted.length} p50/p99 ${step.confirmed.p50}/${step.confirmed.p99} ms, CDC p50 ${step.cdcLag.p50} ms, drain ${step.drainMs} ms${step.sustained ? '' : ' (not sustained)'}`,
+      `${rate}/s: ${step.acceptedPerSecond.toFixed(1)}/s accepted, POST p50/p99 ${ms(step.post.p50)}/${ms(step.post.p99)} ms, ` +
+        `confirmed ${confirmed}/${accepted.length} p50/p99 ${ms(step.confirmed.p50)}/${ms(step.confirmed.p99)} ms, ` +
+        `CDC p50/p99 ${ms(step.cdcLag.p50)}/${ms(step.cdcLag.p99)} ms, drain ${ms(step.drainMs)} ms, ` +
+        `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000).total)} ms/order${step.sustained ? '' : ' (not sustained)'}`,
     );
   }
   await observer.stop();
@@ -227,7 +243,8 @@ async function main(): Promise<void> {
   };
   mkdirSync(resultsDirectory, { recursive: true });
   const previousFile = `${resultsDirectory}/results.json`;
-  const previous = existsSync(previousFile) ? (JSON.parse(readFileSync(previousFile, 'utf8')) as BenchResults) : undefined;
+  const previous =
+    checkedInResults() ?? (existsSync(previousFile) ? (JSON.parse(readFileSync(previousFile, 'utf8')) as BenchResults) : undefined);
   writeFileSync(previousFile, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(`${resultsDirectory}/report.md`, renderReport(results, previous));
   writeFileSync(
