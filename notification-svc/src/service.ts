@@ -43,11 +43,12 @@ export default defineService({
   environment: NotificationServiceEnvironment,
   problems: notificationProblems,
   setup: ({ env, sql, logger }) => {
+    const mailer = smtpMailer({ host: env.SMTP_HOST, port: env.SMTP_PORT, from: env.MAIL_FROM });
     const sender = mailSender(
       {
         sql,
         logger,
-        mailer: smtpMailer({ host: env.SMTP_HOST, port: env.SMTP_PORT, from: env.MAIL_FROM }),
+        mailer,
         retry: { baseMs: env.MAIL_RETRY_BASE_MS, maxMs: env.MAIL_RETRY_MAX_MS },
         maxAgeMs: env.MAIL_MAX_AGE_MS,
       },
@@ -57,6 +58,7 @@ export default defineService({
       routes: async (app) => {
         // setup gets no metrics registry; the app's comes with the routes, before any job runs.
         sender.registerMetrics(app.metrics);
+        app.addHook('onClose', async () => mailer.close());
         await notificationRoutes(app, { sql });
       },
       handlers: notificationEventHandlers(),
