@@ -8,7 +8,8 @@
 import http from 'node:http';
 
 export interface GeneratorPlan {
-  orderServiceUrl: string;
+  /** order-svc's instances, offered the requests in turn. */
+  orderServiceUrls: string[];
   tokens: string[];
   productIds: string[];
   ratePerSecond: number;
@@ -68,7 +69,7 @@ function post(agent: http.Agent, url: URL, token: string, body: string): Promise
 
 async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  const url = new URL('/orders', plan.orderServiceUrl);
+  const urls = plan.orderServiceUrls.map((base) => new URL('/orders', base));
   const samples: RequestSample[] = [];
   const pending: Promise<void>[] = [];
   const intervalMs = 1000 / plan.ratePerSecond;
@@ -87,7 +88,7 @@ async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
         const body = JSON.stringify({ items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' });
         const due = dueAt;
         pending.push(
-          post(agent, url, token, body).then(({ status, text }) => {
+          post(agent, urls[next % urls.length]!, token, body).then(({ status, text }) => {
             const sample: RequestSample = { dueAt: due, latencyMs: Math.round(Date.now() - due), status, measured };
             if (status === 202) sample.orderId = (JSON.parse(text) as { id: string }).id;
             samples.push(sample);

@@ -3,9 +3,9 @@
 // running the same placement transaction), and writes tests/bench/results/. See
 // tests/bench/README.md for the method and how to read the report.
 //
-//   node tests/bench/run.ts     (environment: BENCH_RATES=25,50,... BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_LABEL)
+//   node tests/bench/run.ts     (environment: BENCH_RATES=25,50,... BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_LABEL BENCH_ORDER_URLS)
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
@@ -30,9 +30,12 @@ const settings = {
   /** After a step, how long confirmations are waited for before the rest count as missing. */
   drainTimeoutMs: 60_000,
   label: process.env['BENCH_LABEL'] ?? '',
+  /** Where POST /orders goes, in turn: order-svc, and its further instances when scale-out is measured. */
+  orderServiceUrls: (process.env['BENCH_ORDER_URLS'] ?? '').split(',').filter(Boolean),
 };
 
 const endpoints = stackEndpoints();
+if (settings.orderServiceUrls.length === 0) settings.orderServiceUrls.push(endpoints.orderService);
 const resultsDirectory = fileURLToPath(new URL('./results', import.meta.url));
 const log = (line: string) => console.log(`[bench] ${line}`);
 
@@ -41,7 +44,11 @@ function componentRoots(): Map<string, number> {
   const roots = new Map<string, number>();
   const postmaster = `${repositoryRoot}/.stack/data/postgres/postmaster.pid`;
   if (existsSync(postmaster)) roots.set('postgres', Number(readFileSync(postmaster, 'utf8').split('\n')[0]));
-  for (const name of ['kafka', 'connect', 'registry', 'zipkin', 'maildev', ...services.map((service) => service.name)]) {
+  // Further instances (order-svc@2) have pid files of their own.
+  const instances = readdirSync(`${repositoryRoot}/.stack/run`)
+    .filter((file) => /@\d+\.pid$/.test(file))
+    .map((file) => file.slice(0, -'.pid'.length));
+  for (const name of ['kafka', 'connect', 'registry', 'zipkin', 'maildev', ...services.map((service) => service.name), ...instances]) {
     const file = `${repositoryRoot}/.stack/run/${name}.pid`;
     if (existsSync(file)) roots.set(name, Number(readFileSync(file, 'utf8').trim()));
   }
@@ -141,7 +148,7 @@ async function main(): Promise<void> {
     const sampler = new ResourceSampler(componentRoots());
     const samplerStart = setTimeout(() => sampler.start(), settings.warmupMs);
     const generated = await runGenerator({
-      orderServiceUrl: endpoints.orderService,
+      orderServiceUrls: settings.orderServiceUrls,
       tokens: customers.map((c) => c.token),
       productIds,
       ratePerSecond: rate,
