@@ -19,7 +19,14 @@ export { readEventSchemas, readSchemaHistory, schemasDirectory, type EventSchema
 export * from '../../schemas/catalogue.ts';
 export { definitionModule, outboxDatabases, serviceNamed, services, serviceUrl, type Service, type ServiceName } from '../../services.ts';
 export { outboxColumns, outboxEvent, publishWith, writeOutboxEvent, type OutboxEvent, type OutboxRow } from './outbox/write-event.ts';
-export { EventConsumer, type ConsumedEvent, type ConsumerSettings, type EventHandler, type EventHandlers } from './consumer/consumer.ts';
+export {
+  EventConsumer,
+  type BatchLocker,
+  type ConsumedEvent,
+  type ConsumerSettings,
+  type EventHandler,
+  type EventHandlers,
+} from './consumer/consumer.ts';
 export { DEAD_LETTER_TOPIC, deadLetterHeaderNames, deadLetterOf, type DeadLetter, type DeadLetterReason } from './consumer/dead-letter.ts';
 export { backoffDelay, classifyFailure, DependencyUnavailable, type FailureKind } from './consumer/failures.ts';
 export { createKafka, headersAsText, type Logger } from './kafka/client.ts';

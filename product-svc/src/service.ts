@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { defineService } from '@shop/kit';
 import { productRoutes } from './api/routes.ts';
 import { productProblems } from './domain/problems.ts';
+import { lockStockOfBatch } from './domain/inventory.ts';
 import { inventoryEventHandlers } from './events/handlers.ts';
 
 export default defineService({
@@ -14,5 +15,6 @@ export default defineService({
   setup: ({ sql, codec }) => ({
     routes: (app) => productRoutes(app, { sql, codec }),
     handlers: inventoryEventHandlers(codec),
+    lockBatch: lockStockOfBatch,
   }),
 });

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import type { Sql, Transaction } from '../db/connect.ts';
+import { lockAggregates } from '../db/locks.ts';
 import type { EventCodec } from '../events/codec.ts';
 import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated.ts';
 import { headersAsText, type Logger } from '../kafka/client.ts';
@@ -32,6 +33,14 @@ export interface ConsumedEvent<T extends EventTopic> {
 export type EventHandler<T extends EventTopic> = (tx: Transaction, event: ConsumedEvent<T>) => Promise<void>;
 export type EventHandlers = { [T in EventTopic]?: EventHandler<T> };
 
+/**
+ * Takes, first in a batch's transaction and in one fixed order, the row locks its handlers
+ * will take. Handlers that lock rows shared between keys (product-svc's stock) take them in
+ * order within one event; in a batch of many events they would take them in event order,
+ * and two batches on two partitions could wait on each other in a cycle.
+ */
+export type BatchLocker = (tx: Transaction, events: ConsumedEvent<EventTopic>[]) => Promise<void>;
+
 export interface ConsumerSettings {
   /** Attempts at applying a message before it is dead-lettered. */
   maxAttempts: number;
@@ -50,6 +59,7 @@ export interface EventConsumerOptions {
   sql: Sql;
   codec: EventCodec;
   handlers: EventHandlers;
+  lockBatch?: BatchLocker | undefined;
   settings: ConsumerSettings;
   logger: Logger;
   metrics?: Registry;
@@ -358,6 +368,16 @@ export class EventConsumer {
           on conflict do nothing
           returning event_id`;
         const unseen = new Set(recorded.map((row) => row['eventId'] as string));
+        if (unseen.size > 1) {
+          // Handlers lock their own aggregate, and some lock rows shared between aggregates;
+          // in a batch, both are taken up front in one order (see BatchLocker).
+          const fresh = events.filter(({ event }) => unseen.has(event.id)).map(({ event }) => event);
+          await lockAggregates(
+            tx,
+            fresh.map((event) => event.key),
+          );
+          await this.options.lockBatch?.(tx, fresh);
+        }
         for (const [index, { event, trace }] of events.entries()) {
           // The same event twice in one batch (a redelivery right behind the first) is applied once.
           if (!unseen.delete(event.id)) continue;

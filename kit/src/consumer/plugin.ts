@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
-import { EventConsumer, type ConsumerSettings, type EventHandlers } from './consumer.ts';
+import { EventConsumer, type BatchLocker, type ConsumerSettings, type EventHandlers } from './consumer.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,6 +12,7 @@ declare module 'fastify' {
 export interface ConsumerPluginOptions {
   group: string;
   handlers: EventHandlers;
+  lockBatch?: BatchLocker | undefined;
   settings: ConsumerSettings;
   metrics: Registry;
 }

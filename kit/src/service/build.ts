@@ -138,7 +138,13 @@ export async function buildService<Environment extends TObject>(
   const allJobs = [...kitJobs, ...(parts.jobs ?? [])];
   if (allJobs.length > 0) await app.register(jobs, { jobs: allJobs, metrics: app.metrics });
   if (service.consumes.length > 0) {
-    await app.register(consumer, { group: service.group, handlers, settings: config.consumer, metrics: app.metrics });
+    await app.register(consumer, {
+      group: service.group,
+      handlers,
+      lockBatch: parts.lockBatch,
+      settings: config.consumer,
+      metrics: app.metrics,
+    });
   }
   return app;
 }

@@ -33,6 +33,20 @@ export function reservedItems(tx: Transaction, orderId: string): Promise<{ produ
     select product_id, quantity from reservation_items where order_id = ${orderId} order by product_id`;
 }
 
+/**
+ * Locks, in id order, the given products and those reserved for the given orders: what a batch
+ * of order events will lock, taken up front (see the kit's BatchLocker).
+ */
+export async function lockProductsOfOrders(tx: Transaction, productIds: string[], reservedForOrderIds: string[]): Promise<void> {
+  await tx`
+    select 1 from products
+    where id in (
+      select unnest(${productIds}::uuid[])
+      union select product_id from reservation_items where order_id = any(${reservedForOrderIds}::uuid[]))
+    order by id
+    for update`;
+}
+
 /** The products of an order, locked in id order (so concurrent orders cannot deadlock on them). */
 export function lockProducts(tx: Transaction, ids: string[]): Promise<Pick<ProductRow, 'id' | 'stock' | 'active'>[]> {
   return tx<Pick<ProductRow, 'id' | 'stock' | 'active'>[]>`

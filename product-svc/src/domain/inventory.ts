@@ -4,6 +4,7 @@ import {
   type EventCodec,
   type OrderCancelled,
   type OrderPlaced,
+  type BatchLocker,
   type Shortage,
   type Transaction,
 } from '@shop/kit';
@@ -11,6 +12,7 @@ import { adjustStock } from '../data-access/products-repository.ts';
 import {
   insertReservation,
   lockProducts,
+  lockProductsOfOrders,
   reservationStatus,
   reservedItems,
   setReservationStatus,
@@ -76,3 +78,18 @@ export async function releaseStock(tx: Transaction, codec: EventCodec, cancellat
   for (const item of await reservedItems(tx, cancellation.orderId)) await moveStock(tx, codec, item.productId, item.quantity);
   await setReservationStatus(tx, cancellation.orderId, 'RELEASED');
 }
+
+/**
+ * Before a batch of order events: the products its reservations and releases will move,
+ * locked in id order, so that batches of different partitions wait for each other in turn
+ * instead of deadlocking on two popular products taken in opposite orders.
+ */
+export const lockStockOfBatch: BatchLocker = async (tx, events) => {
+  const ordered = events.flatMap((event) => (event.topic === 'order-placed' ? (event.value as OrderPlaced).items : []));
+  const cancelled = events.flatMap((event) => (event.topic === 'order-cancelled' ? [(event.value as OrderCancelled).orderId] : []));
+  await lockProductsOfOrders(
+    tx,
+    ordered.map((item) => item.productId),
+    cancelled,
+  );
+};
