@@ -143,6 +143,20 @@ async function main(): Promise<void> {
     `${customers.length} customers, ${productIds.length} products; rates ${settings.rates.join(', ')} orders/s, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s each`,
   );
 
+  // What the stack burns with no orders at all (pollers, heartbeats, timers), measured as long
+  // as a step: subtracted from each step's CPU, it leaves what the orders themselves cost.
+  log(`idle: ${settings.durationMs / 1000} s with no load`);
+  const idleSampler = new ResourceSampler(componentRoots());
+  idleSampler.start();
+  await new Promise((resolve) => setTimeout(resolve, settings.durationMs));
+  const idle = Object.fromEntries(
+    [...idleSampler.stop()].map(([name, r]) => [
+      name,
+      { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) },
+    ]),
+  );
+  log(`idle: ${Object.values(idle).reduce((sum, r) => sum + r.cpuPercent, 0)}% CPU in all`);
+
   const steps: StepResult[] = [];
   for (const rate of settings.rates) {
     const sampler = new ResourceSampler(componentRoots());
@@ -226,7 +240,7 @@ async function main(): Promise<void> {
       `${rate}/s: ${step.acceptedPerSecond.toFixed(1)}/s accepted, POST p50/p99 ${ms(step.post.p50)}/${ms(step.post.p99)} ms, ` +
         `confirmed ${confirmed}/${accepted.length} p50/p99 ${ms(step.confirmed.p50)}/${ms(step.confirmed.p99)} ms, ` +
         `CDC p50/p99 ${ms(step.cdcLag.p50)}/${ms(step.cdcLag.p99)} ms, drain ${ms(step.drainMs)} ms, ` +
-        `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000).total)} ms/order${step.sustained ? '' : ' (not sustained)'}`,
+        `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000)?.total)} ms/order (${ms(cpuMsPerOrder(step, settings.durationMs / 1000, idle)?.total)} above idle)${step.sustained ? '' : ' (not sustained)'}`,
     );
   }
   await observer.stop();
@@ -246,6 +260,7 @@ async function main(): Promise<void> {
       poolSize: settings.poolSize,
     },
     steps,
+    idle,
     pgbench,
   };
   mkdirSync(resultsDirectory, { recursive: true });
