@@ -71,16 +71,17 @@ export function summarise(results: BenchResults) {
   const postPeak = Math.max(...results.steps.map((s) => s.acceptedPerSecond));
   const half = results.steps.filter((s) => s.offeredPerSecond <= endToEnd / 2).at(-1);
   const at100 = results.steps.find((s) => s.offeredPerSecond === 100);
+  // At the highest sustained rate; when none was sustained, at the lowest rate offered.
+  const cpuStep = atSustained ?? results.steps[0]!;
   return {
     endToEnd,
     postPeak,
     half,
     at100,
     pgbenchPeak: results.pgbench.transactionsPerSecond,
-    // At the highest sustained rate; when none was sustained, at the lowest rate offered.
-    cpuStep: atSustained ?? results.steps[0],
-    cpuPerOrder: cpuMsPerOrder(atSustained ?? results.steps[0]!, results.settings.seconds)?.total,
-    ordersCpu: results.idle ? cpuMsPerOrder(atSustained ?? results.steps[0]!, results.settings.seconds, results.idle)?.total : undefined,
+    cpuStep,
+    cpuPerOrder: cpuMsPerOrder(cpuStep, results.settings.seconds)?.total,
+    ordersCpu: results.idle ? cpuMsPerOrder(cpuStep, results.settings.seconds, results.idle)?.total : undefined,
   };
 }
 

@@ -236,9 +236,11 @@ export class EventConsumer {
    */
   private async processTogether(deliveries: Delivery[], heartbeat: Heartbeat): Promise<void> {
     const topic = deliveries[0]!.topic;
+    // Once per message, also when the batch is then applied one by one.
+    const traces = deliveries.map((delivery) => this.traceOf(delivery));
     try {
       const events: Traced[] = [];
-      for (const delivery of deliveries) events.push({ event: await this.decode(delivery), trace: this.traceOf(delivery) });
+      for (const [index, delivery] of deliveries.entries()) events.push({ event: await this.decode(delivery), trace: traces[index]! });
       await this.apply(events);
       this.batches.inc({ topic, outcome: 'committed' });
     } catch (error) {
@@ -248,7 +250,7 @@ export class EventConsumer {
         { group: this.options.group, topic, partition: deliveries[0]!.partition, size: deliveries.length, err: error },
         'applying a batch failed; applying its messages one by one',
       );
-      for (const delivery of deliveries) await this.process(delivery, heartbeat);
+      for (const [index, delivery] of deliveries.entries()) await this.process(delivery, heartbeat, traces[index]);
     }
   }
 
@@ -278,11 +280,10 @@ export class EventConsumer {
   }
 
   /** The slow way, one message: retried while it fails, waited on through outages, dead-lettered if it is to blame. */
-  private async process(delivery: Delivery, heartbeat: Heartbeat): Promise<void> {
+  private async process(delivery: Delivery, heartbeat: Heartbeat, trace = this.traceOf(delivery)): Promise<void> {
     const { topic, message } = delivery;
     const { maxAttempts, retryBaseMs, retryMaxMs } = this.options.settings;
     const backoff = { baseMs: retryBaseMs, maxMs: retryMaxMs };
-    const trace = this.traceOf(delivery);
     let attempts = 0;
     let outages = 0;
     let event: ConsumedEvent<EventTopic> | undefined;
@@ -361,7 +362,6 @@ export class EventConsumer {
     // a span in its own trace.
     await inSpan('pg transaction', { kind: SpanKind.CLIENT, attributes, parent: first.trace.parent }, () =>
       this.options.sql.begin(async (tx) => {
-        applied.clear();
         const rows = events.map(({ event }) => ({ consumer: this.options.group, eventId: event.id, topic: event.topic }));
         const recorded = await tx`
           insert into processed_events ${tx(rows, 'consumer', 'eventId', 'topic')}
