@@ -17,22 +17,6 @@ export async function findPaymentOfOrder(sql: Db, orderId: string): Promise<Paym
 
 export type NewPayment = Pick<PaymentRow, 'id' | 'orderId' | 'userId' | 'amountCents' | 'currency'>;
 
-/** A payment that charges nothing: the order was cancelled before it was placed here. */
-export async function insertUncharged(tx: Transaction, payment: NewPayment): Promise<PaymentRow> {
-  const values = tx(
-    { ...payment, status: 'FAILED', failureReason: 'ORDER_CANCELLED' },
-    'id',
-    'orderId',
-    'userId',
-    'amountCents',
-    'currency',
-    'status',
-    'failureReason',
-  );
-  const [row] = await tx<PaymentRow[]>`insert into payments ${values} returning ${columns(tx)}`;
-  return row!;
-}
-
 /** A payment about to be charged: pending until the gateway's answer says otherwise, in the same transaction. */
 export async function insertChargePending(tx: Transaction, payment: NewPayment, paymentToken: string): Promise<PaymentRow> {
   const values = tx(

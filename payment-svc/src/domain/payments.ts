@@ -17,7 +17,6 @@ import {
   chargeUnanswered,
   findPaymentOfOrder,
   insertChargePending,
-  insertUncharged,
   isCancelled,
   markCharged,
   markChargeFailed,
@@ -166,8 +165,12 @@ export async function chargeOrder(tx: Transaction, dependencies: PaymentsDepende
     currency: order.currency,
   };
   if (await isCancelled(tx, order.orderId)) {
-    // Cancelled before it was placed here (its stock failed first): nothing to charge.
-    await insertUncharged(tx, payment);
+    // Cancelled before this placement was applied here. That does not prove nothing was
+    // charged: an earlier try of this same event may have charged and then been rolled back
+    // (a crash, or a failed batch applied again one by one) while the cancellation went
+    // through. The ledger says; whatever landed is refunded.
+    const pending = await insertChargePending(tx, payment, order.paymentToken);
+    await settleNow(tx, dependencies, pending.id);
     return;
   }
   const pending = await insertChargePending(tx, payment, order.paymentToken);
@@ -284,7 +287,12 @@ export async function settleCancelledOrder(
   const payment = await findPaymentOfOrder(tx, cancellation.orderId);
   // Not placed here yet: chargeOrder will see the cancellation. Already settling: the job has it.
   if (!payment || !needsSettlement(payment)) return;
-  const settling = await beginSettlement(tx, payment.id);
+  await settleNow(tx, dependencies, payment.id);
+}
+
+/** Starts settling a cancelled order's payment and tries once; a definite refusal fails the event. */
+async function settleNow(tx: Transaction, dependencies: PaymentsDependencies, paymentId: string): Promise<void> {
+  const settling = await beginSettlement(tx, paymentId);
   const outcome = await settlePayment(tx, dependencies, settling, dependencies.retry.quickAttempts);
   if (outcome) throw outcome.refused;
 }
