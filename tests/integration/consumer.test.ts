@@ -79,7 +79,15 @@ beforeAll(async () => {
     codec,
     logger: quiet,
     metrics,
-    settings: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, partitionsConsumedConcurrently: 3, batchSize: 100, fetchMinBytes: 1, fetchMaxWaitMs: 5_000 },
+    settings: {
+      maxAttempts: 3,
+      retryBaseMs: 50,
+      retryMaxMs: 200,
+      partitionsConsumedConcurrently: 3,
+      batchSize: 100,
+      fetchMinBytes: 1,
+      fetchMaxWaitMs: 5_000,
+    },
     handlers: {
       'user-registration': async (tx, event) => {
         if (event.value.username.startsWith('breaks-rule')) throw new Error(`business rule broken by ${event.value.username}`);

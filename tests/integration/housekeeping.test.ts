@@ -99,7 +99,15 @@ describe('processed_events pruning', () => {
       sql,
       codec,
       logger: quiet,
-      settings: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, partitionsConsumedConcurrently: 1, batchSize: 100, fetchMinBytes: 1, fetchMaxWaitMs: 5_000 },
+      settings: {
+        maxAttempts: 3,
+        retryBaseMs: 50,
+        retryMaxMs: 200,
+        partitionsConsumedConcurrently: 1,
+        batchSize: 100,
+        fetchMinBytes: 1,
+        fetchMaxWaitMs: 5_000,
+      },
       handlers: {
         'user-registration': async (tx, event) => {
           await tx`insert into effects (event_id, username) values (${event.id}, ${event.value.username})`;

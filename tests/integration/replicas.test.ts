@@ -135,7 +135,15 @@ describe('the replica topics', () => {
       sql: scratch,
       codec,
       logger: quiet,
-      settings: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 500, partitionsConsumedConcurrently: 3, batchSize: 100, fetchMinBytes: 1, fetchMaxWaitMs: 5_000 },
+      settings: {
+        maxAttempts: 3,
+        retryBaseMs: 50,
+        retryMaxMs: 500,
+        partitionsConsumedConcurrently: 3,
+        batchSize: 100,
+        fetchMinBytes: 1,
+        fetchMaxWaitMs: 5_000,
+      },
       handlers,
     });
     await consumer.start();
