@@ -85,8 +85,6 @@ beforeAll(async () => {
       retryMaxMs: 200,
       partitionsConsumedConcurrently: 3,
       batchSize: 100,
-      fetchMinBytes: 1,
-      fetchMaxWaitMs: 5_000,
     },
     handlers: {
       'user-registration': async (tx, event) => {

@@ -105,8 +105,6 @@ describe('processed_events pruning', () => {
         retryMaxMs: 200,
         partitionsConsumedConcurrently: 1,
         batchSize: 100,
-        fetchMinBytes: 1,
-        fetchMaxWaitMs: 5_000,
       },
       handlers: {
         'user-registration': async (tx, event) => {

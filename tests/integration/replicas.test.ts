@@ -141,8 +141,6 @@ describe('the replica topics', () => {
         retryMaxMs: 500,
         partitionsConsumedConcurrently: 3,
         batchSize: 100,
-        fetchMinBytes: 1,
-        fetchMaxWaitMs: 5_000,
       },
       handlers,
     });

@@ -50,9 +50,9 @@ export interface ConsumerSettings {
   partitionsConsumedConcurrently: number;
   /** The most messages of one partition applied in one transaction (1: a transaction per message). */
   batchSize: number;
-  /** A fetch is answered once this many bytes are there, or after fetchMaxWaitMs: fewer, fuller fetches against a wait. */
-  fetchMinBytes: number;
-  fetchMaxWaitMs: number;
+  /** A fetch is answered once this many bytes are there, or after fetchMaxWaitMs: fewer, fuller fetches against a wait. Unset: kafkajs's defaults. */
+  fetchMinBytes?: number | undefined;
+  fetchMaxWaitMs?: number | undefined;
 }
 
 export interface EventConsumerOptions {
@@ -133,8 +133,8 @@ export class EventConsumer {
     this.options = options;
     this.consumer = options.kafka.consumer({
       groupId: options.group,
-      minBytes: options.settings.fetchMinBytes,
-      maxWaitTimeInMs: options.settings.fetchMaxWaitMs,
+      ...(options.settings.fetchMinBytes === undefined ? {} : { minBytes: options.settings.fetchMinBytes }),
+      ...(options.settings.fetchMaxWaitMs === undefined ? {} : { maxWaitTimeInMs: options.settings.fetchMaxWaitMs }),
       // Retries of the consumer's own protocol calls; message failures are handled here.
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });

@@ -24,16 +24,16 @@ export const CommonEnvironment = Type.Object({
     default: 100,
     description: 'The most messages of one partition applied in one transaction (1: a transaction per message)',
   }),
-  CONSUMER_FETCH_MIN_BYTES: Type.Integer({
-    minimum: 1,
-    default: 1,
-    description: 'The broker answers a fetch once it has this many bytes, or after CONSUMER_FETCH_MAX_WAIT_MS',
-  }),
-  CONSUMER_FETCH_MAX_WAIT_MS: Type.Integer({
-    minimum: 0,
-    default: 5_000,
-    description: 'The longest the broker holds a fetch waiting for CONSUMER_FETCH_MIN_BYTES',
-  }),
+  // Unset, kafkajs's own defaults apply (1 byte, 5000 ms).
+  CONSUMER_FETCH_MIN_BYTES: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description: 'The broker answers a fetch once it has this many bytes, or after CONSUMER_FETCH_MAX_WAIT_MS',
+    }),
+  ),
+  CONSUMER_FETCH_MAX_WAIT_MS: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'The longest the broker holds a fetch waiting for CONSUMER_FETCH_MIN_BYTES' }),
+  ),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1_000, default: 20_000 }),
   ZIPKIN_URL: Type.Optional(
     Type.String({ format: 'uri', description: "Zipkin's base URL, where spans are sent; tracing is off without it" }),
