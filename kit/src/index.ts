@@ -24,6 +24,7 @@ export {
   type BatchLocker,
   type ConsumedEvent,
   type ConsumerSettings,
+  type EventFilter,
   type EventHandler,
   type EventHandlers,
 } from './consumer/consumer.ts';

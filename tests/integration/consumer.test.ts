@@ -23,6 +23,8 @@ let producer: Producer;
 let consumer: EventConsumer;
 let deadLetters: TopicRecorder;
 const metrics = new Registry();
+/** The ids the consumer told its filter it applied, in order. */
+const toldApplied: string[] = [];
 
 function registration(username: string): UserRegistered {
   return { userId: randomUUID(), username, email: `${username}@example.test`, fullName: null, role: 'customer', registeredAt: Date.now() };
@@ -86,6 +88,10 @@ beforeAll(async () => {
       partitionsConsumedConcurrently: 3,
       batchSize: 100,
     },
+    filter: {
+      isNeedless: (event) => (event.value as UserRegistered).username.startsWith('needless-'),
+      applied: (events) => toldApplied.push(...events.map((event) => event.id)),
+    },
     handlers: {
       'user-registration': async (tx, event) => {
         if (event.value.username.startsWith('breaks-rule')) throw new Error(`business rule broken by ${event.value.username}`);
@@ -122,6 +128,21 @@ describe('the consumer', () => {
     expect(await appliedCount(event.username)).toBe(1);
     const processed = await sql`select 1 from processed_events where consumer = ${group} and event_id = ${id}`;
     expect(processed).toHaveLength(1);
+  });
+
+  it('skips what its filter finds needless before any transaction, and tells the filter what it applied after the commit', async () => {
+    const key = randomUUID();
+    const needlessId = await sendEvent(key, registration(`needless-${key.slice(0, 8)}`));
+    const sentinel = registration(`after-needless-${key.slice(0, 8)}`);
+    const sentinelId = await sendEvent(key, sentinel);
+    await waitUntil('the event after the needless one to be applied', async () => (await appliedCount(sentinel.username)) === 1);
+
+    expect(await appliedCount(`needless-${key.slice(0, 8)}`)).toBe(0);
+    expect(await sql`select 1 from processed_events where consumer = ${group} and event_id = ${needlessId}`).toHaveLength(0);
+    expect(toldApplied).toContain(sentinelId);
+    expect(toldApplied).not.toContain(needlessId);
+    const needless = (await metrics.getSingleMetric('consumer_events_total')!.get()).values.find((v) => v.labels['outcome'] === 'needless');
+    expect(needless?.value).toBeGreaterThanOrEqual(1);
   });
 
   it('dead-letters undecodable messages at once, with their origin and reason, and goes on', async () => {

@@ -41,6 +41,18 @@ export type EventHandlers = { [T in EventTopic]?: EventHandler<T> };
  */
 export type BatchLocker = (tx: Transaction, events: ConsumedEvent<EventTopic>[]) => Promise<void>;
 
+/**
+ * Tells apart, before any transaction is opened, events that would change nothing the service
+ * keeps. Such an event is neither applied nor recorded in processed_events (skipping it again
+ * on a redelivery is as good as skipping it once), so it costs no round trip to the database.
+ * A filter that judges by what the database already holds learns it from `applied`, which is
+ * told after each commit which events were applied.
+ */
+export interface EventFilter {
+  isNeedless(event: ConsumedEvent<EventTopic>): boolean;
+  applied(events: ConsumedEvent<EventTopic>[]): void;
+}
+
 export interface ConsumerSettings {
   /** Attempts at applying a message before it is dead-lettered. */
   maxAttempts: number;
@@ -63,6 +75,7 @@ export interface EventConsumerOptions {
   codec: EventCodec;
   handlers: EventHandlers;
   lockBatch?: BatchLocker | undefined;
+  filter?: EventFilter | undefined;
   settings: ConsumerSettings;
   logger: Logger;
   metrics?: Registry;
@@ -142,7 +155,7 @@ export class EventConsumer {
     const registers = options.metrics ? [options.metrics] : [];
     this.outcomes = new Counter({
       name: 'consumer_events_total',
-      help: 'Events by outcome: applied, duplicate (already applied, skipped) or dead_lettered',
+      help: 'Events by outcome: applied, duplicate (already applied), needless (changes nothing here, not applied) or dead_lettered',
       labelNames: ['topic', 'outcome'] as const,
       registers,
     });
@@ -246,8 +259,13 @@ export class EventConsumer {
     try {
       const events: Traced[] = [];
       for (const [index, delivery] of deliveries.entries()) events.push({ event: await this.decode(delivery), trace: traces[index]! });
-      await this.apply(events);
-      this.batches.inc({ topic, outcome: 'committed' });
+      const needed = events.filter(({ event }) => !this.options.filter?.isNeedless(event));
+      if (needed.length > 0) {
+        await this.apply(needed);
+        this.batches.inc({ topic, outcome: 'committed' });
+      }
+      // Counted once the batch stands: a failed one is judged again message by message.
+      this.outcomes.inc({ topic, outcome: 'needless' }, events.length - needed.length);
     } catch (error) {
       if (error instanceof StopRequested) throw error;
       this.batches.inc({ topic, outcome: 'failed' });
@@ -296,6 +314,10 @@ export class EventConsumer {
       if (this.stopping.signal.aborted) throw new StopRequested('stopping: the message will be redelivered');
       try {
         event ??= await this.decode(delivery);
+        if (this.options.filter?.isNeedless(event)) {
+          this.outcomes.inc({ topic, outcome: 'needless' });
+          return;
+        }
         await this.apply([{ event, trace }]);
         return;
       } catch (error) {
@@ -394,6 +416,7 @@ export class EventConsumer {
     for (const [index, { event }] of events.entries()) {
       this.outcomes.inc({ topic: event.topic, outcome: applied.has(index) ? 'applied' : 'duplicate' });
     }
+    this.options.filter?.applied(events.filter((_, index) => applied.has(index)).map(({ event }) => event));
   }
 
   private async deadLetter(

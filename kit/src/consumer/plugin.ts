@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
-import { EventConsumer, type BatchLocker, type ConsumerSettings, type EventHandlers } from './consumer.ts';
+import { EventConsumer, type BatchLocker, type ConsumerSettings, type EventFilter, type EventHandlers } from './consumer.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,6 +13,7 @@ export interface ConsumerPluginOptions {
   group: string;
   handlers: EventHandlers;
   lockBatch?: BatchLocker | undefined;
+  filter?: EventFilter | undefined;
   settings: ConsumerSettings;
   metrics: Registry;
 }

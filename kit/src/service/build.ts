@@ -142,6 +142,7 @@ export async function buildService<Environment extends TObject>(
       group: service.group,
       handlers,
       lockBatch: parts.lockBatch,
+      filter: parts.filter,
       settings: config.consumer,
       metrics: app.metrics,
     });

@@ -1,7 +1,7 @@
 import type { Static, TObject } from 'typebox';
 import { definitionModule, type ServiceName } from '../../../services.ts';
 import type { EventsByTopic } from '../../../schemas/types.generated.ts';
-import type { BatchLocker, EventHandler } from '../consumer/consumer.ts';
+import type { BatchLocker, EventFilter, EventHandler } from '../consumer/consumer.ts';
 import type { Sql } from '../db/connect.ts';
 import type { EventCodec } from '../events/codec.ts';
 import type { HttpApp } from '../http/app.ts';
@@ -33,6 +33,8 @@ export interface ServiceParts {
   handlers?: Partial<{ [T in keyof EventsByTopic]: EventHandler<T> }>;
   /** Locks a batch's shared rows in one order before its handlers run (see BatchLocker). */
   lockBatch?: BatchLocker;
+  /** Events that would change nothing here, skipped before any transaction (see EventFilter). */
+  filter?: EventFilter;
   /** Where token-verification keys come from; by default user-svc's JWKS. */
   resolveKey?: PublicKeyResolver;
   /**
