@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { defineService } from '@shop/kit';
 import { orderRoutes } from './api/routes.ts';
 import { orderProblems } from './domain/problems.ts';
+import { CatalogFreshness } from './domain/catalog-freshness.ts';
 import { orderEventHandlers } from './events/handlers.ts';
 import { orderDeadline } from './jobs/order-deadline.ts';
 
@@ -31,6 +32,7 @@ export default defineService({
         await orderRoutes(app, { sql, codec });
       },
       handlers: orderEventHandlers(codec),
+      filter: new CatalogFreshness(),
       jobs: [deadline.job],
     };
   },

@@ -6,6 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createSigner } from 'fast-jwt';
 import { adminToken, call, expectProblem, newCustomer, type TestUser } from '../harness/http.ts';
 import { createProduct, finalOrder, ledger, netCharged, paymentsOf, placeOrder, postOrder, stockOf, until } from '../harness/shop.ts';
+import { EventCodec } from '@shop/kit';
+import { TopicRecorder } from '../harness/kafka.ts';
 import { connectServiceDatabase, stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
@@ -147,6 +149,44 @@ describe('placing orders', () => {
     const fresh = await newCustomer('fresh');
     const order = await placeOrder(fresh, body);
     expect(order.status).toBe('PENDING');
+  });
+
+  it("skips the stock moves orders cause in order-svc's catalog, and still takes a new price that follows them", async () => {
+    const product = await createProduct(admin, 10, 700);
+    // Two orders, two stock moves (STOCK_CHANGED records) after the creation order-svc applied.
+    for (const _ of [1, 2]) {
+      const order = await placeOrder(customer, { items: [{ productId: product, quantity: 1 }], paymentToken: 'tok_ok' });
+      expect((await finalOrder(customer, order.id)).status).toBe('CONFIRMED');
+    }
+    const repriced = await call('PATCH', `${endpoints.productService}/products/${product}`, {
+      token: admin,
+      body: { priceCents: 800 },
+    });
+    expect(repriced.status).toBe(200);
+    const orders = connectServiceDatabase('orders', 1);
+    try {
+      await until(
+        'the new price to reach order-svc',
+        () => orders<{ priceCents: number }[]>`select price_cents from catalog where product_id = ${product}`,
+        ([row]) => row?.priceCents === 800,
+      );
+      // Everything before the reprice on the product's partition has been consumed by now.
+      const codec = new EventCodec(endpoints.registryUrl);
+      const records = (await TopicRecorder.readToEnd(endpoints.kafkaBrokers, ['product-update'])).filter((r) => r.key === product);
+      const changes = await Promise.all(
+        records.map(async (r) => ({ id: r.headers['id']!, change: (await codec.decode('product-update', r.value!)).change })),
+      );
+      expect(changes.map((c) => c.change)).toEqual(['CREATED', 'STOCK_CHANGED', 'STOCK_CHANGED', 'UPDATED']);
+      const recorded = await orders<{ eventId: string }[]>`
+        select event_id from processed_events where consumer = 'order-svc' and event_id = any(${changes.map((c) => c.id)}::uuid[])`;
+      // Applied: the creation and the reprice. The stock moves opened no transaction. (Were
+      // order-svc restarted between the creation and the first order, that one would be applied.)
+      expect(new Set(recorded.map((r) => r.eventId))).toEqual(new Set([changes[0]!.id, changes[3]!.id]));
+    } finally {
+      await orders.end();
+    }
+    const order = await placeOrder(customer, { items: [{ productId: product, quantity: 1 }], paymentToken: 'tok_ok' });
+    expect(order.totalCents).toBe(800);
   });
 
   it('answers 422 PRODUCT_UNKNOWN for a missing or inactive product, 400 for bad bodies', async () => {
