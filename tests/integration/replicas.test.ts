@@ -3,7 +3,7 @@
 // keep every key for ever; a new or rebuilt consumer must end up with exactly what the
 // owners hold. This test rebuilds the copies the way an operator would after losing them:
 // a new consumer group, empty tables (a scratch database with order-svc's migrations), and
-// order-svc's own handlers.
+// order-svc's own handlers and filter (which skips stock moves it can tell are needless).
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
@@ -143,6 +143,7 @@ describe('the replica topics', () => {
         batchSize: 100,
       },
       handlers,
+      filter: parts.filter,
     });
     await consumer.start();
     await waitUntil('the rebuilt copies to hold the new user and the repriced product', async () => {
@@ -162,8 +163,10 @@ describe('the replica topics', () => {
     const rebuiltUserById = new Map(rebuiltUsers.map((user) => [user.id, user]));
     expect(ownersUsers.map((user) => rebuiltUserById.get(user.id) ?? { id: user.id, missing: true })).toEqual(ownersUsers);
 
-    const ownersProducts = await products`select id as product_id, price_cents, currency, active, version from products order by id`;
-    const rebuiltProducts = await scratch`select product_id, price_cents, currency, active, version from catalog order by product_id`;
+    // The terms an order is placed on. Not the version: order-svc skips stock moves once it
+    // holds a product's terms, so its row keeps the version of the last record it applied.
+    const ownersProducts = await products`select id as product_id, price_cents, currency, active from products order by id`;
+    const rebuiltProducts = await scratch`select product_id, price_cents, currency, active from catalog order by product_id`;
     expect(ownersProducts.length).toBeGreaterThan(0);
     const rebuiltProductById = new Map(rebuiltProducts.map((product) => [product['productId'], product]));
     expect(ownersProducts.map((product) => rebuiltProductById.get(product['productId']) ?? { ...product, missing: true })).toEqual([
@@ -174,9 +177,7 @@ describe('the replica topics', () => {
     const live = connectAsSuperuser('orders', 1);
     try {
       expect(rebuiltUsers).toEqual([...(await live`select id, username from known_users order by id`)]);
-      expect(rebuiltProducts).toEqual([
-        ...(await live`select product_id, price_cents, currency, active, version from catalog order by product_id`),
-      ]);
+      expect(rebuiltProducts).toEqual([...(await live`select product_id, price_cents, currency, active from catalog order by product_id`)]);
     } finally {
       await live.end();
     }

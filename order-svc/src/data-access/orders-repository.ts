@@ -35,7 +35,10 @@ export async function upsertKnownUser(tx: Transaction, user: KnownUser): Promise
     where known_users.version < excluded.version`;
 }
 
-/** Stores a product state unless a newer version is already there. */
+/**
+ * Stores a product state unless a newer version is already there. `version` is that of the last
+ * record applied: the stock moves CatalogFreshness skips leave it behind, with the same terms.
+ */
 export async function upsertCatalogEntry(tx: Transaction, entry: CatalogEntry & { name: string; version: number }): Promise<void> {
   await tx`
     insert into catalog ${tx(entry, 'productId', 'name', 'priceCents', 'currency', 'active', 'version')}
