@@ -259,13 +259,7 @@ export class EventConsumer {
     try {
       const events: Traced[] = [];
       for (const [index, delivery] of deliveries.entries()) events.push({ event: await this.decode(delivery), trace: traces[index]! });
-      const needed = events.filter(({ event }) => !this.options.filter?.isNeedless(event));
-      if (needed.length > 0) {
-        await this.apply(needed);
-        this.batches.inc({ topic, outcome: 'committed' });
-      }
-      // Counted once the batch stands: a failed one is judged again message by message.
-      this.outcomes.inc({ topic, outcome: 'needless' }, events.length - needed.length);
+      if (await this.apply(events)) this.batches.inc({ topic, outcome: 'committed' });
     } catch (error) {
       if (error instanceof StopRequested) throw error;
       this.batches.inc({ topic, outcome: 'failed' });
@@ -314,10 +308,6 @@ export class EventConsumer {
       if (this.stopping.signal.aborted) throw new StopRequested('stopping: the message will be redelivered');
       try {
         event ??= await this.decode(delivery);
-        if (this.options.filter?.isNeedless(event)) {
-          this.outcomes.inc({ topic, outcome: 'needless' });
-          return;
-        }
         await this.apply([{ event, trace }]);
         return;
       } catch (error) {
@@ -372,18 +362,35 @@ export class EventConsumer {
   }
 
   /**
-   * Applies events of one partition, in order, in one transaction. Their ids are recorded
-   * first, all in one insert: a concurrent delivery of the same event waits on its row's lock,
+   * Applies events of one partition: those the filter finds needless are only counted, the
+   * rest go through one transaction. Outcomes are counted once it has committed, so a failed
+   * batch is judged again message by message and counted once. Returns whether a transaction ran.
+   */
+  private async apply(events: Traced[]): Promise<boolean> {
+    const needless = new Set(events.filter(({ event }) => this.options.filter?.isNeedless(event)));
+    const needed = events.filter((traced) => !needless.has(traced));
+    const applied = needed.length > 0 ? await this.applyInTransaction(needed) : new Set<Traced>();
+    for (const traced of events) {
+      const outcome = needless.has(traced) ? 'needless' : applied.has(traced) ? 'applied' : 'duplicate';
+      this.outcomes.inc({ topic: traced.event.topic, outcome });
+    }
+    this.options.filter?.applied([...applied].map(({ event }) => event));
+    return needed.length > 0;
+  }
+
+  /**
+   * Applies events of one partition, in order, in one transaction; returns those applied.
+   * Their ids are recorded first, all in one insert: a concurrent delivery of the same event waits on its row's lock,
    * then finds it and skips; an event already recorded (a redelivery) is not applied again.
    */
-  private async apply(events: Traced[]): Promise<void> {
+  private async applyInTransaction(events: Traced[]): Promise<Set<Traced>> {
     const first = events[0]!;
     const handlers = events.map(({ event }) => {
       const handler = this.options.handlers[event.topic] as EventHandler<EventTopic> | undefined;
       if (!handler) throw new Error(`no handler for topic ${event.topic}`);
       return handler;
     });
-    const applied = new Set<number>();
+    const applied = new Set<Traced>();
     const attributes = { 'db.system.name': 'postgresql', 'messaging.batch.message_count': events.length };
     // The transaction's span belongs to the first event's trace; each event's own processing is
     // a span in its own trace.
@@ -405,18 +412,16 @@ export class EventConsumer {
           );
           await this.options.lockBatch?.(tx, fresh);
         }
-        for (const [index, { event, trace }] of events.entries()) {
+        for (const [index, traced] of events.entries()) {
+          const { event, trace } = traced;
           // The same event twice in one batch (a redelivery right behind the first) is applied once.
           if (!unseen.delete(event.id)) continue;
           await inSpan(`${event.topic} process`, { kind: SpanKind.CONSUMER, ...trace }, () => handlers[index]!(tx, event));
-          applied.add(index);
+          applied.add(traced);
         }
       }),
     );
-    for (const [index, { event }] of events.entries()) {
-      this.outcomes.inc({ topic: event.topic, outcome: applied.has(index) ? 'applied' : 'duplicate' });
-    }
-    this.options.filter?.applied(events.filter((_, index) => applied.has(index)).map(({ event }) => event));
+    return applied;
   }
 
   private async deadLetter(
