@@ -2,13 +2,14 @@
 // the codec, the registry enforces BACKWARD compatibility, and the outbox writer's events
 // reach Kafka with the contract's key and headers.
 import { randomUUID } from 'node:crypto';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EventCodec,
   connectDatabase,
   outboxEvent,
   readEventSchemas,
+  registryClient,
   requireEnv,
   writeOutboxEvent,
   type EventsByTopic,
@@ -124,7 +125,7 @@ describe('event schemas in the registry', () => {
   );
 
   describe('BACKWARD compatibility', () => {
-    const registry = new SchemaRegistry({ host: endpoints.registryUrl });
+    const registry = registryClient(endpoints.registryUrl);
     // A scratch subject per run, so the real subjects keep only real versions.
     const subject = `compatibility-check-${randomUUID()}-value`;
     const source = readEventSchemas().find((s) => s.topic === 'user-registration')!;

@@ -112,13 +112,15 @@ describe('make topics and make tail', () => {
   });
 
   it('make tail prints decoded records with key and headers', async () => {
-    const [record] = jsonLines(await makeOk('tail', { TOPIC: 'user-registration', COUNT: 1 }));
+    // This test's own customer: other tests write synthetic records to user-registration.
+    await recordOf('user-registration', customer.id);
+    const [record] = jsonLines(await makeOk('tail', { TOPIC: 'user-registration', KEY: customer.id, COUNT: 1 }));
     expect(record).toMatchObject({
       topic: 'user-registration',
-      key: expect.any(String),
+      key: customer.id,
       headers: { id: expect.any(String), type: 'user-registration' },
     });
-    expect(record!['value']).toMatchObject({ userId: record!['key'], username: expect.any(String) });
+    expect(record!['value']).toMatchObject({ userId: customer.id, username: customer.username });
   });
 
   it('make tail COUNT=n hands a slow reader exactly n records', async () => {

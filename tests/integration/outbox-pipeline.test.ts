@@ -3,9 +3,9 @@
 // a Connect outage without loss or duplicates, and stays decodable after a registry restart.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDatabase, requireEnv, type Sql, type Transaction, type UserRegistered } from '@shop/kit';
+import { connectDatabase, registryClient, requireEnv, type Sql, type Transaction, type UserRegistered } from '@shop/kit';
 import { TopicRecorder } from '../harness/kafka.ts';
 import { controlComponent, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 
@@ -44,7 +44,7 @@ beforeAll(async () => {
     username: 'users',
     password: requireEnv('USERS_DB_PASSWORD'),
   });
-  registry = new SchemaRegistry({ host: endpoints.registryUrl });
+  registry = registryClient(endpoints.registryUrl);
   const schema = await readFile(`${repositoryRoot}/schemas/${topic}.avsc`, 'utf8');
   ({ id: schemaId } = await registry.register({ type: SchemaType.AVRO, schema }, { subject: `${topic}-value` }));
   recorder = await TopicRecorder.start(endpoints.kafkaBrokers, [topic]);
@@ -112,7 +112,7 @@ describe('outbox → Debezium → Kafka', () => {
     await controlComponent(kind, 'start', 'registry');
 
     // A new client has no cached schemas: it must fetch the id from the restarted registry.
-    const freshClient = new SchemaRegistry({ host: endpoints.registryUrl });
+    const freshClient = registryClient(endpoints.registryUrl);
     expect(await freshClient.decode(record!.value!)).toEqual(first.user);
   });
 });

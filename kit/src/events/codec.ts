@@ -1,5 +1,6 @@
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
+import { registryClient } from './registry-client.ts';
 import { readEventSchemas, readSchemaHistory, type EventSchemaSource } from './schemas.ts';
 import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated.ts';
 
@@ -23,7 +24,7 @@ export class EventCodec {
   private readonly resolvers = new Map<string, ReturnType<avro.Type['createResolver']> | null>();
 
   constructor(registryUrl: string, sources: EventSchemaSource[] = readEventSchemas()) {
-    this.registry = new SchemaRegistry({ host: registryUrl });
+    this.registry = registryClient(registryUrl);
     this.sources = new Map(sources.map((source) => [source.topic, source]));
   }
 
