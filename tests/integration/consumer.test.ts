@@ -87,6 +87,7 @@ beforeAll(async () => {
       retryMaxMs: 200,
       partitionsConsumedConcurrently: 3,
       batchSize: 100,
+      commitIntervalMs: 1_000,
     },
     filter: {
       isNeedless: (event) => (event.value as UserRegistered).username.startsWith('needless-'),
@@ -255,5 +256,84 @@ describe('the consumer', () => {
     await sendEvent(key, sentinel);
     await waitUntil('a later event to be applied', async () => (await appliedCount(sentinel.username)) === 1);
     expect(lettersOfThisGroup(deadLetters.records).filter((r) => r.headers['id'] === id)).toHaveLength(0);
+  });
+});
+
+describe("the consumer's offset commits", () => {
+  it('commits applied offsets at most once per interval, also those of a partition gone quiet, and the rest when it stops', async () => {
+    const commitIntervalMs = 2_000;
+    const commitGroup = `consumer-commits-test-${randomUUID()}`;
+    const kafkaAdmin = kafka.admin();
+    await kafkaAdmin.connect();
+    await kafkaAdmin.resetOffsets({ groupId: commitGroup, topic, earliest: false });
+    const committed = async (partition: number): Promise<bigint> => {
+      const [offsets] = await kafkaAdmin.fetchOffsets({ groupId: commitGroup, topics: [topic] });
+      return BigInt(offsets!.partitions.find((p) => p.partition === partition)!.offset);
+    };
+    // Its own table: the suite's consumer applies the same messages to `effects`.
+    await sql`create table if not exists commit_effects (username text not null)`;
+    const appliedHere = async (username: string) =>
+      (await sql<[{ count: number }]>`select count(*)::int as count from commit_effects where username = ${username}`)[0].count;
+    const committer = new EventConsumer({
+      group: commitGroup,
+      kafka,
+      sql,
+      codec,
+      logger: quiet,
+      settings: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, partitionsConsumedConcurrently: 3, batchSize: 100, commitIntervalMs },
+      handlers: {
+        'user-registration': async (tx, event) => {
+          await tx`insert into commit_effects (username) values (${event.value.username})`;
+        },
+      },
+    });
+    let stopped = false;
+    try {
+      await committer.start();
+      await waitUntil('the consumer to join its group', () =>
+        committer.ready().then(
+          () => true,
+          () => false,
+        ),
+      );
+      // One key, so one partition; each message applied before the next is sent, so each is a
+      // batch of its own, which kafkajs alone would commit each time.
+      const key = randomUUID();
+      const seen = new Set<bigint>();
+      let partition = -1;
+      let lastOffset = -1n;
+      const sendingStarted = Date.now();
+      for (let i = 0; i < 8; i++) {
+        const event = registration(`commit-${key.slice(0, 8)}-${i}`);
+        const [sent] = await producer.send({
+          topic,
+          messages: [{ key, value: await codec.encode(topic, event), headers: { id: randomUUID(), type: topic } }],
+        });
+        partition = sent!.partition;
+        lastOffset = BigInt(sent!.baseOffset!);
+        await waitUntil('the message to be applied', async () => (await appliedHere(event.username)) === 1);
+        seen.add(await committed(partition));
+      }
+      const sendingTook = Date.now() - sendingStarted;
+      // At most one commit per interval while messages flow (plus the offset before the first).
+      expect(seen.size).toBeLessThanOrEqual(2 + Math.floor(sendingTook / commitIntervalMs));
+
+      // Quiet now: the last offset is committed after the interval, by the next (empty) fetch.
+      await waitUntil('the quiet partition to be committed', async () => (await committed(partition)) === lastOffset + 1n, 30_000);
+
+      // Applied within the interval, then stopped: committed on the way out.
+      const last = registration(`commit-${key.slice(0, 8)}-last`);
+      const [sent] = await producer.send({
+        topic,
+        messages: [{ key, value: await codec.encode(topic, last), headers: { id: randomUUID(), type: topic } }],
+      });
+      await waitUntil('the last message to be applied', async () => (await appliedHere(last.username)) === 1);
+      await committer.stop();
+      stopped = true;
+      expect(await committed(partition)).toBe(BigInt(sent!.baseOffset!) + 1n);
+    } finally {
+      if (!stopped) await committer.stop();
+      await kafkaAdmin.disconnect();
+    }
   });
 });

@@ -105,6 +105,7 @@ describe('processed_events pruning', () => {
         retryMaxMs: 200,
         partitionsConsumedConcurrently: 1,
         batchSize: 100,
+        commitIntervalMs: 1_000,
       },
       handlers: {
         'user-registration': async (tx, event) => {

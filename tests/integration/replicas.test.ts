@@ -141,6 +141,7 @@ describe('the replica topics', () => {
         retryMaxMs: 500,
         partitionsConsumedConcurrently: 3,
         batchSize: 100,
+        commitIntervalMs: 1_000,
       },
       handlers,
       filter: parts.filter,

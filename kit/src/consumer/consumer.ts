@@ -62,6 +62,12 @@ export interface ConsumerSettings {
   partitionsConsumedConcurrently: number;
   /** The most messages of one partition applied in one transaction (1: a transaction per message). */
   batchSize: number;
+  /**
+   * The longest applied messages wait before their offsets are committed (0: after every
+   * fetched batch). Each commit is a request to the broker; at low rates a batch holds one
+   * message, so committing each batch costs one request per message.
+   */
+  commitIntervalMs: number;
   /** A fetch is answered once this many bytes are there, or after fetchMaxWaitMs: fewer, fuller fetches against a wait. Unset: kafkajs's defaults. */
   fetchMinBytes?: number | undefined;
   fetchMaxWaitMs?: number | undefined;
@@ -200,6 +206,10 @@ export class EventConsumer {
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
     await this.consumer.run({
       partitionsConsumedConcurrently: this.options.settings.partitionsConsumedConcurrently,
+      // Offsets of applied messages wait up to this long, then go in one commit (also when the
+      // partition has gone quiet, at a rebalance and at a stop: patches/kafkajs+2.2.4.patch). A
+      // crash redelivers what was not committed, and processed_events skips it.
+      ...(this.options.settings.commitIntervalMs > 0 ? { autoCommitInterval: this.options.settings.commitIntervalMs } : {}),
       // Offsets are resolved here, after each batch's transaction has committed.
       eachBatchAutoResolve: false,
       eachBatch: (payload) => this.consumeBatch(payload),

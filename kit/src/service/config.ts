@@ -24,6 +24,11 @@ export const CommonEnvironment = Type.Object({
     default: 100,
     description: 'The most messages of one partition applied in one transaction (1: a transaction per message)',
   }),
+  CONSUMER_COMMIT_INTERVAL_MS: Type.Integer({
+    minimum: 0,
+    default: 1_000,
+    description: 'The longest applied messages wait before their offsets are committed (0: after every fetched batch)',
+  }),
   // Unset, kafkajs's own defaults apply (1 byte, 5000 ms).
   CONSUMER_FETCH_MIN_BYTES: Type.Optional(
     Type.Integer({
@@ -109,6 +114,7 @@ export function loadServiceConfig(service: Service, env: NodeJS.ProcessEnv = pro
       retryMaxMs: common.CONSUMER_RETRY_MAX_MS,
       partitionsConsumedConcurrently: common.CONSUMER_PARTITIONS_CONCURRENTLY,
       batchSize: common.CONSUMER_BATCH_SIZE,
+      commitIntervalMs: common.CONSUMER_COMMIT_INTERVAL_MS,
       fetchMinBytes: common.CONSUMER_FETCH_MIN_BYTES,
       fetchMaxWaitMs: common.CONSUMER_FETCH_MAX_WAIT_MS,
     },
