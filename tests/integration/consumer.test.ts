@@ -30,8 +30,10 @@ function registration(username: string): UserRegistered {
   return { userId: randomUUID(), username, email: `${username}@example.test`, fullName: null, role: 'customer', registeredAt: Date.now() };
 }
 
-async function send(key: string, value: Buffer, headers: Record<string, string>): Promise<void> {
-  await producer.send({ topic, messages: [{ key, value, headers }] });
+/** Where the message landed: its partition and offset. */
+async function send(key: string, value: Buffer, headers: Record<string, string>): Promise<{ partition: number; offset: bigint }> {
+  const [sent] = await producer.send({ topic, messages: [{ key, value, headers }] });
+  return { partition: sent!.partition, offset: BigInt(sent!.baseOffset!) };
 }
 
 async function sendEvent(key: string, event: UserRegistered, id: string = randomUUID()): Promise<string> {
@@ -305,12 +307,9 @@ describe("the consumer's offset commits", () => {
       const sendingStarted = Date.now();
       for (let i = 0; i < 8; i++) {
         const event = registration(`commit-${key.slice(0, 8)}-${i}`);
-        const [sent] = await producer.send({
-          topic,
-          messages: [{ key, value: await codec.encode(topic, event), headers: { id: randomUUID(), type: topic } }],
-        });
-        partition = sent!.partition;
-        lastOffset = BigInt(sent!.baseOffset!);
+        const sent = await send(key, await codec.encode(topic, event), { id: randomUUID(), type: topic });
+        partition = sent.partition;
+        lastOffset = sent.offset;
         await waitUntil('the message to be applied', async () => (await appliedHere(event.username)) === 1);
         seen.add(await committed(partition));
       }
@@ -323,14 +322,11 @@ describe("the consumer's offset commits", () => {
 
       // Applied within the interval, then stopped: committed on the way out.
       const last = registration(`commit-${key.slice(0, 8)}-last`);
-      const [sent] = await producer.send({
-        topic,
-        messages: [{ key, value: await codec.encode(topic, last), headers: { id: randomUUID(), type: topic } }],
-      });
+      const sent = await send(key, await codec.encode(topic, last), { id: randomUUID(), type: topic });
       await waitUntil('the last message to be applied', async () => (await appliedHere(last.username)) === 1);
       await committer.stop();
       stopped = true;
-      expect(await committed(partition)).toBe(BigInt(sent!.baseOffset!) + 1n);
+      expect(await committed(partition)).toBe(sent.offset + 1n);
     } finally {
       if (!stopped) await committer.stop();
       await kafkaAdmin.disconnect();
