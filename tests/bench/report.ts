@@ -17,6 +17,20 @@ export interface StepResult {
   drainMs: number;
   /** How late the generator itself sent its most delayed request. */
   generatorLagMs: number;
+  /**
+   * placed → CONFIRMED p50 of the orders due in each second of the measured window, in ms (null
+   * where none was confirmed): a backlog that grows through the step rises to the end, a
+   * transient (a pause, a rebalance) shows as a bump that falls back.
+   */
+  confirmedP50BySecond?: (number | null)[];
+  /**
+   * The work each order of the step caused, counted, not timed (the figures that do not move
+   * with the day): transactions committed and statements run (BEGIN and COMMIT included: each
+   * is a round trip) per order in each service's database, and records
+   * written per order to each topic, from the step's start to the end of its drain, divided by
+   * the orders the step placed (warm-up included).
+   */
+  perOrder?: { transactions: Record<string, number>; statements: Record<string, number>; records: Record<string, number> };
   resources: Record<string, { cpuPercent: number; memoryMb: number }>;
   /** 202s for ≥ 95% of the offered rate, every order confirmed, placed → CONFIRMED p99 ≤ 1 s. */
   sustained: boolean;
@@ -58,6 +72,33 @@ export function cpuMsPerOrder(
     }),
   );
   return { total: Object.values(by).reduce((sum, value) => sum + value, 0), by };
+}
+
+const total = (values: Record<string, number>) => Object.values(values).reduce((sum, value) => sum + value, 0);
+
+/**
+ * What each order caused, counted: the round trips and records that CPU per order follows, and
+ * that do not move with the machine's day. Empty for runs from before it was counted.
+ */
+function workPerOrderSection(steps: StepResult[]): string[] {
+  const counted = steps.filter((s) => s.perOrder);
+  if (counted.length === 0) return [];
+  const databases = Object.keys(counted[0]!.perOrder!.transactions);
+  const counts = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(1));
+  return [
+    '## Work per order',
+    '',
+    "Counted from the step's start to the end of its drain and divided by the orders it placed: statements run in each service's database (`pg_stat_statements`; BEGIN and COMMIT count, each is a round trip), transactions committed in all of them (`pg_stat_database`) and records written to all topics. Past saturation the drain may end before the last orders are through.",
+    '',
+    `| offered/s | statements | ${databases.join(' | ')} | transactions | records |`,
+    `|---|---|${databases.map(() => '---').join('|')}|---|---|`,
+    ...counted.map(({ offeredPerSecond, perOrder }) => {
+      const { statements, transactions, records } = perOrder!;
+      const anyStatements = Object.keys(statements).length > 0;
+      return `| ${offeredPerSecond} | ${anyStatements ? counts(total(statements)) : '–'} | ${databases.map((d) => counts(statements[d])).join(' | ')} | ${counts(total(transactions))} | ${counts(total(records))} |`;
+    }),
+    '',
+  ];
 }
 
 /**
@@ -145,6 +186,7 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
       return `| ${s.offeredPerSecond} | ${ms(perOrder?.total)} | ${components.map((c) => ms(perOrder?.by[c])).join(' | ')} |`;
     }),
     '',
+    ...workPerOrderSection(results.steps),
     '## CPU and memory per component',
     '',
     'Mean CPU over the measured window in % of one core (the machine has ' +

@@ -8,10 +8,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
-import { services } from '@shop/kit';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { eventCatalogue, services, type Sql } from '@shop/kit';
 import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
-import { connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
+import { connectAsSuperuser, connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 import type { GeneratorPlan, GeneratorResult } from './load-generator.ts';
 import { runPgbench } from './pgbench.ts';
 import { cpuMsPerOrder, ms, renderReport, type BenchResults, type StepResult } from './report.ts';
@@ -81,6 +81,46 @@ async function observeOrders(kafka: Kafka) {
   return { placedSeen, confirmedSeen, stop: () => consumer.disconnect() };
 }
 
+interface WorkCounters {
+  transactions: Map<string, number>;
+  /** Empty when the cluster was started without pg_stat_statements (before it was configured). */
+  statements: Map<string, number>;
+  records: Map<string, number>;
+}
+
+/** Transactions committed and statements run in each service's database, and records in each topic, so far. */
+async function workCounters(superuser: Sql, kafkaAdmin: Admin): Promise<WorkCounters> {
+  const databases = services.map((service) => service.database);
+  const rows = await superuser<{ datname: string; xactCommit: string }[]>`
+    select datname, xact_commit from pg_stat_database where datname = any(${databases})`;
+  const statements = await superuser<{ datname: string; calls: string }[]>`
+    select d.datname, sum(s.calls) as calls from pg_stat_statements s join pg_database d on d.oid = s.dbid
+    where d.datname = any(${databases}) group by d.datname`.catch(() => []);
+  const records = new Map<string, number>();
+  for (const topic of Object.keys(eventCatalogue)) {
+    const offsets = await kafkaAdmin.fetchTopicOffsets(topic);
+    records.set(
+      topic,
+      offsets.reduce((sum, { high }) => sum + Number(high), 0),
+    );
+  }
+  return {
+    transactions: new Map(rows.map((row) => [row.datname, Number(row.xactCommit)])),
+    statements: new Map(statements.map((row) => [row.datname, Number(row.calls)])),
+    records,
+  };
+}
+
+function perOrder(before: WorkCounters, after: WorkCounters, orderCount: number) {
+  const divide = (a: Map<string, number>, b: Map<string, number>) =>
+    Object.fromEntries([...b].map(([name, value]) => [name, Math.round((100 * (value - (a.get(name) ?? 0))) / orderCount) / 100]));
+  return {
+    transactions: divide(before.transactions, after.transactions),
+    statements: divide(before.statements, after.statements),
+    records: divide(before.records, after.records),
+  };
+}
+
 /** The results checked in with the current commit: what a change is compared with, however often the bench ran since. */
 function checkedInResults(): BenchResults | undefined {
   try {
@@ -142,6 +182,10 @@ async function main(): Promise<void> {
     120_000,
   );
   const observer = await observeOrders(kafka);
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
+  const superuser = connectAsSuperuser('postgres', 1);
+  await superuser`create extension if not exists pg_stat_statements`;
   log(
     `${customers.length} customers, ${productIds.length} products; rates ${settings.rates.join(', ')} orders/s, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s each`,
   );
@@ -163,6 +207,7 @@ async function main(): Promise<void> {
   const steps: StepResult[] = [];
   for (const rate of settings.rates) {
     const sampler = new ResourceSampler(componentRoots());
+    const countersBefore = await workCounters(superuser, kafkaAdmin);
     const samplerStart = setTimeout(() => sampler.start(), settings.warmupMs);
     const generated = await runGenerator({
       orderServiceUrls: settings.orderServiceUrls,
@@ -183,10 +228,17 @@ async function main(): Promise<void> {
       (n) => n === accepted.length,
       settings.drainTimeoutMs,
     ).catch(() => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length);
+    const placed = generated.samples.filter((s) => s.orderId !== undefined).length;
+    const work = perOrder(countersBefore, await workCounters(superuser, kafkaAdmin), placed);
     const answeredAt = (s: (typeof accepted)[number]) => Math.round(s.dueAt + s.latencyMs);
-    const confirmLatencies = accepted.flatMap((s) =>
-      observer.confirmedSeen.has(s.orderId!) ? [observer.confirmedSeen.get(s.orderId!)! - answeredAt(s)] : [],
-    );
+    const confirmLatency = (s: (typeof accepted)[number]) =>
+      observer.confirmedSeen.has(s.orderId!) ? [observer.confirmedSeen.get(s.orderId!)! - answeredAt(s)] : [];
+    const confirmLatencies = accepted.flatMap(confirmLatency);
+    const confirmedP50BySecond = Array.from({ length: settings.durationMs / 1000 }, (_, second) => {
+      const from = generated.measuredFrom + second * 1000;
+      const due = accepted.filter((s) => s.dueAt >= from && s.dueAt < from + 1000);
+      return percentile(due.flatMap(confirmLatency), 50) ?? null;
+    });
     // From the outbox row's write (the transaction's start, a few ms before its commit) to the
     // record reaching a consumer.
     const outboxRows = await orders<{ orderId: string; writtenAt: Date }[]>`
@@ -232,6 +284,8 @@ async function main(): Promise<void> {
       cdcLag: { p50: percentile(cdcLags, 50), p99: percentile(cdcLags, 99) },
       drainMs: lastConfirmation - stepEnd,
       generatorLagMs: generated.maxSendLagMs,
+      confirmedP50BySecond,
+      perOrder: work,
       resources: Object.fromEntries(
         [...resources].map(([name, r]) => [name, { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) }]),
       ),
@@ -245,8 +299,20 @@ async function main(): Promise<void> {
         `CDC p50/p99 ${ms(step.cdcLag.p50)}/${ms(step.cdcLag.p99)} ms, drain ${ms(step.drainMs)} ms, ` +
         `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000)?.total)} ms/order (${ms(cpuMsPerOrder(step, settings.durationMs / 1000, idle)?.total)} above idle)${step.sustained ? '' : ' (not sustained)'}`,
     );
+    const sum = (values: Record<string, number>) =>
+      Object.values(values)
+        .reduce((a, b) => a + b, 0)
+        .toFixed(1);
+    log(
+      `${rate}/s: per order, ${sum(work.statements)} statements (${JSON.stringify(work.statements)}), ${sum(work.transactions)} transactions, ${sum(work.records)} records`,
+    );
+    log(
+      `${rate}/s: placed → CONFIRMED p50 by second of the step, ms: ${confirmedP50BySecond.map((p) => (p === null ? '–' : Math.round(p))).join(' ')}`,
+    );
   }
   await observer.stop();
+  await kafkaAdmin.disconnect();
+  await superuser.end();
   await orders.end();
 
   const results: BenchResults = {
