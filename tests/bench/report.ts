@@ -30,7 +30,7 @@ export interface StepResult {
    * written per order to each topic, from the step's start to the end of its drain, divided by
    * the orders the step placed (warm-up included).
    */
-  perOrder?: { transactions: Record<string, number>; statements: Record<string, number>; records: Record<string, number> };
+  perOrder?: { transactions: Record<string, number>; roundTrips: Record<string, number>; records: Record<string, number> };
   resources: Record<string, { cpuPercent: number; memoryMb: number }>;
   /** 202s for ≥ 95% of the offered rate, every order confirmed, placed → CONFIRMED p99 ≤ 1 s. */
   sustained: boolean;
@@ -88,14 +88,14 @@ function workPerOrderSection(steps: StepResult[]): string[] {
   return [
     '## Work per order',
     '',
-    "Counted from the step's start to the end of its drain and divided by the orders it placed: statements run in each service's database (`pg_stat_statements`; BEGIN and COMMIT count, each is a round trip), transactions committed in all of them (`pg_stat_database`) and records written to all topics. Past saturation the drain may end before the last orders are through.",
+    "Counted from the step's start to the end of its drain and divided by the orders it placed: round trips to each service's database (statements, from `pg_stat_statements`, BEGIN and COMMIT included), transactions committed in all of them (`pg_stat_database`, a statement outside a transaction counting as one) and records written to all topics. Past saturation the drain may end before the last orders are through.",
     '',
-    `| offered/s | statements | ${databases.join(' | ')} | transactions | records |`,
+    `| offered/s | round trips | ${databases.join(' | ')} | transactions | records |`,
     `|---|---|${databases.map(() => '---').join('|')}|---|---|`,
     ...counted.map(({ offeredPerSecond, perOrder }) => {
-      const { statements, transactions, records } = perOrder!;
-      const anyStatements = Object.keys(statements).length > 0;
-      return `| ${offeredPerSecond} | ${anyStatements ? counts(total(statements)) : '–'} | ${databases.map((d) => counts(statements[d])).join(' | ')} | ${counts(total(transactions))} | ${counts(total(records))} |`;
+      const { roundTrips, transactions, records } = perOrder!;
+      const counted = Object.keys(roundTrips).length > 0;
+      return `| ${offeredPerSecond} | ${counted ? counts(total(roundTrips)) : '–'} | ${databases.map((d) => counts(roundTrips[d])).join(' | ')} | ${counts(total(transactions))} | ${counts(total(records))} |`;
     }),
     '',
   ];

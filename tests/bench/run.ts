@@ -83,18 +83,23 @@ async function observeOrders(kafka: Kafka) {
 
 interface WorkCounters {
   transactions: Map<string, number>;
-  /** Empty when the cluster was started without pg_stat_statements (before it was configured). */
-  statements: Map<string, number>;
+  /** Statements with BEGIN and COMMIT; empty when the cluster was started without pg_stat_statements (before it was configured). */
+  roundTrips: Map<string, number>;
   records: Map<string, number>;
 }
 
-/** Transactions committed and statements run in each service's database, and records in each topic, so far. */
+/** Transactions committed and round trips (statements) in each service's database, and records in each topic, so far. */
 async function workCounters(superuser: Sql, kafkaAdmin: Admin): Promise<WorkCounters> {
   const databases = services.map((service) => service.database);
   const rows = await superuser<{ datname: string; xactCommit: string }[]>`
     select datname, xact_commit from pg_stat_database where datname = any(${databases})`;
-  const statements = await superuser<{ datname: string; calls: string }[]>`
-    select d.datname, sum(s.calls) as calls from pg_stat_statements s join pg_database d on d.oid = s.dbid
+  // pg_stat_statements counts each BEGIN but not postgres.js's COMMIT (a prepared utility
+  // statement): a transaction block's two round trips are counted as twice its BEGINs.
+  const statements = await superuser<{ datname: string; roundTrips: string }[]>`
+    select d.datname,
+           sum(s.calls) filter (where s.query !~* '^\\s*(begin|commit|rollback)')
+             + 2 * coalesce(sum(s.calls) filter (where s.query ~* '^\\s*begin'), 0) as round_trips
+    from pg_stat_statements s join pg_database d on d.oid = s.dbid
     where d.datname = any(${databases}) group by d.datname`.catch(() => []);
   const records = new Map<string, number>();
   for (const topic of Object.keys(eventCatalogue)) {
@@ -106,7 +111,7 @@ async function workCounters(superuser: Sql, kafkaAdmin: Admin): Promise<WorkCoun
   }
   return {
     transactions: new Map(rows.map((row) => [row.datname, Number(row.xactCommit)])),
-    statements: new Map(statements.map((row) => [row.datname, Number(row.calls)])),
+    roundTrips: new Map(statements.map((row) => [row.datname, Number(row.roundTrips)])),
     records,
   };
 }
@@ -116,7 +121,7 @@ function perOrder(before: WorkCounters, after: WorkCounters, orderCount: number)
     Object.fromEntries([...b].map(([name, value]) => [name, Math.round((100 * (value - (a.get(name) ?? 0))) / orderCount) / 100]));
   return {
     transactions: divide(before.transactions, after.transactions),
-    statements: divide(before.statements, after.statements),
+    roundTrips: divide(before.roundTrips, after.roundTrips),
     records: divide(before.records, after.records),
   };
 }
@@ -304,7 +309,7 @@ async function main(): Promise<void> {
         .reduce((a, b) => a + b, 0)
         .toFixed(1);
     log(
-      `${rate}/s: per order, ${sum(work.statements)} statements (${JSON.stringify(work.statements)}), ${sum(work.transactions)} transactions, ${sum(work.records)} records`,
+      `${rate}/s: per order, ${sum(work.roundTrips)} round trips to PostgreSQL (${JSON.stringify(work.roundTrips)}), ${sum(work.transactions)} transactions, ${sum(work.records)} records`,
     );
     log(
       `${rate}/s: placed → CONFIRMED p50 by second of the step, ms: ${confirmedP50BySecond.map((p) => (p === null ? '–' : Math.round(p))).join(' ')}`,
