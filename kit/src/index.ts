@@ -1,6 +1,6 @@
 // The shared service library. A service imports from here only; see README.md for the map.
 export { ConfigurationError, loadConfig, Port, requireEnv } from './config.ts';
-export { connectDatabase, type DatabaseSettings, type Sql, type Transaction } from './db/connect.ts';
+export { connectDatabase, type DatabaseSettings, type Fragment, type Sql, type Transaction } from './db/connect.ts';
 export { migrate, migratePlatform, platformMigrations, type MigrationResult } from './db/migrate.ts';
 export { migrateServiceDatabases } from './db/platform.ts';
 export { lockAggregate } from './db/locks.ts';
@@ -19,7 +19,15 @@ export { registryClient } from './events/registry-client.ts';
 export { readEventSchemas, readSchemaHistory, schemasDirectory, type EventSchemaSource } from './events/schemas.ts';
 export * from '../../schemas/catalogue.ts';
 export { definitionModule, outboxDatabases, serviceNamed, services, serviceUrl, type Service, type ServiceName } from '../../services.ts';
-export { outboxColumns, outboxEvent, publishWith, writeOutboxEvent, type OutboxEvent, type OutboxRow } from './outbox/write-event.ts';
+export {
+  outboxColumns,
+  outboxEvent,
+  outboxInsert,
+  publishWith,
+  writeOutboxEvent,
+  type OutboxEvent,
+  type OutboxRow,
+} from './outbox/write-event.ts';
 export {
   EventConsumer,
   type BatchLocker,

@@ -13,6 +13,8 @@ export interface DatabaseSettings {
 export type Sql = postgres.Sql;
 /** A transaction handle, as passed to the callback of `sql.begin`. */
 export type Transaction = postgres.TransactionSql;
+/** A piece of SQL with its parameters, to be put into a statement (`sql\`status = ${status}\``). */
+export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 export function connectDatabase(settings: DatabaseSettings): Sql {
   return postgres({

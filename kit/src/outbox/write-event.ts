@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from '../db/connect.ts';
+import type { Sql, Transaction } from '../db/connect.ts';
 import type { EventCodec } from '../events/codec.ts';
 import { eventCatalogue, type EventsByTopic, type EventTopic } from '../../../schemas/catalogue.ts';
 import { currentTraceparent, inSpan, ORDER_ID_ATTRIBUTE, SpanKind } from '../tracing/tracing.ts';
@@ -32,13 +32,19 @@ export interface OutboxRow {
 export const outboxColumns = ['id', 'aggregatetype', 'aggregateid', 'type', 'payload', 'traceparent'] as const;
 
 /**
+ * The insert of an outbox row, as a fragment: a statement of its own, or a data-modifying WITH
+ * clause of the statement that makes the change it announces (`event as (${outboxInsert(tx, row)})`).
+ */
+export const outboxInsert = (sql: Sql | Transaction, row: OutboxRow) => sql`insert into outbox ${sql(row, ...outboxColumns)}`;
+
+/**
  * Writes an event to the outbox inside the caller's transaction, so the event exists if and
  * only if the domain change it describes commits. Debezium publishes it from the WAL.
  * Returns the event id (the record's `id` header).
  */
 export async function writeOutboxEvent<T extends EventTopic>(tx: Transaction, codec: EventCodec, event: OutboxEvent<T>): Promise<string> {
   return publishWith(codec, event, async (row) => {
-    await tx`insert into outbox ${tx(row, ...outboxColumns)}`;
+    await outboxInsert(tx, row);
     return row.id;
   });
 }

@@ -1,4 +1,4 @@
-import { outboxColumns, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
+import { outboxInsert, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
 import type { CatalogEntry, KnownUser, OrderRow } from '../domain/orders.ts';
 
 type Db = Sql | Transaction;
@@ -110,7 +110,7 @@ export async function insertPlacedOrder(
   const [placed] = await sql<Pick<OrderRow, 'createdAt' | 'updatedAt'>[]>`
     with placed as (insert into orders ${orderValues} returning created_at, updated_at),
       lines as (insert into order_items ${lineValues}),
-      event as (insert into outbox ${sql(outboxRow, ...outboxColumns)})
+      event as (${outboxInsert(sql, outboxRow)})
     select created_at, updated_at from placed`;
   return placed!;
 }

@@ -1,4 +1,4 @@
-import type { Sql, Transaction } from '@shop/kit';
+import { outboxInsert, type Fragment, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
 import type { PaymentRow, PaymentStatus } from '../domain/payments.ts';
 
 type Db = Sql | Transaction;
@@ -34,22 +34,42 @@ export async function insertChargePending(tx: Transaction, payment: NewPayment, 
   return row!;
 }
 
-export async function markCharged(tx: Transaction, paymentId: string, chargeId: string): Promise<PaymentRow> {
+/**
+ * The update of one payment, and the outbox row that announces it when there is one: one
+ * statement (a data-modifying WITH clause), one round trip fewer than the row on its own.
+ */
+async function updatePayment(tx: Transaction, paymentId: string, assignments: Fragment, announcement?: OutboxRow) {
   const [row] = await tx<PaymentRow[]>`
-    update payments set status = 'SUCCEEDED', gateway_charge_id = ${chargeId}, payment_token = null, attempts = attempts + 1,
-                        next_attempt_at = null, last_error = null, charge_unanswered_at = null, updated_at = now()
-    where id = ${paymentId}
-    returning ${columns(tx)}`;
+    with updated as (update payments set ${assignments} where id = ${paymentId} returning ${columns(tx)})
+    ${announcement ? tx`, event as (${outboxInsert(tx, announcement)})` : tx``}
+    select * from updated`;
   return row!;
 }
 
-export async function markChargeFailed(tx: Transaction, paymentId: string, reason: string, detail: string): Promise<PaymentRow> {
-  const [row] = await tx<PaymentRow[]>`
-    update payments set status = 'FAILED', failure_reason = ${reason}, payment_token = null, attempts = attempts + 1,
-                        next_attempt_at = null, last_error = ${detail}, charge_unanswered_at = null, updated_at = now()
-    where id = ${paymentId}
-    returning ${columns(tx)}`;
-  return row!;
+export function markCharged(tx: Transaction, paymentId: string, chargeId: string, announcement?: OutboxRow): Promise<PaymentRow> {
+  return updatePayment(
+    tx,
+    paymentId,
+    tx`status = 'SUCCEEDED', gateway_charge_id = ${chargeId}, payment_token = null, attempts = attempts + 1,
+       next_attempt_at = null, last_error = null, charge_unanswered_at = null, updated_at = now()`,
+    announcement,
+  );
+}
+
+export function markChargeFailed(
+  tx: Transaction,
+  paymentId: string,
+  reason: string,
+  detail: string,
+  announcement?: OutboxRow,
+): Promise<PaymentRow> {
+  return updatePayment(
+    tx,
+    paymentId,
+    tx`status = 'FAILED', failure_reason = ${reason}, payment_token = null, attempts = attempts + 1,
+       next_attempt_at = null, last_error = ${detail}, charge_unanswered_at = null, updated_at = now()`,
+    announcement,
+  );
 }
 
 /** A charge try without a definite answer: asked again at `nextAttemptAt`. */

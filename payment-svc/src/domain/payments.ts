@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   backoffDelay,
   lockAggregate,
+  publishWith,
   writeOutboxEvent,
   type AuthenticatedUser,
   type EventCodec,
@@ -129,15 +130,16 @@ export async function recordChargeVerdict(
   const now = new Date();
   switch (verdict.kind) {
     case 'charged': {
-      const charged = await markCharged(tx, payment.id, verdict.chargeId);
-      await writeOutboxEvent(tx, codec, paymentSuccess(charged, verdict.chargeId, now));
+      // The event needs nothing the update changes, so both go in one statement.
+      await publishWith(codec, paymentSuccess(payment, verdict.chargeId, now), (row) => markCharged(tx, payment.id, verdict.chargeId, row));
       return;
     }
     case 'declined':
     case 'failed': {
       const reason = verdict.kind === 'declined' ? 'CARD_DECLINED' : 'PAYMENT_ERROR';
-      const failed = await markChargeFailed(tx, payment.id, reason, verdict.detail);
-      await writeOutboxEvent(tx, codec, paymentFailure(failed, reason, verdict.detail, now));
+      await publishWith(codec, paymentFailure(payment, reason, verdict.detail, now), (row) =>
+        markChargeFailed(tx, payment.id, reason, verdict.detail, row),
+      );
       return;
     }
     case 'unknown':

@@ -1,4 +1,4 @@
-import type { Transaction } from '@shop/kit';
+import { outboxInsert, type OutboxRow, type Transaction } from '@shop/kit';
 import type { ReservationStatus } from '../domain/inventory.ts';
 import type { ProductRow } from '../domain/products.ts';
 
@@ -7,21 +7,23 @@ export async function reservationStatus(tx: Transaction, orderId: string): Promi
   return row?.status;
 }
 
+/**
+ * A reservation, its items and, when given, the outbox row that announces it: one statement
+ * (data-modifying WITH clauses), one round trip instead of three.
+ */
 export async function insertReservation(
   tx: Transaction,
   orderId: string,
   status: ReservationStatus,
   items: { productId: string; quantity: number }[] = [],
+  announcement?: OutboxRow,
 ): Promise<void> {
-  await tx`insert into reservations ${tx({ orderId, status }, 'orderId', 'status')}`;
-  if (items.length > 0) {
-    await tx`insert into reservation_items ${tx(
-      items.map((item) => ({ orderId, ...item })),
-      'orderId',
-      'productId',
-      'quantity',
-    )}`;
-  }
+  const lines = items.map((item) => ({ orderId, ...item }));
+  await tx`
+    with reservation as (insert into reservations ${tx({ orderId, status }, 'orderId', 'status')})
+    ${lines.length > 0 ? tx`, lines as (insert into reservation_items ${tx(lines, 'orderId', 'productId', 'quantity')})` : tx``}
+    ${announcement ? tx`, event as (${outboxInsert(tx, announcement)})` : tx``}
+    select 1`;
 }
 
 export async function setReservationStatus(tx: Transaction, orderId: string, status: ReservationStatus): Promise<void> {

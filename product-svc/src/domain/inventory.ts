@@ -1,6 +1,6 @@
 import {
   lockAggregate,
-  writeOutboxEvent,
+  publishWith,
   type EventCodec,
   type OrderCancelled,
   type OrderPlaced,
@@ -56,14 +56,14 @@ export async function reserveStock(tx: Transaction, codec: EventCodec, order: Or
     if (available < line.quantity) shortages.push({ productId: line.productId, requested: line.quantity, available });
   }
   if (shortages.length > 0) {
-    await insertReservation(tx, order.orderId, 'REJECTED');
-    await writeOutboxEvent(tx, codec, inventoryRejected(order.orderId, shortages));
+    await publishWith(codec, inventoryRejected(order.orderId, shortages), (row) =>
+      insertReservation(tx, order.orderId, 'REJECTED', [], row),
+    );
     return;
   }
   for (const line of lines) await moveStock(tx, codec, line.productId, -line.quantity);
   const items = lines.map(({ productId, quantity }) => ({ productId, quantity }));
-  await insertReservation(tx, order.orderId, 'RESERVED', items);
-  await writeOutboxEvent(tx, codec, inventoryReserved(order.orderId, items));
+  await publishWith(codec, inventoryReserved(order.orderId, items), (row) => insertReservation(tx, order.orderId, 'RESERVED', items, row));
 }
 
 /** order-cancelled: give a reservation's stock back, once; remember a cancellation that came first. */
