@@ -167,6 +167,14 @@ export async function recordCancellation(tx: Transaction, orderId: string, reaso
   await tx`insert into cancelled_orders ${tx({ orderId, reason }, 'orderId', 'reason')} on conflict (order_id) do nothing`;
 }
 
+/** Whether the order has a payment already, and whether it was cancelled: both in one round trip. */
+export async function orderStanding(tx: Transaction, orderId: string): Promise<{ hasPayment: boolean; cancelled: boolean }> {
+  const [row] = await tx<[{ hasPayment: boolean; cancelled: boolean }]>`
+    select exists (select 1 from payments where order_id = ${orderId}) as has_payment,
+           exists (select 1 from cancelled_orders where order_id = ${orderId}) as cancelled`;
+  return row;
+}
+
 export async function isCancelled(tx: Transaction, orderId: string): Promise<boolean> {
   return (await tx`select 1 from cancelled_orders where order_id = ${orderId}`).length > 0;
 }

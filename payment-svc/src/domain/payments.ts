@@ -18,11 +18,11 @@ import {
   chargeUnanswered,
   findPaymentOfOrder,
   insertChargePending,
-  isCancelled,
   markCharged,
   markChargeFailed,
   markRefunded,
   markSettledUncharged,
+  orderStanding,
   recordCancellation,
   settlementUnfinished,
 } from '../data-access/payments-repository.ts';
@@ -158,7 +158,8 @@ export async function recordChargeVerdict(
 export async function chargeOrder(tx: Transaction, dependencies: PaymentsDependencies, order: OrderPlaced): Promise<void> {
   // One order's placement, cancellation and retries are applied one after the other, never interleaved.
   await lockAggregate(tx, order.orderId);
-  if (await findPaymentOfOrder(tx, order.orderId)) return;
+  const { hasPayment, cancelled } = await orderStanding(tx, order.orderId);
+  if (hasPayment) return;
   const payment = {
     id: randomUUID(),
     orderId: order.orderId,
@@ -166,7 +167,7 @@ export async function chargeOrder(tx: Transaction, dependencies: PaymentsDepende
     amountCents: order.totalCents,
     currency: order.currency,
   };
-  if (await isCancelled(tx, order.orderId)) {
+  if (cancelled) {
     // Cancelled before this placement was applied here. That does not prove nothing was
     // charged: an earlier try of this same event may have charged and then been rolled back
     // (a crash, or a failed batch applied again one by one) while the cancellation went
