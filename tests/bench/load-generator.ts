@@ -1,8 +1,10 @@
-// The open-loop load generator of `make bench`, run as its own process so that its timing is
-// not disturbed by the benchmark's Kafka reader and samplers. It offers POST /orders at a fixed
-// rate whatever the answers do, and times each request from the moment it was due, not from
-// when it could be sent (otherwise a slow system would also slow the load and hide its
-// latency: coordinated omission).
+// The load generator of `make bench`, run as its own process so that its timing is not
+// disturbed by the benchmark's Kafka reader and samplers. Open loop (the rate steps): it offers
+// POST /orders at a fixed rate whatever the answers do, and times each request from the moment
+// it was due, not from when it could be sent (otherwise a slow system would also slow the load
+// and hide its latency: coordinated omission). Closed loop (the peak, `clients` set): that many
+// clients each send their next request as soon as the last is answered, as pgbench's do, which
+// finds the most the service accepts however high that is.
 //
 // Input (JSON on stdin): GeneratorPlan. Output (JSON on stdout): GeneratorResult.
 import http from 'node:http';
@@ -13,12 +15,14 @@ export interface GeneratorPlan {
   tokens: string[];
   productIds: string[];
   ratePerSecond: number;
+  /** Closed loop instead: this many clients back to back, and no rate. */
+  clients?: number;
   warmupMs: number;
   durationMs: number;
 }
 
 export interface RequestSample {
-  /** Due time, ms since the epoch. */
+  /** Due time (closed loop: send time), ms since the epoch. */
   dueAt: number;
   /** Latency from due time to the complete answer, ms. */
   latencyMs: number;
@@ -67,6 +71,35 @@ function post(agent: http.Agent, url: URL, token: string, body: string): Promise
   });
 }
 
+const orderBody = (productId: string) => JSON.stringify({ items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' });
+
+async function saturate(plan: GeneratorPlan, clients: number): Promise<GeneratorResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const urls = plan.orderServiceUrls.map((base) => new URL('/orders', base));
+  const samples: RequestSample[] = [];
+  const measuredFrom = Date.now() + plan.warmupMs;
+  const end = measuredFrom + plan.durationMs;
+  let next = 0;
+  const client = async () => {
+    while (Date.now() < end) {
+      const n = next++;
+      const sentAt = Date.now();
+      const { status, text } = await post(
+        agent,
+        urls[n % urls.length]!,
+        plan.tokens[n % plan.tokens.length]!,
+        orderBody(plan.productIds[n % plan.productIds.length]!),
+      );
+      const sample: RequestSample = { dueAt: sentAt, latencyMs: Date.now() - sentAt, status, measured: sentAt >= measuredFrom };
+      if (status === 202) sample.orderId = (JSON.parse(text) as { id: string }).id;
+      samples.push(sample);
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+  agent.destroy();
+  return { samples, maxSendLagMs: 0, measuredFrom, measuredUntil: end };
+}
+
 async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const urls = plan.orderServiceUrls.map((base) => new URL('/orders', base));
@@ -85,7 +118,7 @@ async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
         const measured = dueAt >= start + plan.warmupMs;
         const token = plan.tokens[next % plan.tokens.length]!;
         const productId = plan.productIds[next % plan.productIds.length]!;
-        const body = JSON.stringify({ items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' });
+        const body = orderBody(productId);
         const due = dueAt;
         pending.push(
           post(agent, urls[next % urls.length]!, token, body).then(({ status, text }) => {
@@ -106,4 +139,4 @@ async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
 }
 
 const plan = JSON.parse(await readStdin()) as GeneratorPlan;
-process.stdout.write(JSON.stringify(await generate(plan)));
+process.stdout.write(JSON.stringify(plan.clients ? await saturate(plan, plan.clients) : await generate(plan)));

@@ -3,18 +3,18 @@
 // running the same placement transaction), and writes tests/bench/results/. See
 // tests/bench/README.md for the method and how to read the report.
 //
-//   node tests/bench/run.ts     (environment: BENCH_RATES=25,50,... BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_LABEL BENCH_ORDER_URLS)
+//   node tests/bench/run.ts     (environment: BENCH_RATES=25,50,... BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_PEAK_SECONDS BENCH_LABEL BENCH_ORDER_URLS)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { eventCatalogue, services, type Sql } from '@shop/kit';
+import { eventCatalogue, serviceNamed, services, type Sql } from '@shop/kit';
 import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
 import { connectAsSuperuser, connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
-import type { GeneratorPlan, GeneratorResult } from './load-generator.ts';
+import type { GeneratorPlan, GeneratorResult, RequestSample } from './load-generator.ts';
 import { runPgbench } from './pgbench.ts';
-import { cpuMsPerOrder, ms, renderReport, type BenchResults, type StepResult } from './report.ts';
+import { cpuMsPerOrder, ms, renderReport, type BenchResults, type PostSaturation, type StepResult } from './report.ts';
 import { ResourceSampler } from './resources.ts';
 import { latencyChart } from './chart.ts';
 
@@ -29,6 +29,8 @@ const settings = {
   pgbenchSeconds: 20,
   /** After a step, how long confirmations are waited for before the rest count as missing. */
   drainTimeoutMs: 60_000,
+  /** The closed-loop POST /orders peak after the rates (0: none): as many clients as pgbench's, back to back. */
+  peakSeconds: Number(process.env['BENCH_PEAK_SECONDS'] ?? 10),
   label: process.env['BENCH_LABEL'] ?? '',
   /** Where POST /orders goes, in turn: order-svc, and its further instances when scale-out is measured. */
   orderServiceUrls: (process.env['BENCH_ORDER_URLS'] ?? '').split(',').filter(Boolean),
@@ -126,6 +128,20 @@ function perOrder(before: WorkCounters, after: WorkCounters, orderCount: number)
   };
 }
 
+const connectorUrl = endpoints.connectUrl;
+
+/** Pauses or resumes a Connect connector (`…/connectors/<name>`) and waits until its task says so. */
+async function setConnectorState(connector: string, state: 'PAUSED' | 'RUNNING'): Promise<void> {
+  const response = await fetch(`${connector}/${state === 'PAUSED' ? 'pause' : 'resume'}`, { method: 'PUT' });
+  if (!response.ok) throw new Error(`${connector}: ${response.status} ${await response.text()}`);
+  await until(
+    `${connector} to be ${state}`,
+    async () => ((await (await fetch(`${connector}/status`)).json()) as { tasks: { state: string }[] }).tasks.map((t) => t.state),
+    (states) => states.length > 0 && states.every((t) => t === state),
+    30_000,
+  );
+}
+
 /** The results checked in with the current commit: what a change is compared with, however often the bench ran since. */
 function checkedInResults(): BenchResults | undefined {
   try {
@@ -153,6 +169,16 @@ function runGenerator(plan: GeneratorPlan): Promise<GeneratorResult> {
     );
     child.stdin.end(JSON.stringify(plan));
   });
+}
+
+/** Non-202 answers by kind ('no answer' when the request failed). */
+function errorsOf(samples: RequestSample[]): Record<string, number> {
+  const errors = new Map<string, number>();
+  for (const { status } of samples.filter((s) => s.status !== 202)) {
+    const kind = status === 0 ? 'no answer' : String(status);
+    errors.set(kind, (errors.get(kind) ?? 0) + 1);
+  }
+  return Object.fromEntries(errors);
 }
 
 function percentile(values: number[], p: number): number | undefined {
@@ -209,6 +235,69 @@ async function main(): Promise<void> {
   );
   log(`idle: ${Object.values(idle).reduce((sum, r) => sum + r.cpuPercent, 0)}% CPU in all`);
 
+  /**
+   * The most POST /orders accepts, found the way pgbench finds the database's most: as many
+   * clients as order-svc's pool has connections, each sending as soon as it is answered, on a
+   * quiet stack. Quiet, because order-svc's outbox connector is paused meanwhile: the orders wait
+   * in the outbox (in the WAL) and the saga starts on them when it resumes; the confirmations
+   * are then waited for as after a step, which also shows that a paused connector loses nothing.
+   */
+  const measurePostPeak = async (): Promise<PostSaturation> => {
+    const warmupMs = 2000;
+    const connector = `${connectorUrl}/connectors/${serviceNamed('order-svc').database}-outbox`;
+    log(
+      `POST /orders peak: ${settings.poolSize} clients back to back, ${warmupMs / 1000} s warm-up + ${settings.peakSeconds} s, order-svc's outbox connector paused`,
+    );
+    await setConnectorState(connector, 'PAUSED');
+    const sampler = new ResourceSampler(componentRoots());
+    const samplerStart = setTimeout(() => sampler.start(), warmupMs);
+    let generated: GeneratorResult;
+    try {
+      generated = await runGenerator({
+        orderServiceUrls: settings.orderServiceUrls,
+        tokens: customers.map((c) => c.token),
+        productIds,
+        ratePerSecond: 0,
+        clients: settings.poolSize,
+        warmupMs,
+        durationMs: settings.peakSeconds * 1000,
+      });
+    } finally {
+      clearTimeout(samplerStart);
+      await setConnectorState(connector, 'RUNNING');
+    }
+    const resources = sampler.stop();
+    const stepEnd = Date.now();
+    const measured = generated.samples.filter((s) => s.measured);
+    const accepted = measured.filter((s) => s.orderId !== undefined);
+    const confirmed = await until(
+      "the peak's orders to be confirmed",
+      async () => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length,
+      (n) => n === accepted.length,
+      settings.drainTimeoutMs,
+    ).catch(() => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length);
+    const latencies = measured.map((s) => s.latencyMs);
+    const peak: PostSaturation = {
+      clients: settings.poolSize,
+      seconds: settings.peakSeconds,
+      requests: measured.length,
+      acceptedPerSecond: accepted.filter((s) => s.dueAt + s.latencyMs <= generated.measuredUntil).length / settings.peakSeconds,
+      accepted: accepted.length,
+      errors: errorsOf(measured),
+      post: { p50: percentile(latencies, 50)!, p99: percentile(latencies, 99)! },
+      confirmed,
+      drainMs: Math.max(stepEnd, ...accepted.map((s) => observer.confirmedSeen.get(s.orderId!) ?? 0)) - stepEnd,
+      resources: Object.fromEntries(
+        [...resources].map(([name, r]) => [name, { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) }]),
+      ),
+    };
+    log(
+      `POST /orders peak: ${peak.acceptedPerSecond.toFixed(1)}/s accepted, p50/p99 ${ms(peak.post.p50)}/${ms(peak.post.p99)} ms, ` +
+        `errors ${JSON.stringify(peak.errors)}, ${confirmed}/${accepted.length} confirmed within ${settings.drainTimeoutMs / 1000} s after`,
+    );
+    return peak;
+  };
+
   const steps: StepResult[] = [];
   for (const rate of settings.rates) {
     const sampler = new ResourceSampler(componentRoots());
@@ -253,11 +342,6 @@ async function main(): Promise<void> {
       observer.placedSeen.has(row.orderId) ? [observer.placedSeen.get(row.orderId)! - row.writtenAt.getTime()] : [],
     );
     const lastConfirmation = Math.max(stepEnd, ...accepted.map((s) => observer.confirmedSeen.get(s.orderId!) ?? 0));
-    const errors = new Map<string, number>();
-    for (const { status } of measured.filter((m) => m.status !== 202)) {
-      const kind = status === 0 ? 'no answer' : String(status);
-      errors.set(kind, (errors.get(kind) ?? 0) + 1);
-    }
     const step: StepResult = {
       offeredPerSecond: rate,
       requests: measured.length,
@@ -265,7 +349,7 @@ async function main(): Promise<void> {
       // counting them would report the offered rate as achieved.
       acceptedPerSecond: accepted.filter((s) => answeredAt(s) <= generated.measuredUntil).length / (settings.durationMs / 1000),
       accepted: accepted.length,
-      errors: Object.fromEntries(errors),
+      errors: errorsOf(measured),
       post: {
         p50: percentile(
           measured.map((s) => s.latencyMs),
@@ -315,6 +399,7 @@ async function main(): Promise<void> {
       `${rate}/s: placed → CONFIRMED p50 by second of the step, ms: ${confirmedP50BySecond.map((p) => (p === null ? '–' : Math.round(p))).join(' ')}`,
     );
   }
+  const postSaturation = settings.peakSeconds > 0 ? await measurePostPeak() : undefined;
   await observer.stop();
   await kafkaAdmin.disconnect();
   await superuser.end();
@@ -336,6 +421,7 @@ async function main(): Promise<void> {
     steps,
     idle,
     pgbench,
+    ...(postSaturation ? { postSaturation } : {}),
   };
   mkdirSync(resultsDirectory, { recursive: true });
   const previousFile = `${resultsDirectory}/results.json`;
