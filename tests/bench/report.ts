@@ -36,7 +36,7 @@ export interface StepResult {
   sustained: boolean;
 }
 
-/** POST /orders driven by clients back to back (closed loop, as pgbench), after the rate steps, order-svc's outbox connector paused. */
+/** POST /orders driven by clients back to back (closed loop, as pgbench), before the rate steps, order-svc's outbox connector paused. */
 export interface PostSaturation {
   clients: number;
   seconds: number;

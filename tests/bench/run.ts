@@ -29,7 +29,7 @@ const settings = {
   pgbenchSeconds: 20,
   /** After a step, how long confirmations are waited for before the rest count as missing. */
   drainTimeoutMs: 60_000,
-  /** The closed-loop POST /orders peak after the rates (0: none): as many clients as pgbench's, back to back. */
+  /** The closed-loop POST /orders peak before the rates (0: none): as many clients as pgbench's, back to back. */
   peakSeconds: Number(process.env['BENCH_PEAK_SECONDS'] ?? 10),
   label: process.env['BENCH_LABEL'] ?? '',
   /** Where POST /orders goes, in turn: order-svc, and its further instances when scale-out is measured. */
@@ -221,20 +221,6 @@ async function main(): Promise<void> {
     `${customers.length} customers, ${productIds.length} products; rates ${settings.rates.join(', ')} orders/s, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s each`,
   );
 
-  // What the stack burns with no orders at all (pollers, heartbeats, timers), measured as long
-  // as a step: subtracted from each step's CPU, it leaves what the orders themselves cost.
-  log(`idle: ${settings.durationMs / 1000} s with no load`);
-  const idleSampler = new ResourceSampler(componentRoots());
-  idleSampler.start();
-  await new Promise((resolve) => setTimeout(resolve, settings.durationMs));
-  const idle = Object.fromEntries(
-    [...idleSampler.stop()].map(([name, r]) => [
-      name,
-      { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) },
-    ]),
-  );
-  log(`idle: ${Object.values(idle).reduce((sum, r) => sum + r.cpuPercent, 0)}% CPU in all`);
-
   /**
    * The most POST /orders accepts, found the way pgbench finds the database's most: as many
    * clients as order-svc's pool has connections, each sending as soon as it is answered, on a
@@ -297,6 +283,24 @@ async function main(): Promise<void> {
     );
     return peak;
   };
+
+  // Before the rate steps, like pgbench: after the highest rates a backlog is worked off for
+  // minutes. Its own burst is confirmed before the idle window starts.
+  const postSaturation = settings.peakSeconds > 0 ? await measurePostPeak() : undefined;
+
+  // What the stack burns with no orders at all (pollers, heartbeats, timers), measured as long
+  // as a step: subtracted from each step's CPU, it leaves what the orders themselves cost.
+  log(`idle: ${settings.durationMs / 1000} s with no load`);
+  const idleSampler = new ResourceSampler(componentRoots());
+  idleSampler.start();
+  await new Promise((resolve) => setTimeout(resolve, settings.durationMs));
+  const idle = Object.fromEntries(
+    [...idleSampler.stop()].map(([name, r]) => [
+      name,
+      { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) },
+    ]),
+  );
+  log(`idle: ${Object.values(idle).reduce((sum, r) => sum + r.cpuPercent, 0)}% CPU in all`);
 
   const steps: StepResult[] = [];
   for (const rate of settings.rates) {
@@ -399,7 +403,6 @@ async function main(): Promise<void> {
       `${rate}/s: placed → CONFIRMED p50 by second of the step, ms: ${confirmedP50BySecond.map((p) => (p === null ? '–' : Math.round(p))).join(' ')}`,
     );
   }
-  const postSaturation = settings.peakSeconds > 0 ? await measurePostPeak() : undefined;
   await observer.stop();
   await kafkaAdmin.disconnect();
   await superuser.end();
