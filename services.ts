@@ -45,6 +45,7 @@ const entries = [
 ] as const satisfies readonly ServiceEntry[];
 
 export type ServiceName = (typeof entries)[number]['name'];
+export type DatabaseName = (typeof entries)[number]['database'];
 
 export interface Service extends ServiceEntry {
   name: ServiceName;

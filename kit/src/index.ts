@@ -18,7 +18,16 @@ export { EventCodec } from './events/codec.ts';
 export { registryClient } from './events/registry-client.ts';
 export { readEventSchemas, readSchemaHistory, schemasDirectory, type EventSchemaSource } from './events/schemas.ts';
 export * from '../../schemas/catalogue.ts';
-export { definitionModule, outboxDatabases, serviceNamed, services, serviceUrl, type Service, type ServiceName } from '../../services.ts';
+export {
+  definitionModule,
+  outboxDatabases,
+  serviceNamed,
+  services,
+  serviceUrl,
+  type DatabaseName,
+  type Service,
+  type ServiceName,
+} from '../../services.ts';
 export {
   outboxColumns,
   outboxEvent,

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connectDatabase, requireEnv, serviceUrl, type ServiceName, type Sql } from '@shop/kit';
+import { connectDatabase, requireEnv, serviceUrl, type DatabaseName, type ServiceName, type Sql } from '@shop/kit';
 
 const run = promisify(execFile);
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -61,8 +61,6 @@ export async function controlComponent(kind: StackKind, action: ComponentAction,
   }[action];
   await run('docker', args, { cwd: repositoryRoot });
 }
-
-export type DatabaseName = 'users' | 'products' | 'orders' | 'payments' | 'gateway';
 
 /** A pool on one of the services' databases, as the role that owns it. */
 export function connectServiceDatabase(database: DatabaseName, max = 2, env: NodeJS.ProcessEnv = process.env): Sql {

@@ -5,21 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  connectDatabase,
-  EventCodec,
-  requireEnv,
-  serviceUrl,
-  type EventTopic,
-  type EventsByTopic,
-  type OrderConfirmed,
-  type Sql,
-  type UserState,
-} from '@shop/kit';
+import { EventCodec, serviceUrl, type EventTopic, type EventsByTopic, type OrderConfirmed, type Sql, type UserState } from '@shop/kit';
 import { adminToken, call, expectProblem, newCustomer, type TestUser } from '../harness/http.ts';
 import { TopicRecorder, type ReceivedRecord } from '../harness/kafka.ts';
 import { createProduct, finalOrder, placeOrder, until } from '../harness/shop.ts';
-import { stackEndpoints } from '../harness/stack.ts';
+import { connectServiceDatabase, stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
 const notificationService = serviceUrl('notification-svc');
@@ -104,14 +94,7 @@ beforeAll(async () => {
   recorder = await TopicRecorder.start(endpoints.kafkaBrokers, ['user-registration', 'order-confirmed', 'order-cancelled']);
   producer = kafka.producer();
   await producer.connect();
-  notifications = connectDatabase({
-    host: endpoints.pgHost,
-    port: endpoints.pgPort,
-    database: 'notifications',
-    username: 'notifications',
-    password: requireEnv('NOTIFICATIONS_DB_PASSWORD'),
-    max: 1,
-  });
+  notifications = connectServiceDatabase('notifications', 1);
   admin = await adminToken();
   customer = await newCustomer('notify');
 });

@@ -3,8 +3,8 @@
 // gone) is recorded as missing with the reason, and the rest of the sample still counts.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { services, type Sql } from '@shop/kit';
-import { connectServiceDatabase, repositoryRoot, stackEndpoints, type DatabaseName } from '../harness/stack.ts';
+import { services, type DatabaseName, type Sql } from '@shop/kit';
+import { connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 
 export const stackHome = process.env['STACK_HOME'] ?? `${repositoryRoot}/.stack`;
 
