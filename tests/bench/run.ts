@@ -130,6 +130,33 @@ function perOrder(before: WorkCounters, after: WorkCounters, orderCount: number)
 
 const connectorUrl = endpoints.connectUrl;
 
+/**
+ * Waits until the stack has nothing left to do: every consumer group has read its topics to
+ * the end and no mail waits to be sent. Measuring before that would charge the idle stack, or
+ * the next step, with an earlier burst's work.
+ */
+async function untilQuiet(kafkaAdmin: Admin, notifications: Sql): Promise<void> {
+  const outstanding = async () => {
+    let work = 0;
+    for (const service of services.filter((candidate) => candidate.consumes.length > 0)) {
+      for (const topic of service.consumes) {
+        const ends = await kafkaAdmin.fetchTopicOffsets(topic);
+        const [committed] = await kafkaAdmin.fetchOffsets({ groupId: service.group, topics: [topic] });
+        for (const end of ends) {
+          const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+          work += Number(end.high) - Number(offset === '-1' ? end.low : offset);
+        }
+      }
+    }
+    const [mails] = await notifications<[{ waiting: number }]>`
+      select count(*)::int as waiting from notifications where status = 'PENDING' and next_attempt_at <= now()`;
+    return work + mails.waiting;
+  };
+  await until('the stack to be quiet', outstanding, (work) => work === 0, 180_000).catch((error: unknown) =>
+    log(`${(error as Error).message}: the figures that follow include that work`),
+  );
+}
+
 /** Pauses or resumes a Connect connector (`…/connectors/<name>`) and waits until its task says so. */
 async function setConnectorState(connector: string, state: 'PAUSED' | 'RUNNING'): Promise<void> {
   const response = await fetch(`${connector}/${state === 'PAUSED' ? 'pause' : 'resume'}`, { method: 'PUT' });
@@ -216,6 +243,7 @@ async function main(): Promise<void> {
   const kafkaAdmin = kafka.admin();
   await kafkaAdmin.connect();
   const superuser = connectAsSuperuser('postgres', 1);
+  const notifications = connectServiceDatabase('notifications', 1);
   await superuser`create extension if not exists pg_stat_statements`;
   log(
     `${customers.length} customers, ${productIds.length} products; rates ${settings.rates.join(', ')} orders/s, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s each`,
@@ -287,6 +315,7 @@ async function main(): Promise<void> {
   // Before the rate steps, like pgbench: after the highest rates a backlog is worked off for
   // minutes. Its own burst is confirmed before the idle window starts.
   const postSaturation = settings.peakSeconds > 0 ? await measurePostPeak() : undefined;
+  await untilQuiet(kafkaAdmin, notifications);
 
   // What the stack burns with no orders at all (pollers, heartbeats, timers), measured as long
   // as a step: subtracted from each step's CPU, it leaves what the orders themselves cost.
@@ -406,6 +435,7 @@ async function main(): Promise<void> {
   await observer.stop();
   await kafkaAdmin.disconnect();
   await superuser.end();
+  await notifications.end();
   await orders.end();
 
   const results: BenchResults = {
