@@ -215,13 +215,17 @@ function percentile(values: number[], p: number): number | undefined {
 }
 
 async function main(): Promise<void> {
-  // First, while the system is quiet: after the highest rates a backlog is still being worked
-  // off for a while, and would take CPU from pgbench.
+  const kafka = new Kafka({ clientId: 'bench', brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
+  const notifications = connectServiceDatabase('notifications', 1);
+  // First, while the system is quiet: after the highest rates (of an earlier run too) a backlog
+  // is worked off for minutes, and would take CPU from pgbench.
+  await untilQuiet(kafkaAdmin, notifications);
   log(`pgbench: order-svc's placement transaction, ${settings.poolSize} clients, ${settings.pgbenchSeconds} s`);
   const pgbench = await runPgbench(settings.poolSize, settings.pgbenchSeconds);
   log(`pgbench: ${pgbench.transactionsPerSecond.toFixed(0)} transactions/s, average ${pgbench.latencyAverageMs} ms`);
 
-  const kafka = new Kafka({ clientId: 'bench', brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = await adminToken();
   const productIds: string[] = [];
   for (let i = 0; i < settings.products; i++) productIds.push(await createProduct(admin, 100_000_000, 1_000, `Bench item ${i + 1}`));
@@ -240,10 +244,7 @@ async function main(): Promise<void> {
     120_000,
   );
   const observer = await observeOrders(kafka);
-  const kafkaAdmin = kafka.admin();
-  await kafkaAdmin.connect();
   const superuser = connectAsSuperuser('postgres', 1);
-  const notifications = connectServiceDatabase('notifications', 1);
   await superuser`create extension if not exists pg_stat_statements`;
   log(
     `${customers.length} customers, ${productIds.length} products; rates ${settings.rates.join(', ')} orders/s, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s each`,
