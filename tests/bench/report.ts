@@ -112,8 +112,8 @@ function workPerOrderSection(steps: StepResult[]): string[] {
     `|---|---|${databases.map(() => '---').join('|')}|---|---|`,
     ...counted.map(({ offeredPerSecond, perOrder }) => {
       const { roundTrips, transactions, records } = perOrder!;
-      const counted = Object.keys(roundTrips).length > 0;
-      return `| ${offeredPerSecond} | ${counted ? counts(total(roundTrips)) : '–'} | ${databases.map((d) => counts(roundTrips[d])).join(' | ')} | ${counts(total(transactions))} | ${counts(total(records))} |`;
+      const roundTripsCounted = Object.keys(roundTrips).length > 0;
+      return `| ${offeredPerSecond} | ${roundTripsCounted ? counts(total(roundTrips)) : '–'} | ${databases.map((d) => counts(roundTrips[d])).join(' | ')} | ${counts(total(transactions))} | ${counts(total(records))} |`;
     }),
     '',
   ];

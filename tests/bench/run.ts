@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { eventCatalogue, serviceNamed, services, type Sql } from '@shop/kit';
 import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
+import { groupLag } from '../../tools/src/inspect.ts';
 import { connectAsSuperuser, connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 import type { GeneratorPlan, GeneratorResult, RequestSample } from './load-generator.ts';
 import { runPgbench } from './pgbench.ts';
@@ -128,8 +129,6 @@ function perOrder(before: WorkCounters, after: WorkCounters, orderCount: number)
   };
 }
 
-const connectorUrl = endpoints.connectUrl;
-
 /**
  * Waits until the stack has nothing left to do: every consumer group has read its topics to
  * the end and no mail waits to be sent. Measuring before that would charge the idle stack, or
@@ -138,16 +137,7 @@ const connectorUrl = endpoints.connectUrl;
 async function untilQuiet(kafkaAdmin: Admin, notifications: Sql): Promise<void> {
   const outstanding = async () => {
     let work = 0;
-    for (const service of services.filter((candidate) => candidate.consumes.length > 0)) {
-      for (const topic of service.consumes) {
-        const ends = await kafkaAdmin.fetchTopicOffsets(topic);
-        const [committed] = await kafkaAdmin.fetchOffsets({ groupId: service.group, topics: [topic] });
-        for (const end of ends) {
-          const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
-          work += Number(end.high) - Number(offset === '-1' ? end.low : offset);
-        }
-      }
-    }
+    for (const service of services) work += Number(await groupLag(kafkaAdmin, service.group, service.consumes));
     const [mails] = await notifications<[{ waiting: number }]>`
       select count(*)::int as waiting from notifications where status = 'PENDING' and next_attempt_at <= now()`;
     return work + mails.waiting;
@@ -196,6 +186,13 @@ function runGenerator(plan: GeneratorPlan): Promise<GeneratorResult> {
     );
     child.stdin.end(JSON.stringify(plan));
   });
+}
+
+/** Each component's mean CPU and peak memory, rounded as the results keep them. */
+function rounded(resources: ReturnType<ResourceSampler['stop']>): StepResult['resources'] {
+  return Object.fromEntries(
+    [...resources].map(([name, r]) => [name, { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) }]),
+  );
 }
 
 /** Non-202 answers by kind ('no answer' when the request failed). */
@@ -251,6 +248,22 @@ async function main(): Promise<void> {
   );
 
   /**
+   * Waits, up to the drain timeout, for the accepted orders' confirmations: how many came, and
+   * how long after `since` the last one did.
+   */
+  const awaitConfirmations = async (accepted: RequestSample[], what: string, since: number) => {
+    const count = () => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length;
+    const confirmed = await until(
+      `${what} to be confirmed`,
+      async () => count(),
+      (n) => n === accepted.length,
+      settings.drainTimeoutMs,
+    ).catch(count);
+    const drainMs = Math.max(since, ...accepted.map((s) => observer.confirmedSeen.get(s.orderId!) ?? 0)) - since;
+    return { confirmed, drainMs };
+  };
+
+  /**
    * The most POST /orders accepts, found the way pgbench finds the database's most: as many
    * clients as order-svc's pool has connections, each sending as soon as it is answered, on a
    * quiet stack. Quiet, because order-svc's outbox connector is paused meanwhile: the orders wait
@@ -259,7 +272,7 @@ async function main(): Promise<void> {
    */
   const measurePostPeak = async (): Promise<PostSaturation> => {
     const warmupMs = 2000;
-    const connector = `${connectorUrl}/connectors/${serviceNamed('order-svc').database}-outbox`;
+    const connector = `${endpoints.connectUrl}/connectors/${serviceNamed('order-svc').database}-outbox`;
     log(
       `POST /orders peak: ${settings.poolSize} clients back to back, ${warmupMs / 1000} s warm-up + ${settings.peakSeconds} s, order-svc's outbox connector paused`,
     );
@@ -285,12 +298,7 @@ async function main(): Promise<void> {
     const stepEnd = Date.now();
     const measured = generated.samples.filter((s) => s.measured);
     const accepted = measured.filter((s) => s.orderId !== undefined);
-    const confirmed = await until(
-      "the peak's orders to be confirmed",
-      async () => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length,
-      (n) => n === accepted.length,
-      settings.drainTimeoutMs,
-    ).catch(() => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length);
+    const { confirmed, drainMs } = await awaitConfirmations(accepted, "the peak's orders", stepEnd);
     const latencies = measured.map((s) => s.latencyMs);
     const peak: PostSaturation = {
       clients: settings.poolSize,
@@ -301,10 +309,8 @@ async function main(): Promise<void> {
       errors: errorsOf(measured),
       post: { p50: percentile(latencies, 50)!, p99: percentile(latencies, 99)! },
       confirmed,
-      drainMs: Math.max(stepEnd, ...accepted.map((s) => observer.confirmedSeen.get(s.orderId!) ?? 0)) - stepEnd,
-      resources: Object.fromEntries(
-        [...resources].map(([name, r]) => [name, { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) }]),
-      ),
+      drainMs,
+      resources: rounded(resources),
     };
     log(
       `POST /orders peak: ${peak.acceptedPerSecond.toFixed(1)}/s accepted, p50/p99 ${ms(peak.post.p50)}/${ms(peak.post.p99)} ms, ` +
@@ -324,12 +330,7 @@ async function main(): Promise<void> {
   const idleSampler = new ResourceSampler(componentRoots());
   idleSampler.start();
   await new Promise((resolve) => setTimeout(resolve, settings.durationMs));
-  const idle = Object.fromEntries(
-    [...idleSampler.stop()].map(([name, r]) => [
-      name,
-      { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) },
-    ]),
-  );
+  const idle = rounded(idleSampler.stop());
   log(`idle: ${Object.values(idle).reduce((sum, r) => sum + r.cpuPercent, 0)}% CPU in all`);
 
   const steps: StepResult[] = [];
@@ -350,12 +351,7 @@ async function main(): Promise<void> {
     const stepEnd = Date.now();
     const measured = generated.samples.filter((s) => s.measured);
     const accepted = measured.filter((s) => s.orderId !== undefined);
-    const confirmed = await until(
-      "the step's orders to be confirmed",
-      async () => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length,
-      (n) => n === accepted.length,
-      settings.drainTimeoutMs,
-    ).catch(() => accepted.filter((s) => observer.confirmedSeen.has(s.orderId!)).length);
+    const { confirmed, drainMs } = await awaitConfirmations(accepted, "the step's orders", stepEnd);
     const placed = generated.samples.filter((s) => s.orderId !== undefined).length;
     const work = perOrder(countersBefore, await workCounters(superuser, kafkaAdmin), placed);
     const answeredAt = (s: (typeof accepted)[number]) => Math.round(s.dueAt + s.latencyMs);
@@ -375,7 +371,6 @@ async function main(): Promise<void> {
     const cdcLags = outboxRows.flatMap((row) =>
       observer.placedSeen.has(row.orderId) ? [observer.placedSeen.get(row.orderId)! - row.writtenAt.getTime()] : [],
     );
-    const lastConfirmation = Math.max(stepEnd, ...accepted.map((s) => observer.confirmedSeen.get(s.orderId!) ?? 0));
     const step: StepResult = {
       offeredPerSecond: rate,
       requests: measured.length,
@@ -405,13 +400,11 @@ async function main(): Promise<void> {
         p99: percentile(confirmLatencies, 99),
       },
       cdcLag: { p50: percentile(cdcLags, 50), p99: percentile(cdcLags, 99) },
-      drainMs: lastConfirmation - stepEnd,
+      drainMs,
       generatorLagMs: generated.maxSendLagMs,
       confirmedP50BySecond,
       perOrder: work,
-      resources: Object.fromEntries(
-        [...resources].map(([name, r]) => [name, { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) }]),
-      ),
+      resources: rounded(resources),
       sustained: false,
     };
     step.sustained = step.acceptedPerSecond >= 0.95 * rate && confirmed === accepted.length && (step.confirmed.p99 ?? Infinity) <= 1000;

@@ -151,6 +151,20 @@ export async function partitionOffsets(admin: Admin, topic: string): Promise<Par
   return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) }));
 }
 
+/** The records of `topics` a consumer group has yet to commit (all that are held, where it has committed nothing). */
+export async function groupLag(admin: Admin, groupId: string, topics: readonly string[]): Promise<bigint> {
+  let lag = 0n;
+  for (const topic of topics) {
+    const ends = await partitionOffsets(admin, topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    for (const end of ends) {
+      const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+      lag += end.high - (offset === '-1' ? end.low : BigInt(offset));
+    }
+  }
+  return lag;
+}
+
 /** A range of one partition to read: from `start`, up to `end` (exclusive) or, when null, for as long as the command runs. */
 export interface PartitionRange {
   topic: string;

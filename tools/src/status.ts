@@ -5,7 +5,7 @@
 // flat); per consumer group, its lag; the dead letters; and the saga cases that need a look.
 // A line starting with WARN is above its threshold; the command exits 1 if there is one.
 import { connectDatabase, DEAD_LETTER_TOPIC, loadServiceConfig, services, type Service, type Sql } from '@shop/kit';
-import { partitionOffsets, runCommand, withAdmin, writeLine } from './inspect.ts';
+import { groupLag, partitionOffsets, runCommand, withAdmin, writeLine } from './inspect.ts';
 import { sagaChecks } from './status-checks.ts';
 
 /** Retained WAL above which a slot is reported: well below max_slot_wal_keep_size (stack/config/postgres). */
@@ -98,15 +98,7 @@ async function databases(): Promise<void> {
 async function kafkaFigures(): Promise<void> {
   await withAdmin(async (admin) => {
     for (const service of services.filter((candidate) => candidate.consumes.length > 0)) {
-      let lag = 0n;
-      for (const topic of service.consumes) {
-        const ends = await partitionOffsets(admin, topic);
-        const [committed] = await admin.fetchOffsets({ groupId: service.group, topics: [topic] });
-        for (const end of ends) {
-          const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
-          lag += end.high - (offset === '-1' ? end.low : BigInt(offset));
-        }
-      }
+      const lag = await groupLag(admin, service.group, service.consumes);
       const text = `group ${service.group.padEnd(18)} lag ${lag} records`;
       await line(text, lag > BigInt(LAG_WARN_RECORDS) ? `more than ${LAG_WARN_RECORDS} records behind` : undefined);
     }
