@@ -153,11 +153,12 @@ export async function partitionOffsets(admin: Admin, topic: string): Promise<Par
 
 /** The records of `topics` a consumer group has yet to commit (all that are held, where it has committed nothing). */
 export async function groupLag(admin: Admin, groupId: string, topics: readonly string[]): Promise<bigint> {
+  if (topics.length === 0) return 0n;
+  const committedByTopic = await admin.fetchOffsets({ groupId, topics: [...topics] });
   let lag = 0n;
   for (const topic of topics) {
-    const ends = await partitionOffsets(admin, topic);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    for (const end of ends) {
+    const committed = committedByTopic.find((c) => c.topic === topic);
+    for (const end of await partitionOffsets(admin, topic)) {
       const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
       lag += end.high - (offset === '-1' ? end.low : BigInt(offset));
     }
