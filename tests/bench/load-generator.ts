@@ -38,6 +38,11 @@ export interface GeneratorResult {
   /** The measured window (after the warm-up), ms since the epoch. */
   measuredFrom: number;
   measuredUntil: number;
+  /**
+   * This process's own CPU over the measured window, in % of one core: it shares the machine
+   * with the stack it measures, and what it takes is not left to the stack.
+   */
+  cpuPercent: number;
 }
 
 async function readStdin(): Promise<string> {
@@ -71,6 +76,20 @@ function post(agent: http.Agent, url: URL, token: string, body: string): Promise
   });
 }
 
+/** This process's CPU from `from` to `until` (ms since the epoch), in % of one core. */
+function ownCpuPercent(from: number, until: number): Promise<number> {
+  return new Promise((resolve) => {
+    setTimeout(() => {
+      const before = process.cpuUsage();
+      const startedAt = performance.now();
+      setTimeout(() => {
+        const { user, system } = process.cpuUsage(before);
+        resolve(Math.round((user + system) / 10 / (performance.now() - startedAt)));
+      }, until - Date.now());
+    }, from - Date.now());
+  });
+}
+
 const orderBody = (productId: string) => JSON.stringify({ items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' });
 
 async function saturate(plan: GeneratorPlan, clients: number): Promise<GeneratorResult> {
@@ -79,6 +98,7 @@ async function saturate(plan: GeneratorPlan, clients: number): Promise<Generator
   const samples: RequestSample[] = [];
   const measuredFrom = Date.now() + plan.warmupMs;
   const end = measuredFrom + plan.durationMs;
+  const cpuPercent = ownCpuPercent(measuredFrom, end);
   let next = 0;
   const client = async () => {
     while (Date.now() < end) {
@@ -97,7 +117,7 @@ async function saturate(plan: GeneratorPlan, clients: number): Promise<Generator
   };
   await Promise.all(Array.from({ length: clients }, client));
   agent.destroy();
-  return { samples, maxSendLagMs: 0, measuredFrom, measuredUntil: end };
+  return { samples, maxSendLagMs: 0, measuredFrom, measuredUntil: end, cpuPercent: await cpuPercent };
 }
 
 async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
@@ -108,6 +128,7 @@ async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
   const intervalMs = 1000 / plan.ratePerSecond;
   const start = Date.now() + 50;
   const end = start + plan.warmupMs + plan.durationMs;
+  const cpuPercent = ownCpuPercent(start + plan.warmupMs, end);
   let maxSendLagMs = 0;
   let next = 0;
   await new Promise<void>((resolve) => {
@@ -135,7 +156,7 @@ async function generate(plan: GeneratorPlan): Promise<GeneratorResult> {
   });
   await Promise.all(pending);
   agent.destroy();
-  return { samples, maxSendLagMs, measuredFrom: start + plan.warmupMs, measuredUntil: end };
+  return { samples, maxSendLagMs, measuredFrom: start + plan.warmupMs, measuredUntil: end, cpuPercent: await cpuPercent };
 }
 
 const plan = JSON.parse(await readStdin()) as GeneratorPlan;

@@ -17,6 +17,8 @@ export interface StepResult {
   drainMs: number;
   /** How late the generator itself sent its most delayed request. */
   generatorLagMs: number;
+  /** The load generator's own CPU over the measured window, % of one core (not in the components' figures). */
+  generatorCpuPercent?: number;
   /**
    * placed → CONFIRMED p50 of the orders due in each second of the measured window, in ms (null
    * where none was confirmed): a backlog that grows through the step rises to the end, a
@@ -50,6 +52,7 @@ export interface PostSaturation {
   confirmed: number;
   drainMs: number;
   resources: StepResult['resources'];
+  generatorCpuPercent?: number;
 }
 
 export interface BenchResults {
@@ -136,7 +139,8 @@ function postSaturationSection({ postSaturation: peak, machine }: BenchResults):
     `${peak.clients} clients, each sending its next order as soon as the last is answered (as pgbench's clients do), for ${peak.seconds} s after 2 s of warm-up, on a quiet stack like pgbench's: order-svc's outbox connector is paused meanwhile, and the saga starts on the orders when it resumes. ` +
       `${rate(peak.acceptedPerSecond)} orders/s accepted (${peak.requests} requests), POST p50 ${ms(peak.post.p50)} ms, p99 ${ms(peak.post.p99)} ms, errors: ${errors}. ` +
       `Of the ${peak.accepted} accepted, ${peak.confirmed} were confirmed within ${ms(peak.drainMs / 1000)} s after the connector resumed. ` +
-      `CPU meanwhile, in % of one core (the machine has ${machine.cores * 100}%): ${cpu}.`,
+      `CPU meanwhile, in % of one core (the machine has ${machine.cores * 100}%): ${cpu}` +
+      `${peak.generatorCpuPercent === undefined ? '' : `; the load generator itself ${peak.generatorCpuPercent}%`}.`,
     '',
   ];
 }
@@ -232,18 +236,20 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
     '## CPU and memory per component',
     '',
     'Mean CPU over the measured window in % of one core (the machine has ' +
-      `${results.machine.cores * 100}%), and peak memory (PSS: shared pages divided among the processes sharing them) in MB.`,
+      `${results.machine.cores * 100}%), and peak memory (PSS: shared pages divided among the processes sharing them) in MB. ` +
+      'The last column is the load generator, which shares the machine but is not part of the stack: it is in none of the totals.',
     '',
-    `| offered/s | ${components.join(' | ')} |`,
-    `|---|${components.map(() => '---').join('|')}|`,
+    `| offered/s | ${components.join(' | ')} | load generator |`,
+    `|---|${components.map(() => '---').join('|')}|---|`,
     ...(results.idle
       ? [
-          `| idle | ${components.map((c) => (results.idle?.[c] ? `${results.idle[c].cpuPercent}% / ${results.idle[c].memoryMb} MB` : '–')).join(' | ')} |`,
+          `| idle | ${components.map((c) => (results.idle?.[c] ? `${results.idle[c].cpuPercent}% / ${results.idle[c].memoryMb} MB` : '–')).join(' | ')} | – |`,
         ]
       : []),
     ...results.steps.map(
       (s) =>
-        `| ${s.offeredPerSecond} | ${components.map((c) => (s.resources[c] ? `${s.resources[c].cpuPercent}% / ${s.resources[c].memoryMb} MB` : '–')).join(' | ')} |`,
+        `| ${s.offeredPerSecond} | ${components.map((c) => (s.resources[c] ? `${s.resources[c].cpuPercent}% / ${s.resources[c].memoryMb} MB` : '–')).join(' | ')} | ` +
+        `${s.generatorCpuPercent === undefined ? '–' : `${s.generatorCpuPercent}%`} |`,
     ),
     '',
   ];

@@ -311,10 +311,12 @@ async function main(): Promise<void> {
       confirmed,
       drainMs,
       resources: rounded(resources),
+      generatorCpuPercent: generated.cpuPercent,
     };
     log(
       `POST /orders peak: ${peak.acceptedPerSecond.toFixed(1)}/s accepted, p50/p99 ${ms(peak.post.p50)}/${ms(peak.post.p99)} ms, ` +
-        `errors ${JSON.stringify(peak.errors)}, ${confirmed}/${accepted.length} confirmed within ${settings.drainTimeoutMs / 1000} s after`,
+        `errors ${JSON.stringify(peak.errors)}, ${confirmed}/${accepted.length} confirmed within ${settings.drainTimeoutMs / 1000} s after; ` +
+        `the load generator took ${generated.cpuPercent}% of a core`,
     );
     return peak;
   };
@@ -402,6 +404,7 @@ async function main(): Promise<void> {
       cdcLag: { p50: percentile(cdcLags, 50), p99: percentile(cdcLags, 99) },
       drainMs,
       generatorLagMs: generated.maxSendLagMs,
+      generatorCpuPercent: generated.cpuPercent,
       confirmedP50BySecond,
       perOrder: work,
       resources: rounded(resources),
@@ -413,7 +416,7 @@ async function main(): Promise<void> {
       `${rate}/s: ${step.acceptedPerSecond.toFixed(1)}/s accepted, POST p50/p99 ${ms(step.post.p50)}/${ms(step.post.p99)} ms, ` +
         `confirmed ${confirmed}/${accepted.length} p50/p99 ${ms(step.confirmed.p50)}/${ms(step.confirmed.p99)} ms, ` +
         `CDC p50/p99 ${ms(step.cdcLag.p50)}/${ms(step.cdcLag.p99)} ms, drain ${ms(step.drainMs)} ms, ` +
-        `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000)?.total)} ms/order (${ms(cpuMsPerOrder(step, settings.durationMs / 1000, idle)?.total)} above idle)${step.sustained ? '' : ' (not sustained)'}`,
+        `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000)?.total)} ms/order (${ms(cpuMsPerOrder(step, settings.durationMs / 1000, idle)?.total)} above idle), load generator ${generated.cpuPercent}%${step.sustained ? '' : ' (not sustained)'}`,
     );
     const sum = (values: Record<string, number>) =>
       Object.values(values)
