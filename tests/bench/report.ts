@@ -1,6 +1,7 @@
 // The benchmark's Markdown report: per offered rate, what was achieved and how fast; the
 // database's own limit; the targets; and the comparison with the previous results.
 import type { PgbenchResult } from './pgbench.ts';
+import type { MachineCpu } from './resources.ts';
 
 export interface StepResult {
   offeredPerSecond: number;
@@ -53,6 +54,8 @@ export interface PostSaturation {
   drainMs: number;
   resources: StepResult['resources'];
   generatorCpuPercent?: number;
+  /** The whole machine meanwhile, % of one core: processes, interrupts, the hypervisor's steal, idle. */
+  machine?: MachineCpu;
 }
 
 export interface BenchResults {
@@ -140,7 +143,10 @@ function postSaturationSection({ postSaturation: peak, machine }: BenchResults):
       `${rate(peak.acceptedPerSecond)} orders/s accepted (${peak.requests} requests), POST p50 ${ms(peak.post.p50)} ms, p99 ${ms(peak.post.p99)} ms, errors: ${errors}. ` +
       `Of the ${peak.accepted} accepted, ${peak.confirmed} were confirmed within ${ms(peak.drainMs / 1000)} s after the connector resumed. ` +
       `CPU meanwhile, in % of one core (the machine has ${machine.cores * 100}%): ${cpu}` +
-      `${peak.generatorCpuPercent === undefined ? '' : `; the load generator itself ${peak.generatorCpuPercent}%`}.`,
+      `${peak.generatorCpuPercent === undefined ? '' : `; the load generator itself ${peak.generatorCpuPercent}%`}.` +
+      (peak.machine
+        ? ` The whole machine (/proc/stat): ${peak.machine.busy}% busy in processes, ${peak.machine.softirq}% in network and other soft interrupts, ${peak.machine.steal}% taken by the hypervisor, ${peak.machine.idle}% idle.`
+        : ''),
     '',
   ];
 }

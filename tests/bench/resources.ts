@@ -53,6 +53,20 @@ function processStats(): ProcessStat[] {
   return stats;
 }
 
+/**
+ * The whole machine's CPU time by kind, in clock ticks since boot (the first line of
+ * /proc/stat): what no process of the stack accounts for shows here, as time in interrupts, as
+ * time taken by the hypervisor (steal) or as idle time.
+ */
+function machineTicks(): { busy: number; softirq: number; steal: number; idle: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+  return { busy: user + nice + system + irq, softirq, steal, idle: idle + iowait };
+}
+
+/** The machine's CPU over a window, in % of one core (they add up to the cores × 100). */
+export type MachineCpu = ReturnType<typeof machineTicks>;
+
 function descendantsOf(roots: number[], stats: ProcessStat[]): Set<number> {
   const members = new Set(roots);
   let grew = true;
@@ -76,6 +90,9 @@ export class ResourceSampler {
   private timer: NodeJS.Timeout | undefined;
   private memoryEvery = 1;
   private count = 0;
+  private machineAtStart: { ticks: MachineCpu; at: number } | undefined;
+  /** The machine's CPU between start and stop, once stopped. */
+  machine: MachineCpu | undefined;
 
   constructor(roots: Map<string, number>) {
     this.roots = roots;
@@ -84,6 +101,7 @@ export class ResourceSampler {
   start(intervalMs = 1000, memoryIntervalMs = 5000): void {
     this.memoryEvery = Math.max(1, Math.round(memoryIntervalMs / intervalMs));
     this.count = 0;
+    this.machineAtStart = { ticks: machineTicks(), at: Date.now() };
     this.sample(true);
     this.timer = setInterval(() => this.sample(++this.count % this.memoryEvery === 0), intervalMs);
   }
@@ -92,6 +110,13 @@ export class ResourceSampler {
   stop(): Map<string, { cpuPercent: number; peakPssBytes: number }> {
     clearInterval(this.timer);
     this.sample(true);
+    if (this.machineAtStart) {
+      const { ticks: before, at } = this.machineAtStart;
+      const after = machineTicks();
+      const seconds = (Date.now() - at) / 1000;
+      const percent = (kind: keyof MachineCpu) => Math.round(((after[kind] - before[kind]) / CLOCK_TICKS_PER_SECOND / seconds) * 100);
+      this.machine = { busy: percent('busy'), softirq: percent('softirq'), steal: percent('steal'), idle: percent('idle') };
+    }
     const summary = new Map<string, { cpuPercent: number; peakPssBytes: number }>();
     for (const [name, samples] of this.samples) {
       const measured = samples.slice(1);

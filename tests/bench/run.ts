@@ -312,11 +312,12 @@ async function main(): Promise<void> {
       drainMs,
       resources: rounded(resources),
       generatorCpuPercent: generated.cpuPercent,
+      ...(sampler.machine ? { machine: sampler.machine } : {}),
     };
     log(
       `POST /orders peak: ${peak.acceptedPerSecond.toFixed(1)}/s accepted, p50/p99 ${ms(peak.post.p50)}/${ms(peak.post.p99)} ms, ` +
         `errors ${JSON.stringify(peak.errors)}, ${confirmed}/${accepted.length} confirmed within ${settings.drainTimeoutMs / 1000} s after; ` +
-        `the load generator took ${generated.cpuPercent}% of a core`,
+        `the load generator took ${generated.cpuPercent}% of a core; the machine ${JSON.stringify(sampler.machine)}`,
     );
     return peak;
   };
