@@ -54,18 +54,22 @@ function processStats(): ProcessStat[] {
 }
 
 /**
- * The whole machine's CPU time by kind, in clock ticks since boot (the first line of
- * /proc/stat): what no process of the stack accounts for shows here, as time in interrupts, as
- * time taken by the hypervisor (steal) or as idle time.
+ * The whole machine's CPU by kind: what no process of the stack accounts for shows here, as
+ * time in interrupts, as time taken by the hypervisor (steal) or as idle time.
  */
-function machineTicks(): { busy: number; softirq: number; steal: number; idle: number } {
+export interface MachineCpu {
+  busy: number;
+  softirq: number;
+  steal: number;
+  idle: number;
+}
+
+/** The machine's CPU time in clock ticks since boot (the first line of /proc/stat). */
+function machineTicks(): MachineCpu {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
   return { busy: user + nice + system + irq, softirq, steal, idle: idle + iowait };
 }
-
-/** The machine's CPU over a window, in % of one core (they add up to the cores × 100). */
-export type MachineCpu = ReturnType<typeof machineTicks>;
 
 function descendantsOf(roots: number[], stats: ProcessStat[]): Set<number> {
   const members = new Set(roots);
@@ -91,7 +95,7 @@ export class ResourceSampler {
   private memoryEvery = 1;
   private count = 0;
   private machineAtStart: { ticks: MachineCpu; at: number } | undefined;
-  /** The machine's CPU between start and stop, once stopped. */
+  /** The machine's CPU between start and stop, in % of one core (they add up to the cores × 100), once stopped. */
   machine: MachineCpu | undefined;
 
   constructor(roots: Map<string, number>) {
