@@ -66,6 +66,7 @@ beforeAll(async () => {
   if (!publication) await sql`create publication outbox with (publish = 'insert')`;
   await migratePlatform(sql);
   await sql`create table if not exists effects (event_id uuid not null, username text not null)`;
+  await sql`create table if not exists lock_observations (event_id uuid not null, aggregate_locked boolean not null)`;
 
   // Start this group at the end of the topic: it sees only what the tests send.
   const kafkaAdmin = kafka.admin();
@@ -98,6 +99,16 @@ beforeAll(async () => {
     handlers: {
       'user-registration': async (tx, event) => {
         if (event.value.username.startsWith('breaks-rule')) throw new Error(`business rule broken by ${event.value.username}`);
+        if (event.value.username.startsWith('lock-')) {
+          // Whether this transaction holds the advisory lock of lockAggregate(tx, event.key) as
+          // the handler starts (pg_locks shows a bigint key as its two 32-bit halves).
+          await tx`
+            insert into lock_observations (event_id, aggregate_locked)
+            select ${event.id}, exists (
+              select 1 from pg_locks
+              where locktype = 'advisory' and pid = pg_backend_pid() and objsubid = 1
+                and ((classid::bigint << 32) | objid::bigint) = hashtextextended(${event.key}, 0))`;
+        }
         await tx`insert into effects (event_id, username) values (${event.id}, ${event.value.username})`;
       },
     },
@@ -131,6 +142,17 @@ describe('the consumer', () => {
     expect(await appliedCount(event.username)).toBe(1);
     const processed = await sql`select 1 from processed_events where consumer = ${group} and event_id = ${id}`;
     expect(processed).toHaveLength(1);
+  });
+
+  it("holds the lock of each event's aggregate before its handler runs, also for an event alone in its batch", async () => {
+    const key = randomUUID();
+    const id = await sendEvent(key, registration(`lock-${key.slice(0, 8)}`));
+    await waitUntil(
+      'the event to be applied',
+      async () => (await sql`select 1 from lock_observations where event_id = ${id}`).length === 1,
+    );
+    const [observation] = await sql<[{ aggregateLocked: boolean }]>`select aggregate_locked from lock_observations where event_id = ${id}`;
+    expect(observation.aggregateLocked).toBe(true);
   });
 
   it('skips what its filter finds needless before any transaction, and tells the filter what it applied after the commit', async () => {

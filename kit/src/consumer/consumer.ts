@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import type { Sql, Transaction } from '../db/connect.ts';
-import { lockAggregates } from '../db/locks.ts';
+import { aggregateLocks } from '../db/locks.ts';
 import type { EventCodec } from '../events/codec.ts';
 import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated.ts';
 import { headersAsText, type Logger } from '../kafka/client.ts';
@@ -390,8 +390,9 @@ export class EventConsumer {
 
   /**
    * Applies events of one partition, in order, in one transaction; returns those applied.
-   * Their ids are recorded first, all in one insert: a concurrent delivery of the same event waits on its row's lock,
-   * then finds it and skips; an event already recorded (a redelivery) is not applied again.
+   * One statement locks the events' aggregates (see aggregateLocks) and records their ids: a
+   * concurrent delivery of the same event waits on the lock, then finds the id and skips; an
+   * event already recorded (a redelivery) is not applied again.
    */
   private async applyInTransaction(events: Traced[]): Promise<Set<Traced>> {
     const first = events[0]!;
@@ -406,21 +407,28 @@ export class EventConsumer {
     // a span in its own trace.
     await inSpan('pg transaction', { kind: SpanKind.CLIENT, attributes, parent: first.trace.parent }, () =>
       this.options.sql.begin(async (tx) => {
-        const rows = events.map(({ event }) => ({ consumer: this.options.group, eventId: event.id, topic: event.topic }));
+        // Handlers lock their own aggregate, and some lock rows shared between aggregates; both
+        // are taken up front in one order (see BatchLocker). A redelivery's lock is taken too,
+        // which costs nothing: it is read in the statement that finds it a redelivery.
+        const locks = aggregateLocks(
+          tx,
+          events.map(({ event }) => event.key),
+        );
         const recorded = await tx`
-          insert into processed_events ${tx(rows, 'consumer', 'eventId', 'topic')}
+          with locked as (${locks.query})
+          insert into processed_events (consumer, event_id, topic)
+          select ${this.options.group}, event.id, event.topic
+          from unnest(${events.map(({ event }) => event.id)}::uuid[], ${events.map(({ event }) => event.topic)}::text[]) as event (id, topic)
+          where (select count(*) from locked) > 0
           on conflict do nothing
           returning event_id`;
+        locks.held();
         const unseen = new Set(recorded.map((row) => row['eventId'] as string));
         if (unseen.size > 1) {
-          // Handlers lock their own aggregate, and some lock rows shared between aggregates;
-          // in a batch, both are taken up front in one order (see BatchLocker).
-          const fresh = events.filter(({ event }) => unseen.has(event.id)).map(({ event }) => event);
-          await lockAggregates(
+          await this.options.lockBatch?.(
             tx,
-            fresh.map((event) => event.key),
+            events.filter(({ event }) => unseen.has(event.id)).map(({ event }) => event),
           );
-          await this.options.lockBatch?.(tx, fresh);
         }
         for (const [index, traced] of events.entries()) {
           const { event, trace } = traced;
