@@ -415,14 +415,13 @@ export class EventConsumer {
           events.map(({ event }) => event.key),
         );
         const recorded = await tx`
-          with locked as (${locks.query})
+          with locked as (${locks})
           insert into processed_events (consumer, event_id, topic)
           select ${this.options.group}, event.id, event.topic
           from unnest(${events.map(({ event }) => event.id)}::uuid[], ${events.map(({ event }) => event.topic)}::text[]) as event (id, topic)
           where (select count(*) from locked) > 0
           on conflict do nothing
           returning event_id`;
-        locks.held();
         const unseen = new Set(recorded.map((row) => row['eventId'] as string));
         if (unseen.size > 1) {
           await this.options.lockBatch?.(

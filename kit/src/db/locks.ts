@@ -30,14 +30,12 @@ export async function lockAggregate(tx: Transaction, aggregateId: string): Promi
  * statement (the locks then cost no round trip of their own): one row per distinct lock, taken
  * in one global order (of the lock keys), so two transactions that each apply a batch of events,
  * on two topics about the same orders, wait for each other in turn instead of in a cycle.
- * `held` must be called once the statement has run.
+ * They count as held from here on: should the statement fail, the transaction fails with it.
  */
-export function aggregateLocks(tx: Transaction, aggregateIds: string[]): { query: PendingQuery<Row[]>; held: () => void } {
-  return {
-    query: tx`
-      select pg_advisory_xact_lock(key)
-      from (select distinct hashtextextended(id, 0) as key from unnest(${aggregateIds}::text[]) as id) as keys
-      order by key`,
-    held: () => remember(tx, aggregateIds),
-  };
+export function aggregateLocks(tx: Transaction, aggregateIds: string[]): PendingQuery<Row[]> {
+  remember(tx, aggregateIds);
+  return tx`
+    select pg_advisory_xact_lock(key)
+    from (select distinct hashtextextended(id, 0) as key from unnest(${aggregateIds}::text[]) as id) as keys
+    order by key`;
 }
