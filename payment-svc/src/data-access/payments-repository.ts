@@ -17,8 +17,17 @@ export async function findPaymentOfOrder(sql: Db, orderId: string): Promise<Paym
 
 export type NewPayment = Pick<PaymentRow, 'id' | 'orderId' | 'userId' | 'amountCents' | 'currency'>;
 
-/** A payment about to be charged: pending until the gateway's answer says otherwise, in the same transaction. */
-export async function insertChargePending(tx: Transaction, payment: NewPayment, paymentToken: string): Promise<PaymentRow> {
+/**
+ * The order's payment about to be charged, pending until the gateway's answer says otherwise
+ * in the same transaction, unless the order has a payment already (undefined then); and
+ * whether the order was cancelled before. One round trip instead of a check and then the
+ * insert. The order's lock must be held.
+ */
+export async function insertChargePending(
+  tx: Transaction,
+  payment: NewPayment,
+  paymentToken: string,
+): Promise<{ pending: PaymentRow; cancelled: boolean } | undefined> {
   const values = tx(
     { ...payment, status: 'CHARGE_PENDING', paymentToken, nextAttemptAt: new Date() },
     'id',
@@ -30,8 +39,16 @@ export async function insertChargePending(tx: Transaction, payment: NewPayment, 
     'paymentToken',
     'nextAttemptAt',
   );
-  const [row] = await tx<PaymentRow[]>`insert into payments ${values} returning ${columns(tx)}`;
-  return row!;
+  const [row] = await tx<(PaymentRow & { cancelled: boolean })[]>`
+    with pending as (
+      insert into payments ${values}
+      on conflict (order_id) do nothing
+      returning ${columns(tx)})
+    select pending.*, exists (select 1 from cancelled_orders where order_id = ${payment.orderId}) as cancelled
+    from pending`;
+  if (!row) return undefined;
+  const { cancelled, ...pending } = row;
+  return { pending, cancelled };
 }
 
 /**
@@ -165,14 +182,6 @@ export async function countUnsettled(sql: Sql): Promise<{ status: PaymentStatus;
 
 export async function recordCancellation(tx: Transaction, orderId: string, reason: string): Promise<void> {
   await tx`insert into cancelled_orders ${tx({ orderId, reason }, 'orderId', 'reason')} on conflict (order_id) do nothing`;
-}
-
-/** Whether the order has a payment already, and whether it was cancelled: both in one round trip. */
-export async function orderStanding(tx: Transaction, orderId: string): Promise<{ hasPayment: boolean; cancelled: boolean }> {
-  const [row] = await tx<[{ hasPayment: boolean; cancelled: boolean }]>`
-    select exists (select 1 from payments where order_id = ${orderId}) as has_payment,
-           exists (select 1 from cancelled_orders where order_id = ${orderId}) as cancelled`;
-  return row;
 }
 
 export async function isCancelled(tx: Transaction, orderId: string): Promise<boolean> {

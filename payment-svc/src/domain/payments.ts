@@ -22,7 +22,6 @@ import {
   markChargeFailed,
   markRefunded,
   markSettledUncharged,
-  orderStanding,
   recordCancellation,
   settlementUnfinished,
 } from '../data-access/payments-repository.ts';
@@ -158,8 +157,6 @@ export async function recordChargeVerdict(
 export async function chargeOrder(tx: Transaction, dependencies: PaymentsDependencies, order: OrderPlaced): Promise<void> {
   // One order's placement, cancellation and retries are applied one after the other, never interleaved.
   await lockAggregate(tx, order.orderId);
-  const { hasPayment, cancelled } = await orderStanding(tx, order.orderId);
-  if (hasPayment) return;
   const payment = {
     id: randomUUID(),
     orderId: order.orderId,
@@ -167,16 +164,17 @@ export async function chargeOrder(tx: Transaction, dependencies: PaymentsDepende
     amountCents: order.totalCents,
     currency: order.currency,
   };
+  const inserted = await insertChargePending(tx, payment, order.paymentToken);
+  if (!inserted) return; // applied before
+  const { pending, cancelled } = inserted;
   if (cancelled) {
     // Cancelled before this placement was applied here. That does not prove nothing was
     // charged: an earlier try of this same event may have charged and then been rolled back
     // (a crash, or a failed batch applied again one by one) while the cancellation went
     // through. The ledger says; whatever landed is refunded.
-    const pending = await insertChargePending(tx, payment, order.paymentToken);
     await settleNow(tx, dependencies, pending.id);
     return;
   }
-  const pending = await insertChargePending(tx, payment, order.paymentToken);
   const request = chargeRequest(pending, order.paymentToken);
   const verdict = await askUntilDefinite(dependencies.retry, dependencies.retry.quickAttempts, async () =>
     chargeVerdict(await dependencies.gateway.charge(request)),
