@@ -49,8 +49,23 @@ export async function lockProductsOfOrders(tx: Transaction, productIds: string[]
     for update`;
 }
 
-/** The products of an order, locked in id order (so concurrent orders cannot deadlock on them). */
-export function lockProducts(tx: Transaction, ids: string[]): Promise<Pick<ProductRow, 'id' | 'stock' | 'active'>[]> {
-  return tx<Pick<ProductRow, 'id' | 'stock' | 'active'>[]>`
-    select id, stock, active from products where id = any(${ids}::uuid[]) order by id for update`;
+/**
+ * What reserving stock for an order reads, in one round trip: the order's reservation, if it
+ * has one (locked), and the products of its lines, locked in id order so that concurrent
+ * orders cannot deadlock on them (none when none exists).
+ */
+export async function lockReservationAndProducts(
+  tx: Transaction,
+  orderId: string,
+  productIds: string[],
+): Promise<{ status: ReservationStatus | undefined; products: Pick<ProductRow, 'id' | 'stock' | 'active'>[] }> {
+  const rows = await tx<{ reservationStatus: ReservationStatus | null; id: string | null; stock: number | null; active: boolean | null }[]>`
+    with reservation as (select status from reservations where order_id = ${orderId} for update),
+      locked as (select id, stock, active from products where id = any(${productIds}::uuid[]) order by id for update)
+    select (select status from reservation) as reservation_status, locked.*
+    from (select) as one left join locked on true`;
+  return {
+    status: rows[0]?.reservationStatus ?? undefined,
+    products: rows.flatMap(({ id, stock, active }) => (id === null ? [] : [{ id, stock: stock!, active: active! }])),
+  };
 }

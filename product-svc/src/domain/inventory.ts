@@ -11,7 +11,7 @@ import {
 import { adjustStock } from '../data-access/products-repository.ts';
 import {
   insertReservation,
-  lockProducts,
+  lockReservationAndProducts,
   lockProductsOfOrders,
   reservationStatus,
   reservedItems,
@@ -39,19 +39,17 @@ async function moveStock(tx: Transaction, codec: EventCodec, productId: string, 
  */
 export async function reserveStock(tx: Transaction, codec: EventCodec, order: OrderPlaced): Promise<void> {
   await lockAggregate(tx, order.orderId);
-  if (await reservationStatus(tx, order.orderId)) return; // decided before, or cancelled before it arrived
   const lines = [...order.items].sort((a, b) => a.productId.localeCompare(b.productId));
-  const products = new Map(
-    (
-      await lockProducts(
-        tx,
-        lines.map((line) => line.productId),
-      )
-    ).map((p) => [p.id, p]),
+  const { status, products } = await lockReservationAndProducts(
+    tx,
+    order.orderId,
+    lines.map((line) => line.productId),
   );
+  if (status) return; // decided before, or cancelled before it arrived
+  const stockOf = new Map(products.map((p) => [p.id, p]));
   const shortages: Shortage[] = [];
   for (const line of lines) {
-    const product = products.get(line.productId);
+    const product = stockOf.get(line.productId);
     const available = product?.active ? product.stock : 0;
     if (available < line.quantity) shortages.push({ productId: line.productId, requested: line.quantity, available });
   }
