@@ -115,10 +115,17 @@ export async function insertPlacedOrder(
   return placed!;
 }
 
-export async function findOrder(sql: Db, id: string, lock = false): Promise<OrderRow | undefined> {
-  const [row] = await sql<
-    OrderRow[]
-  >`select ${columns(sql)}, ${items(sql)} from orders o where o.id = ${id} ${lock ? sql`for update of o` : sql``}`;
+export async function findOrder(sql: Db, id: string): Promise<OrderRow | undefined> {
+  const [row] = await sql<OrderRow[]>`select ${columns(sql)}, ${items(sql)} from orders o where o.id = ${id}`;
+  return row;
+}
+
+/** An order locked for a decision, with the transaction's time: what its update will store as `updated_at` (now()). */
+export type LockedOrder = OrderRow & { lockedAt: Date };
+
+export async function lockOrder(tx: Transaction, id: string): Promise<LockedOrder | undefined> {
+  const [row] = await tx<LockedOrder[]>`
+    select ${columns(tx)}, ${items(tx)}, now() as locked_at from orders o where o.id = ${id} for update of o`;
   return row;
 }
 
@@ -135,9 +142,9 @@ export async function findOrderByIdempotencyKey(sql: Db, userId: string, key: st
  * check): they are decided there, or picked up by the next check. The age is measured by the
  * database's clock, the one that wrote `created_at`.
  */
-export function lockOverdueOrders(tx: Transaction, deadlineMs: number, limit: number): Promise<OrderRow[]> {
-  return tx<OrderRow[]>`
-    select ${columns(tx)}, ${items(tx)} from orders o
+export function lockOverdueOrders(tx: Transaction, deadlineMs: number, limit: number): Promise<LockedOrder[]> {
+  return tx<LockedOrder[]>`
+    select ${columns(tx)}, ${items(tx)}, now() as locked_at from orders o
     where o.status = 'PENDING' and o.created_at < now() - ${deadlineMs} * interval '1 millisecond'
     order by o.created_at
     limit ${limit}
@@ -180,15 +187,19 @@ export function ordersMatching(sql: Sql, filter: OrderFilter, limit: number, bef
     limit ${limit}`;
 }
 
-/** Stores the saga's state of an order; returns when it was stored (the decision's time, when it is final). */
+/**
+ * Stores the saga's state of an order, and the outbox row that announces it when there is one:
+ * one statement (a data-modifying WITH clause), one round trip fewer than the row on its own.
+ * `updated_at` is now(), the transaction's start: the time the order's lock was read with.
+ */
 export async function saveSagaState(
   tx: Transaction,
   order: Pick<OrderRow, 'id' | 'status' | 'cancelReason' | 'paymentOutcome' | 'inventoryOutcome'>,
-): Promise<Date> {
+  announcement?: OutboxRow,
+): Promise<void> {
   const assignments = tx(order, 'status', 'cancelReason', 'paymentOutcome', 'inventoryOutcome');
-  const [row] = await tx<[{ updatedAt: Date }]>`
-    update orders set ${assignments}, updated_at = now()
-    where id = ${order.id}
-    returning updated_at`;
-  return row.updatedAt;
+  await tx`
+    with saved as (update orders set ${assignments}, updated_at = now() where id = ${order.id})
+    ${announcement ? tx`, event as (${outboxInsert(tx, announcement)})` : tx``}
+    select 1`;
 }

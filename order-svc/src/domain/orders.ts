@@ -4,7 +4,6 @@ import {
   invalidCursor,
   keysetPage,
   publishWith,
-  writeOutboxEvent,
   type AuthenticatedUser,
   type EventCodec,
   type ProductUpdated,
@@ -19,6 +18,7 @@ import {
   insertKnownUser,
   insertPlacedOrder,
   isUniqueViolation,
+  lockOrder,
   lockOverdueOrders,
   ordersMatching,
   ordersOfUser,
@@ -26,6 +26,7 @@ import {
   saveSagaState,
   upsertCatalogEntry,
   upsertKnownUser,
+  type LockedOrder,
   type OrderFilter,
 } from '../data-access/orders-repository.ts';
 import { orderCancelled, orderConfirmed, orderPlaced } from './events.ts';
@@ -186,14 +187,19 @@ export async function listAllOrders({ sql }: OrdersDependencies, filter: OrderFi
  * order-confirmed, or order-cancelled (on which payment-svc refunds whatever was charged and
  * product-svc releases whatever was reserved, whenever their own steps land).
  */
-async function decide(tx: Transaction, codec: EventCodec, order: OrderRow, report: SagaReport): Promise<OrderRow> {
+async function decide(tx: Transaction, codec: EventCodec, { lockedAt, ...order }: LockedOrder, report: SagaReport): Promise<OrderRow> {
   const next = applyReport(order, report);
-  const updatedAt = await saveSagaState(tx, { id: order.id, ...next });
-  if (next.status === 'CONFIRMED' && order.status !== 'CONFIRMED') {
-    await writeOutboxEvent(tx, codec, orderConfirmed(order, updatedAt));
-  } else if (next.status === 'CANCELLED' && order.status !== 'CANCELLED') {
-    await writeOutboxEvent(tx, codec, orderCancelled(order, next.cancelReason!, updatedAt));
-  }
+  const state = { id: order.id, ...next };
+  // What saveSagaState stores as updated_at: the transaction's time, read with the lock.
+  const updatedAt = lockedAt;
+  const event =
+    next.status === 'CONFIRMED' && order.status !== 'CONFIRMED'
+      ? orderConfirmed(order, updatedAt)
+      : next.status === 'CANCELLED' && order.status !== 'CANCELLED'
+        ? orderCancelled(order, next.cancelReason!, updatedAt)
+        : undefined;
+  if (event) await publishWith(codec, event, (row) => saveSagaState(tx, state, row));
+  else await saveSagaState(tx, state);
   return { ...order, ...next, updatedAt };
 }
 
@@ -206,7 +212,7 @@ async function decide(tx: Transaction, codec: EventCodec, order: OrderRow, repor
  */
 export async function cancelOrder({ sql, codec }: OrdersDependencies, viewer: AuthenticatedUser, id: string): Promise<OrderRow> {
   return sql.begin(async (tx) => {
-    const order = await findOrder(tx, id, true);
+    const order = await lockOrder(tx, id);
     if (!order || (order.userId !== viewer.id && viewer.role !== 'admin')) {
       throw orderProblems.ORDER_NOT_FOUND(`There is no order ${id} of yours.`);
     }
@@ -224,7 +230,7 @@ export async function cancelOrder({ sql, codec }: OrdersDependencies, viewer: Au
  * order, or a report and the deadline, are decided one after the other).
  */
 export async function recordSagaReport(tx: Transaction, codec: EventCodec, orderId: string, report: SagaReport): Promise<void> {
-  const order = await findOrder(tx, orderId, true);
+  const order = await lockOrder(tx, orderId);
   if (!order) throw new Error(`a saga report for order ${orderId}, which does not exist here`);
   await decide(tx, codec, order, report);
 }
