@@ -12,7 +12,7 @@ import { GatewayClient } from '../../payment-svc/src/data-access/gateway-client.
 import { insertChargePending, markChargeFailed } from '../../payment-svc/src/data-access/payments-repository.ts';
 import { chargeKey, refundKey, settleCancelledOrder, type PaymentsDependencies } from '../../payment-svc/src/domain/payments.ts';
 import { expectStatus } from '../harness/client.ts';
-import { adminToken, call, newCustomer, type TestUser } from '../harness/http.ts';
+import { adminToken, call, expectProblem, newCustomer, type TestUser } from '../harness/http.ts';
 import { TopicRecorder } from '../harness/kafka.ts';
 import { createProduct, finalOrder, ledger, netCharged, placeOrder, until, type Order } from '../harness/shop.ts';
 import { connectServiceDatabase, stackEndpoints } from '../harness/stack.ts';
@@ -80,6 +80,28 @@ async function placeUnservable(paymentToken: string): Promise<Order> {
 const endChargeOutage = (orderId: string) =>
   gatewayDb`update charge_outages set ended_at = now() where idempotency_key = ${chargeKey(orderId)}`;
 const endRefundOutage = (chargeId: string) => gatewayDb`update refund_outages set ended_at = now() where charge_id = ${chargeId}`;
+
+describe("the gateway simulator's idempotency keys", () => {
+  const chargeOnce = (body: object) => call<{ id: string; status: string }>('POST', `${endpoints.gateway}/charges`, { body });
+
+  it('the same charge asked twice at once is charged once and both get it (201 and 200); the key with another amount → 422', async () => {
+    const reference = randomUUID();
+    const body = { amountCents: 700, currency: 'EUR', token: 'tok_ok', reference, idempotencyKey: chargeKey(reference) };
+    const answers = await Promise.all([chargeOnce(body), chargeOnce(body)]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 201]);
+    expect(new Set(answers.map((answer) => answer.body.id)).size).toBe(1);
+    expect(await ledger(reference)).toHaveLength(1);
+    expectProblem(await chargeOnce({ ...body, amountCents: 701 }), 422, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('a declined charge asked again is declined again (402), not charged', async () => {
+    const reference = randomUUID();
+    const body = { amountCents: 700, currency: 'EUR', token: 'tok_decline', reference, idempotencyKey: chargeKey(reference) };
+    expectProblem(await chargeOnce(body), 402, 'CARD_DECLINED');
+    expectProblem(await chargeOnce(body), 402, 'CARD_DECLINED');
+    expect((await ledger(reference)).map((charge) => charge.status)).toEqual(['DECLINED']);
+  });
+});
 
 describe('a charge without a definite answer', () => {
   it('tok_slow: the charge lands but its answer is lost; asked again under the same key → CONFIRMED, exactly one charge', async () => {
@@ -248,11 +270,11 @@ describe('after PAYMENT_ERROR (payment-svc domain against its database and the s
   }
 
   async function failedPayment(tx: Transaction, orderId: string): Promise<void> {
-    const pending = await insertChargePending(
+    const { pending } = (await insertChargePending(
       tx,
       { id: randomUUID(), orderId, userId: customer.id, amountCents: 1_500, currency: 'EUR' },
       'tok_ok',
-    );
+    ))!;
     await markChargeFailed(tx, pending.id, 'PAYMENT_ERROR', 'gateway answered 422 IDEMPOTENCY_KEY_REUSED');
   }
 

@@ -16,10 +16,15 @@ export async function findCharge(sql: Sql | Transaction, id: string): Promise<Ch
   return row;
 }
 
-export async function insertCharge(sql: Sql | Transaction, charge: Omit<ChargeRow, 'createdAt'>): Promise<ChargeRow> {
+/**
+ * A new charge, unless its idempotency key was used (undefined then): a charge in flight under
+ * the same key is waited for, so the one it wrote can be read at once.
+ */
+export async function insertCharge(sql: Sql | Transaction, charge: Omit<ChargeRow, 'createdAt'>): Promise<ChargeRow | undefined> {
   const values = sql(charge, 'id', 'idempotencyKey', 'reference', 'amountCents', 'currency', 'token', 'status');
-  const [row] = await sql<ChargeRow[]>`insert into charges ${values} returning ${chargeColumns(sql)}`;
-  return row!;
+  const [row] = await sql<ChargeRow[]>`
+    insert into charges ${values} on conflict (idempotency_key) do nothing returning ${chargeColumns(sql)}`;
+  return row;
 }
 
 /** Counts an attempt of a flaky charge; committed on its own, so a failed attempt still counts. */

@@ -97,34 +97,31 @@ export async function charge(
   if (!(TOKENS as readonly string[]).includes(request.token)) {
     throw gatewayProblems.INVALID_TOKEN(`Unknown card token; use one of ${TOKENS.join(', ')}.`);
   }
-  const existing = await findChargeByKey(sql, request.idempotencyKey);
   // A repeated request is answered at once, tok_slow's too: that is how its lost answer is found.
-  if (existing) return { charge: replay(existing, request), replayed: true };
-
-  const unavailable =
-    (request.token === 'tok_unavailable' && (await chargeOutageLasts(sql, request.idempotencyKey))) ||
-    (request.token === 'tok_flaky' && (await countFlakyAttempt(sql, request.idempotencyKey)) <= FLAKY_FAILURES);
-  if (unavailable) throw temporarilyUnavailable();
-  const status = request.token === 'tok_decline' ? 'DECLINED' : 'SUCCEEDED';
-  let created: ChargeRow;
-  try {
-    const charge: Omit<ChargeRow, 'createdAt'> = { id: `ch_${randomUUID()}`, ...request, status };
-    // A tok_refund_unavailable charge and its refund outage exist together or not at all; any
-    // other charge is one statement, which needs no transaction around it (two round trips fewer).
-    created =
-      request.token === 'tok_refund_unavailable'
-        ? await sql.begin(async (tx) => {
-            const row = await insertCharge(tx, charge);
-            await insertRefundOutage(tx, row.id);
-            return row;
-          })
-        : await insertCharge(sql, charge);
-  } catch (error) {
-    // The same key in flight twice: the other request charged; answer what it got.
-    const winner = isUniqueViolation(error) ? await findChargeByKey(sql, request.idempotencyKey) : undefined;
-    if (!winner) throw error;
-    return { charge: replay(winner, request), replayed: true };
+  const replayed = async () => ({ charge: replay((await findChargeByKey(sql, request.idempotencyKey))!, request), replayed: true });
+  if (request.token === 'tok_unavailable' || request.token === 'tok_flaky') {
+    // Their first answers count attempts, which a repeated request after the charge must not do.
+    if (await findChargeByKey(sql, request.idempotencyKey)) return replayed();
+    const unavailable =
+      request.token === 'tok_unavailable'
+        ? await chargeOutageLasts(sql, request.idempotencyKey)
+        : (await countFlakyAttempt(sql, request.idempotencyKey)) <= FLAKY_FAILURES;
+    if (unavailable) throw temporarilyUnavailable();
   }
+  const status = request.token === 'tok_decline' ? 'DECLINED' : 'SUCCEEDED';
+  const charge: Omit<ChargeRow, 'createdAt'> = { id: `ch_${randomUUID()}`, ...request, status };
+  // A tok_refund_unavailable charge and its refund outage exist together or not at all; any
+  // other charge is one statement, which needs no transaction around it (two round trips fewer).
+  const created =
+    request.token === 'tok_refund_unavailable'
+      ? await sql.begin(async (tx) => {
+          const row = await insertCharge(tx, charge);
+          if (row) await insertRefundOutage(tx, row.id);
+          return row;
+        })
+      : await insertCharge(sql, charge);
+  // The key was used before (or is in flight twice, and the other request charged): answer what it got.
+  if (!created) return replayed();
   if (created.status === 'DECLINED') throw declined(created);
   // The charge is in the ledger; its answer comes after the client has given up, so the
   // client learns of it only by asking again under the same key (or reading the ledger).
