@@ -36,6 +36,9 @@ export const PaymentServiceEnvironment = Type.Object({
   }),
 });
 
+/** Orders of one consumed batch charged (or settled) at once. */
+const PAYMENT_KEYS_IN_PARALLEL = 8;
+
 export default defineService({
   name: 'payment-svc',
   version: '0.1.0',
@@ -58,6 +61,9 @@ export default defineService({
         await paymentRoutes(app, { sql });
       },
       handlers: paymentEventHandlers({ codec, gateway, retry }),
+      // Each order's charge is a gateway call made inside the batch's transaction; one after
+      // the other, a batch of 50 orders waited for 50 calls. Orders touch only their own rows.
+      keysInParallel: PAYMENT_KEYS_IN_PARALLEL,
       jobs: [paymentRetryJob({ sql, codec, gateway, retry, logger }, env.PAYMENT_RETRY_EVERY_MS)],
     };
   },

@@ -355,3 +355,103 @@ describe("the consumer's offset commits", () => {
     }
   });
 });
+
+describe('a consumer applying several keys of a batch at once (keysInParallel)', () => {
+  it("overlaps different keys' handlers, keeps each key's order, and isolates a failing event without applying anything twice", async () => {
+    const parallelGroup = `consumer-parallel-test-${randomUUID()}`;
+    const kafkaAdmin = kafka.admin();
+    await kafkaAdmin.connect();
+    await kafkaAdmin.resetOffsets({ groupId: parallelGroup, topic, earliest: false });
+    await kafkaAdmin.disconnect();
+    // Its own table: the suite's consumer applies the same messages to `effects`.
+    await sql`create table if not exists parallel_effects (username text not null)`;
+    const appliedHere = async (username: string) =>
+      (await sql<[{ count: number }]>`select count(*)::int as count from parallel_effects where username = ${username}`)[0].count;
+    const runs: { username: string; key: string; started: number; ended: number }[] = [];
+    // Only this test's events are slow and recorded (whatever else the group may be handed).
+    const tag = randomUUID().slice(0, 8);
+    const parallel = new EventConsumer({
+      group: parallelGroup,
+      kafka,
+      sql,
+      codec,
+      logger: quiet,
+      keysInParallel: 3,
+      settings: {
+        maxAttempts: 2,
+        retryBaseMs: 50,
+        retryMaxMs: 200,
+        partitionsConsumedConcurrently: 3,
+        batchSize: 100,
+        commitIntervalMs: 0,
+      },
+      handlers: {
+        'user-registration': async (tx, event) => {
+          if (!event.value.username.includes(tag)) return;
+          const started = Date.now();
+          // A wait outside the database, as a gateway call is.
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          if (event.value.username.startsWith('breaks-rule')) throw new Error(`business rule broken by ${event.value.username}`);
+          await tx`insert into parallel_effects (username) values (${event.value.username})`;
+          runs.push({ username: event.value.username, key: event.key, started, ended: Date.now() });
+        },
+      },
+    });
+    try {
+      await parallel.start();
+      await waitUntil('the consumer to join its group', () =>
+        parallel.ready().then(
+          () => true,
+          () => false,
+        ),
+      );
+      // Four keys, three events each, interleaved, all on one partition and in one request, so fetched as one batch.
+      const keys = Array.from({ length: 4 }, () => randomUUID());
+      const events = [0, 1, 2].flatMap((n) => keys.map((key, k) => ({ key, event: registration(`parallel-${tag}-${k}-${n}`) })));
+      const send = (batch: typeof events) =>
+        Promise.all(
+          batch.map(async ({ key, event }) => ({
+            key,
+            partition: 0,
+            value: await codec.encode(topic, event),
+            headers: { id: randomUUID(), type: topic },
+          })),
+        ).then((messages) => producer.send({ topic, messages }));
+      await send(events);
+      await waitUntil('every event to be applied', async () => {
+        for (const { event } of events) if ((await appliedHere(event.username)) !== 1) return false;
+        return true;
+      });
+      for (const key of keys) {
+        const ofKey = runs.filter((run) => run.key === key);
+        expect(ofKey.map((run) => run.username)).toEqual(events.filter((e) => e.key === key).map((e) => e.event.username));
+        // One key's events one after the other: each starts after the one before ended.
+        for (let i = 1; i < ofKey.length; i++) expect(ofKey[i]!.started).toBeGreaterThanOrEqual(ofKey[i - 1]!.ended);
+      }
+      // How many ran at once, at the moment each started.
+      const mostAtOnce = Math.max(
+        ...runs.map(({ started }) => runs.filter((other) => other.started <= started && other.ended > started).length),
+      );
+      expect(mostAtOnce).toBeGreaterThan(1);
+      expect(mostAtOnce).toBeLessThanOrEqual(3);
+
+      // A failing event among them: the batch is rolled back once every key under way has
+      // finished, then applied one by one; the failing event is dead-lettered, the rest applied once.
+      const mixed = [0, 1].flatMap((n) => keys.map((key, k) => ({ key, event: registration(`parallel-mixed-${tag}-${k}-${n}`) })));
+      mixed[5] = { key: mixed[5]!.key, event: registration(`breaks-rule-parallel-${tag}`) };
+      await send(mixed);
+      await waitUntil('the good events of the mixed batch to be applied', async () => {
+        for (const { event } of mixed.filter((_, index) => index !== 5)) if ((await appliedHere(event.username)) !== 1) return false;
+        return true;
+      });
+      await deadLetters.waitFor('the failing event of the parallel batch', (records) =>
+        records.some((r) => r.headers[deadLetterHeaderNames.group] === parallelGroup),
+      );
+      for (const [index, { event }] of mixed.entries()) {
+        expect({ index, applied: await appliedHere(event.username) }).toEqual({ index, applied: index === 5 ? 0 : 1 });
+      }
+    } finally {
+      await parallel.stop();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import { aggregateLocks } from '../db/locks.ts';
 import type { EventCodec } from '../events/codec.ts';
 import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated.ts';
 import { headersAsText, type Logger } from '../kafka/client.ts';
+import { applyByKey } from './by-key.ts';
 import { DEAD_LETTER_TOPIC, deadLetterOf, type DeadLetterReason } from './dead-letter.ts';
 import { backoffDelay, classifyFailure } from './failures.ts';
 import { eventCatalogue } from '../../../schemas/catalogue.ts';
@@ -82,6 +83,14 @@ export interface EventConsumerOptions {
   handlers: EventHandlers;
   lockBatch?: BatchLocker | undefined;
   filter?: EventFilter | undefined;
+  /**
+   * Events of how many different keys a batch applies at once (default 1: one after the
+   * other); one key's events stay in order. For handlers that touch nothing another key's
+   * handler touches and that wait on something outside the database, as payment-svc's gateway
+   * calls: a batch then waits for its slowest call, not for the sum of them. Their statements
+   * share the batch's transaction, pipelined on its connection.
+   */
+  keysInParallel?: number | undefined;
   settings: ConsumerSettings;
   logger: Logger;
   metrics?: Registry;
@@ -396,11 +405,13 @@ export class EventConsumer {
    */
   private async applyInTransaction(events: Traced[]): Promise<Set<Traced>> {
     const first = events[0]!;
-    const handlers = events.map(({ event }) => {
-      const handler = this.options.handlers[event.topic] as EventHandler<EventTopic> | undefined;
-      if (!handler) throw new Error(`no handler for topic ${event.topic}`);
-      return handler;
-    });
+    const handlers = new Map(
+      events.map((traced) => {
+        const handler = this.options.handlers[traced.event.topic] as EventHandler<EventTopic> | undefined;
+        if (!handler) throw new Error(`no handler for topic ${traced.event.topic}`);
+        return [traced, handler];
+      }),
+    );
     const applied = new Set<Traced>();
     const attributes = { 'db.system.name': 'postgresql', 'messaging.batch.message_count': events.length };
     // The transaction's span belongs to the first event's trace; each event's own processing is
@@ -429,13 +440,18 @@ export class EventConsumer {
             events.filter(({ event }) => unseen.has(event.id)).map(({ event }) => event),
           );
         }
-        for (const [index, traced] of events.entries()) {
-          const { event, trace } = traced;
-          // The same event twice in one batch (a redelivery right behind the first) is applied once.
-          if (!unseen.delete(event.id)) continue;
-          await inSpan(`${event.topic} process`, { kind: SpanKind.CONSUMER, ...trace }, () => handlers[index]!(tx, event));
-          applied.add(traced);
-        }
+        // The same event twice in one batch (a redelivery right behind the first) is applied once.
+        const due = events.filter(({ event }) => unseen.delete(event.id));
+        await applyByKey(
+          due,
+          ({ event }) => event.key,
+          this.options.keysInParallel ?? 1,
+          async (traced) => {
+            const { event, trace } = traced;
+            await inSpan(`${event.topic} process`, { kind: SpanKind.CONSUMER, ...trace }, () => handlers.get(traced)!(tx, event));
+            applied.add(traced);
+          },
+        );
       }),
     );
     return applied;

@@ -14,6 +14,7 @@ export interface ConsumerPluginOptions {
   handlers: EventHandlers;
   lockBatch?: BatchLocker | undefined;
   filter?: EventFilter | undefined;
+  keysInParallel?: number | undefined;
   settings: ConsumerSettings;
   metrics: Registry;
 }

@@ -143,6 +143,7 @@ export async function buildService<Environment extends TObject>(
       handlers,
       lockBatch: parts.lockBatch,
       filter: parts.filter,
+      keysInParallel: parts.keysInParallel,
       settings: config.consumer,
       metrics: app.metrics,
     });

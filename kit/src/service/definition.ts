@@ -35,6 +35,8 @@ export interface ServiceParts {
   lockBatch?: BatchLocker;
   /** Events that would change nothing here, skipped before any transaction (see EventFilter). */
   filter?: EventFilter;
+  /** Events of how many keys a consumed batch applies at once (see EventConsumerOptions.keysInParallel); 1 by default. */
+  keysInParallel?: number;
   /** Where token-verification keys come from; by default user-svc's JWKS. */
   resolveKey?: PublicKeyResolver;
   /**
