@@ -1,6 +1,5 @@
-// The SMTP side: one mail handed to the server. Nodemailer opens a connection per mail (no
-// pool): mails go out one at a time, each in its own transaction, and nothing stays open to
-// be closed when the service stops.
+// The SMTP side: one mail handed to the server, over one pooled connection that is closed
+// when the service stops. Mails go out one at a time, each in its own transaction.
 import { createTransport } from 'nodemailer';
 
 export interface OutgoingMail {
