@@ -49,6 +49,17 @@ async function waitUntil(description: string, check: () => Promise<boolean>, tim
   }
 }
 
+/** Starts a consumer and waits until it has joined its group. */
+async function startAndJoin(member: EventConsumer): Promise<void> {
+  await member.start();
+  await waitUntil('the consumer to join its group', () =>
+    member.ready().then(
+      () => true,
+      () => false,
+    ),
+  );
+}
+
 const appliedCount = async (username: string) =>
   (await sql<[{ count: number }]>`select count(*)::int as count from effects where username = ${username}`)[0].count;
 
@@ -113,13 +124,7 @@ beforeAll(async () => {
       },
     },
   });
-  await consumer.start();
-  await waitUntil('the consumer to join its group', () =>
-    consumer.ready().then(
-      () => true,
-      () => false,
-    ),
-  );
+  await startAndJoin(consumer);
 });
 
 afterAll(async () => {
@@ -313,13 +318,7 @@ describe("the consumer's offset commits", () => {
     });
     let stopped = false;
     try {
-      await committer.start();
-      await waitUntil('the consumer to join its group', () =>
-        committer.ready().then(
-          () => true,
-          () => false,
-        ),
-      );
+      await startAndJoin(committer);
       // One key, so one partition; each message applied before the next is sent, so each is a
       // batch of its own, which kafkajs alone would commit each time.
       const key = randomUUID();
@@ -398,13 +397,7 @@ describe('a consumer applying several keys of a batch at once (keysInParallel)',
       },
     });
     try {
-      await parallel.start();
-      await waitUntil('the consumer to join its group', () =>
-        parallel.ready().then(
-          () => true,
-          () => false,
-        ),
-      );
+      await startAndJoin(parallel);
       // Four keys, three events each, interleaved, all on one partition and in one request, so fetched as one batch.
       const keys = Array.from({ length: 4 }, () => randomUUID());
       const events = [0, 1, 2].flatMap((n) => keys.map((key, k) => ({ key, event: registration(`parallel-${tag}-${k}-${n}`) })));

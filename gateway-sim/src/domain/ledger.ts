@@ -98,10 +98,11 @@ export async function charge(
     throw gatewayProblems.INVALID_TOKEN(`Unknown card token; use one of ${TOKENS.join(', ')}.`);
   }
   // A repeated request is answered at once, tok_slow's too: that is how its lost answer is found.
-  const replayed = async () => ({ charge: replay((await findChargeByKey(sql, request.idempotencyKey))!, request), replayed: true });
+  const replayed = (existing: ChargeRow) => ({ charge: replay(existing, request), replayed: true });
   if (request.token === 'tok_unavailable' || request.token === 'tok_flaky') {
     // Their first answers count attempts, which a repeated request after the charge must not do.
-    if (await findChargeByKey(sql, request.idempotencyKey)) return replayed();
+    const existing = await findChargeByKey(sql, request.idempotencyKey);
+    if (existing) return replayed(existing);
     const unavailable =
       request.token === 'tok_unavailable'
         ? await chargeOutageLasts(sql, request.idempotencyKey)
@@ -121,7 +122,7 @@ export async function charge(
         })
       : await insertCharge(sql, charge);
   // The key was used before (or is in flight twice, and the other request charged): answer what it got.
-  if (!created) return replayed();
+  if (!created) return replayed((await findChargeByKey(sql, request.idempotencyKey))!);
   if (created.status === 'DECLINED') throw declined(created);
   // The charge is in the ledger; its answer comes after the client has given up, so the
   // client learns of it only by asking again under the same key (or reading the ledger).

@@ -15,7 +15,12 @@ export async function applyByKey<E>(
     return;
   }
   const byKey = new Map<string, E[]>();
-  for (const event of events) byKey.set(keyOf(event), [...(byKey.get(keyOf(event)) ?? []), event]);
+  for (const event of events) {
+    const key = keyOf(event);
+    const group = byKey.get(key);
+    if (group) group.push(event);
+    else byKey.set(key, [event]);
+  }
   const waiting = [...byKey.values()];
   let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {

@@ -187,11 +187,15 @@ export async function listAllOrders({ sql }: OrdersDependencies, filter: OrderFi
  * order-confirmed, or order-cancelled (on which payment-svc refunds whatever was charged and
  * product-svc releases whatever was reserved, whenever their own steps land).
  */
-async function decide(tx: Transaction, codec: EventCodec, { lockedAt, ...order }: LockedOrder, report: SagaReport): Promise<OrderRow> {
+async function decide(
+  tx: Transaction,
+  codec: EventCodec,
+  // What saveSagaState stores as updated_at: the transaction's time, read with the lock.
+  { lockedAt: updatedAt, ...order }: LockedOrder,
+  report: SagaReport,
+): Promise<OrderRow> {
   const next = applyReport(order, report);
   const state = { id: order.id, ...next };
-  // What saveSagaState stores as updated_at: the transaction's time, read with the lock.
-  const updatedAt = lockedAt;
   const event =
     next.status === 'CONFIRMED' && order.status !== 'CONFIRMED'
       ? orderConfirmed(order, updatedAt)
