@@ -29,6 +29,22 @@ export async function topicEnds(brokers: string[], topics: string[]): Promise<Ma
   }
 }
 
+/**
+ * Commits the topic's end offsets for a group that has not run yet, so that its consumer sees
+ * only what is sent from now on. (KafkaJS's `resetOffsets({ earliest: false })` commits -1,
+ * "no offset", which a consumer subscribed `fromBeginning`, as the kit's is, reads as the start.)
+ */
+export async function startGroupAtEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({ groupId, topic, partitions: ends.map(({ partition, high }) => ({ partition, offset: high })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export class TopicRecorder {
   readonly records: ReceivedRecord[] = [];
   private readonly consumer: Consumer;

@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventCodec, EventConsumer, deadLetterHeaderNames, migratePlatform, type Logger, type Sql, type UserRegistered } from '@shop/kit';
-import { TopicRecorder, type ReceivedRecord } from '../harness/kafka.ts';
+import { startGroupAtEnd, TopicRecorder, type ReceivedRecord } from '../harness/kafka.ts';
 import { connectAsSuperuser, controlComponent, stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
@@ -80,10 +80,7 @@ beforeAll(async () => {
   await sql`create table if not exists lock_observations (event_id uuid not null, aggregate_locked boolean not null)`;
 
   // Start this group at the end of the topic: it sees only what the tests send.
-  const kafkaAdmin = kafka.admin();
-  await kafkaAdmin.connect();
-  await kafkaAdmin.resetOffsets({ groupId: group, topic, earliest: false });
-  await kafkaAdmin.disconnect();
+  await startGroupAtEnd(kafka, group, topic);
 
   producer = kafka.producer();
   await producer.connect();
@@ -292,9 +289,9 @@ describe("the consumer's offset commits", () => {
   it('commits applied offsets at most once per interval, also those of a partition gone quiet, and the rest when it stops', async () => {
     const commitIntervalMs = 2_000;
     const commitGroup = `consumer-commits-test-${randomUUID()}`;
+    await startGroupAtEnd(kafka, commitGroup, topic);
     const kafkaAdmin = kafka.admin();
     await kafkaAdmin.connect();
-    await kafkaAdmin.resetOffsets({ groupId: commitGroup, topic, earliest: false });
     const committed = async (partition: number): Promise<bigint> => {
       const [offsets] = await kafkaAdmin.fetchOffsets({ groupId: commitGroup, topics: [topic] });
       return BigInt(offsets!.partitions.find((p) => p.partition === partition)!.offset);
@@ -358,10 +355,7 @@ describe("the consumer's offset commits", () => {
 describe('a consumer applying several keys of a batch at once (keysInParallel)', () => {
   it("overlaps different keys' handlers, keeps each key's order, and isolates a failing event without applying anything twice", async () => {
     const parallelGroup = `consumer-parallel-test-${randomUUID()}`;
-    const kafkaAdmin = kafka.admin();
-    await kafkaAdmin.connect();
-    await kafkaAdmin.resetOffsets({ groupId: parallelGroup, topic, earliest: false });
-    await kafkaAdmin.disconnect();
+    await startGroupAtEnd(kafka, parallelGroup, topic);
     // Its own table: the suite's consumer applies the same messages to `effects`.
     await sql`create table if not exists parallel_effects (username text not null)`;
     const appliedHere = async (username: string) =>
@@ -438,7 +432,7 @@ describe('a consumer applying several keys of a batch at once (keysInParallel)',
         return true;
       });
       await deadLetters.waitFor('the failing event of the parallel batch', (records) =>
-        records.some((r) => r.headers[deadLetterHeaderNames.group] === parallelGroup),
+        records.some((r) => r.headers[deadLetterHeaderNames.group] === parallelGroup && r.key === mixed[5]!.key),
       );
       for (const [index, { event }] of mixed.entries()) {
         expect({ index, applied: await appliedHere(event.username) }).toEqual({ index, applied: index === 5 ? 0 : 1 });

@@ -26,6 +26,7 @@ import {
   type Sql,
   type UserRegistered,
 } from '@shop/kit';
+import { startGroupAtEnd } from '../harness/kafka.ts';
 import { stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
@@ -87,10 +88,7 @@ describe('processed_events pruning', () => {
   beforeAll(async () => {
     await sql`create table if not exists effects (event_id uuid not null, username text not null)`;
     await sql`delete from processed_events`;
-    const kafkaAdmin = kafka.admin();
-    await kafkaAdmin.connect();
-    await kafkaAdmin.resetOffsets({ groupId: group, topic, earliest: false });
-    await kafkaAdmin.disconnect();
+    await startGroupAtEnd(kafka, group, topic);
     producer = kafka.producer();
     await producer.connect();
     consumer = new EventConsumer({
