@@ -23,6 +23,13 @@ export const NotificationServiceEnvironment = Type.Object({
     default: 1_000,
     description: 'Pause between two runs of the mail sender; a run sends every notification that is due',
   }),
+  MAIL_SEND_CONCURRENCY: Type.Integer({
+    minimum: 1,
+    maximum: 16,
+    default: 4,
+    description:
+      'Mails handed to the SMTP server at once, each in its own transaction; a crash after the server accepted them and before they were marked sent sends up to this many again',
+  }),
   MAIL_RETRY_BASE_MS: Type.Integer({
     minimum: 100,
     default: 5_000,
@@ -43,12 +50,13 @@ export default defineService({
   environment: NotificationServiceEnvironment,
   problems: notificationProblems,
   setup: ({ env, sql, logger }) => {
-    const mailer = smtpMailer({ host: env.SMTP_HOST, port: env.SMTP_PORT, from: env.MAIL_FROM });
+    const mailer = smtpMailer({ host: env.SMTP_HOST, port: env.SMTP_PORT, from: env.MAIL_FROM, connections: env.MAIL_SEND_CONCURRENCY });
     const sender = mailSender(
       {
         sql,
         logger,
         mailer,
+        concurrency: env.MAIL_SEND_CONCURRENCY,
         retry: { baseMs: env.MAIL_RETRY_BASE_MS, maxMs: env.MAIL_RETRY_MAX_MS },
         maxAgeMs: env.MAIL_MAX_AGE_MS,
       },

@@ -166,6 +166,41 @@ describe('mails', () => {
     expect(mail.text).toContain('was cancelled because your card was declined.');
   });
 
+  it('sends a burst of mails, several at once, each exactly once', async () => {
+    // MAIL_SEND_CONCURRENCY senders take these rows at once; each locks the row it sends
+    // (FOR UPDATE SKIP LOCKED), so none may go out twice. A customer of its own: the listing
+    // test below counts the first customer's notifications.
+    const recipient = await newCustomer('notify-burst');
+    const burst = Array.from({ length: 40 }, () => {
+      const orderId = randomUUID();
+      const value: OrderConfirmed = { orderId, userId: recipient.id, totalCents: 500, currency: 'EUR', confirmedAt: Date.now() };
+      return { key: orderId, id: randomUUID(), value };
+    });
+    await producer.send({
+      topic: 'order-confirmed',
+      messages: await Promise.all(
+        burst.map(async ({ key, id, value }) => ({
+          key,
+          value: await codec.encode('order-confirmed', value),
+          headers: { id, type: 'order-confirmed' },
+        })),
+      ),
+    });
+    const ids = burst.map(({ id }) => id);
+    await until(
+      'every mail of the burst to be sent',
+      () => notifications<{ sent: number }[]>`
+        select count(*)::int as sent from notifications where event_id = any(${ids}::uuid[]) and status = 'SENT'`,
+      ([row]) => row!.sent === ids.length,
+      60_000,
+    );
+    // A second copy would come within a run of the sender (1 s by default).
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    for (const id of ids) expect({ id, mails: (await mailsWithMessageId(messageIdOf(id))).length }).toEqual({ id, mails: 1 });
+    const attempts = await notifications<{ attempts: number }[]>`select attempts from notifications where event_id = any(${ids}::uuid[])`;
+    expect(attempts.map((row) => row.attempts)).toEqual(ids.map(() => 1));
+  });
+
   it('keeps a mail until its user is known, then sends it to the newest address', async () => {
     const userId = randomUUID();
     const username = `late-${userId.slice(0, 8)}`;

@@ -1,5 +1,5 @@
-// The SMTP side: one mail handed to the server, over one pooled connection that is closed
-// when the service stops. Mails go out one at a time, each in its own transaction.
+// The SMTP side: a mail handed to the server, over a pool of connections (one per mail the
+// sender sends at once) that is closed when the service stops.
 import { createTransport } from 'nodemailer';
 
 export interface OutgoingMail {
@@ -21,18 +21,19 @@ export interface SmtpSettings {
   host: string;
   port: number;
   from: string;
+  /** Mails sent at once: the pool's connections. */
+  connections: number;
 }
 
-export function smtpMailer({ host, port, from }: SmtpSettings): Mailer {
+export function smtpMailer({ host, port, from, connections }: SmtpSettings): Mailer {
   const transport = createTransport({
     host,
     port,
     secure: false,
-    // One connection kept open and reused: a new connection (greeting, EHLO) per mail capped
-    // the sender at about 9 mails/s, fewer than the shop confirms orders at load. One is
-    // enough: the sender sends one mail at a time.
+    // Connections kept open and reused: a new connection (greeting, EHLO) per mail capped the
+    // sender at about 9 mails/s, fewer than the shop confirms orders at load.
     pool: true,
-    maxConnections: 1,
+    maxConnections: connections,
     // A stuck server must not hold a notification's row lock for long: give up and retry later.
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,

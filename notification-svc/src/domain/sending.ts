@@ -1,7 +1,8 @@
 // Delivery of the recorded notifications: each in a transaction of its own that locks its
-// row, hands the mail to SMTP and marks it sent. The only way to get a mail twice is a crash
-// (or a lost commit) after the server accepted it and before the mark committed: the row is
-// then still PENDING and is sent once more, with the same Message-ID (docs/architecture.md,
+// row, hands the mail to SMTP and marks it sent; `concurrency` of them at once. The only way to
+// get a mail twice is a crash (or a lost commit) after the server accepted it and before the
+// mark committed: the row is then still PENDING and is sent once more, with the same
+// Message-ID, so a crash sends at most `concurrency` mails twice (docs/architecture.md,
 // "Notifications: one mail per event").
 import type { Logger, Sql } from '@shop/kit';
 import { expirePending, lockDueNotification, markFailed, markSent } from '../data-access/notifications-repository.ts';
@@ -16,14 +17,13 @@ export interface SenderDependencies {
   mailer: Mailer;
   logger: Logger;
   retry: RetrySettings;
+  /** Mails handed to SMTP at once, each in its own transaction (and over its own connection). */
+  concurrency: number;
   /** Pending notifications older than this are given up (EXPIRED). */
   maxAgeMs: number;
   /** Called with each outcome, for the metrics. */
   record(outcome: SendOutcome | 'expired', count?: number): void;
 }
-
-/** Mails sent per run at most, so one run never keeps the service from closing for long. */
-const BATCH_SIZE = 200;
 
 type Step = SendOutcome | 'nothing due' | 'unreachable';
 
@@ -53,9 +53,11 @@ async function sendNext({ sql, mailer, logger, retry }: SenderDependencies): Pro
 }
 
 /**
- * One run of the sender: gives up what is too old, then sends due notifications one by one
- * until none is left, the batch is full, the SMTP server cannot be reached (the rest would
- * fail the same way; the next run tries again), or the service closes.
+ * One run of the sender: gives up what is too old, then sends due notifications until none is
+ * left, the SMTP server cannot be reached (the rest would fail the same way; the next run tries
+ * again), or the service closes. `concurrency` workers send at once, each one mail at a time:
+ * one after the other, each mail's round trips to PostgreSQL and to the SMTP server left the
+ * sender behind 100 orders/s (tests/bench/README.md).
  */
 export async function sendDueNotifications(dependencies: SenderDependencies, signal: AbortSignal): Promise<void> {
   const expired = await expirePending(dependencies.sql, dependencies.maxAgeMs);
@@ -63,10 +65,14 @@ export async function sendDueNotifications(dependencies: SenderDependencies, sig
     dependencies.record('expired', expired);
     dependencies.logger.warn({ expired, maxAgeMs: dependencies.maxAgeMs }, 'notifications given up: not sent within MAIL_MAX_AGE_MS');
   }
-  for (let count = 0; count < BATCH_SIZE && !signal.aborted; count++) {
-    const step = await sendNext(dependencies);
-    if (step === 'nothing due') return;
-    dependencies.record(step === 'unreachable' ? 'retry' : step);
-    if (step === 'unreachable') return;
-  }
+  let unreachable = false;
+  const worker = async (): Promise<void> => {
+    while (!signal.aborted && !unreachable) {
+      const step = await sendNext(dependencies);
+      if (step === 'nothing due') return;
+      dependencies.record(step === 'unreachable' ? 'retry' : step);
+      if (step === 'unreachable') unreachable = true;
+    }
+  };
+  await Promise.all(Array.from({ length: dependencies.concurrency }, worker));
 }
