@@ -14,6 +14,8 @@ export interface StepResult {
   post: { p50: number; p95: number; p99: number };
   confirmed: { count: number; p50: number | undefined; p95: number | undefined; p99: number | undefined };
   cdcLag: { p50: number | undefined; p99: number | undefined };
+  /** From an order's confirmation (the order-confirmed event's time) to its mail handed to SMTP. */
+  mailLag?: { p50: number | undefined; p99: number | undefined };
   /** From the end of the step to the last confirmation of its orders. */
   drainMs: number;
   /** How late the generator itself sent its most delayed request. */
@@ -30,7 +32,7 @@ export interface StepResult {
    * The work each order of the step caused, counted, not timed (the figures that do not move
    * with the day): transactions committed and statements run (BEGIN and COMMIT included: each
    * is a round trip) per order in each service's database, and records
-   * written per order to each topic, from the step's start to the end of its drain, divided by
+   * written per order to each topic, from the step's start until its orders are confirmed and its mails sent, divided by
    * the orders the step placed (warm-up included).
    */
   perOrder?: { transactions: Record<string, number>; roundTrips: Record<string, number>; records: Record<string, number> };
@@ -112,7 +114,7 @@ function workPerOrderSection(steps: StepResult[]): string[] {
   return [
     '## Work per order',
     '',
-    "Counted from the step's start to the end of its drain and divided by the orders it placed: round trips to each service's database (statements, from `pg_stat_statements`, BEGIN and COMMIT included), transactions committed in all of them (`pg_stat_database`, a statement outside a transaction counting as one) and records written to all topics. Past saturation the drain may end before the last orders are through.",
+    "Counted from the step's start until its orders are confirmed and its mails sent, and divided by the orders it placed: round trips to each service's database (statements, from `pg_stat_statements`, BEGIN and COMMIT included), transactions committed in all of them (`pg_stat_database`, a statement outside a transaction counting as one) and records written to all topics. Past saturation the drain may end before the last orders are through.",
     '',
     `| offered/s | round trips | ${databases.join(' | ')} | transactions | records |`,
     `|---|---|${databases.map(() => '---').join('|')}|---|---|`,
@@ -209,10 +211,10 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
     '',
     '## Per offered rate',
     '',
-    'Latencies in ms. POST /orders is timed from the moment each request was due; placed → CONFIRMED from the 202 to the `order-confirmed` record reaching a consumer; CDC lag from the outbox row being written (the start time of its transaction, a few ms before the commit) to the `order-placed` record reaching a consumer.',
+    'Latencies in ms. POST /orders is timed from the moment each request was due; placed → CONFIRMED from the 202 to the `order-confirmed` record reaching a consumer; CDC lag from the outbox row being written (the start time of its transaction, a few ms before the commit) to the `order-placed` record reaching a consumer; mail from the order being confirmed to its mail being handed to the SMTP server, measured once every mail of the step is sent.',
     '',
-    '| offered/s | accepted/s | errors | POST p50 | p95 | p99 | confirmed | placed→CONFIRMED p50 | p95 | p99 | CDC lag p50 | p99 | drain | sustained |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| offered/s | accepted/s | errors | POST p50 | p95 | p99 | confirmed | placed→CONFIRMED p50 | p95 | p99 | CDC lag p50 | p99 | mail p50 | p99 | drain | sustained |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.steps.map(
       (s) =>
         `| ${s.offeredPerSecond} | ${rate(s.acceptedPerSecond)} | ${
@@ -221,7 +223,7 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
             .join(' ') || '0'
         } | ` +
         `${ms(s.post.p50)} | ${ms(s.post.p95)} | ${ms(s.post.p99)} | ${s.confirmed.count}${s.accepted === undefined ? '' : `/${s.accepted}`} | ` +
-        `${ms(s.confirmed.p50)} | ${ms(s.confirmed.p95)} | ${ms(s.confirmed.p99)} | ${ms(s.cdcLag.p50)} | ${ms(s.cdcLag.p99)} | ${(s.drainMs / 1000).toFixed(1)} s | ${s.sustained ? 'yes' : 'no'} |`,
+        `${ms(s.confirmed.p50)} | ${ms(s.confirmed.p95)} | ${ms(s.confirmed.p99)} | ${ms(s.cdcLag.p50)} | ${ms(s.cdcLag.p99)} | ${ms(s.mailLag?.p50)} | ${ms(s.mailLag?.p99)} | ${(s.drainMs / 1000).toFixed(1)} s | ${s.sustained ? 'yes' : 'no'} |`,
     ),
     '',
     '## CPU per confirmed order',

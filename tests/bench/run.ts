@@ -355,8 +355,16 @@ async function main(): Promise<void> {
     const measured = generated.samples.filter((s) => s.measured);
     const accepted = measured.filter((s) => s.orderId !== undefined);
     const { confirmed, drainMs } = await awaitConfirmations(accepted, "the step's orders", stepEnd);
+    // The step's mails go out after its orders are confirmed: they are waited for, so that
+    // their work counts for this step and not for the next one.
+    await untilQuiet(kafkaAdmin, notifications);
     const placed = generated.samples.filter((s) => s.orderId !== undefined).length;
     const work = perOrder(countersBefore, await workCounters(superuser, kafkaAdmin), placed);
+    const mailLags = (
+      await notifications<{ lagMs: number }[]>`
+        select extract(epoch from sent_at - occurred_at)::float8 * 1000 as lag_ms from notifications
+        where kind = 'ORDER_CONFIRMED' and status = 'SENT' and occurred_at >= ${new Date(generated.measuredFrom)}`
+    ).map((row) => row.lagMs);
     const answeredAt = (s: (typeof accepted)[number]) => Math.round(s.dueAt + s.latencyMs);
     const confirmLatency = (s: (typeof accepted)[number]) =>
       observer.confirmedSeen.has(s.orderId!) ? [observer.confirmedSeen.get(s.orderId!)! - answeredAt(s)] : [];
@@ -403,6 +411,7 @@ async function main(): Promise<void> {
         p99: percentile(confirmLatencies, 99),
       },
       cdcLag: { p50: percentile(cdcLags, 50), p99: percentile(cdcLags, 99) },
+      mailLag: { p50: percentile(mailLags, 50), p99: percentile(mailLags, 99) },
       drainMs,
       generatorLagMs: generated.maxSendLagMs,
       generatorCpuPercent: generated.cpuPercent,
@@ -416,7 +425,7 @@ async function main(): Promise<void> {
     log(
       `${rate}/s: ${step.acceptedPerSecond.toFixed(1)}/s accepted, POST p50/p99 ${ms(step.post.p50)}/${ms(step.post.p99)} ms, ` +
         `confirmed ${confirmed}/${accepted.length} p50/p99 ${ms(step.confirmed.p50)}/${ms(step.confirmed.p99)} ms, ` +
-        `CDC p50/p99 ${ms(step.cdcLag.p50)}/${ms(step.cdcLag.p99)} ms, drain ${ms(step.drainMs)} ms, ` +
+        `CDC p50/p99 ${ms(step.cdcLag.p50)}/${ms(step.cdcLag.p99)} ms, mail p50/p99 ${ms(step.mailLag?.p50)}/${ms(step.mailLag?.p99)} ms, drain ${ms(step.drainMs)} ms, ` +
         `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000)?.total)} ms/order (${ms(cpuMsPerOrder(step, settings.durationMs / 1000, idle)?.total)} above idle), load generator ${generated.cpuPercent}%${step.sustained ? '' : ' (not sustained)'}`,
     );
     const sum = (values: Record<string, number>) =>
