@@ -13,7 +13,7 @@ export const metrics = fp<{ service: string }>(
   async (app, { service }) => {
     const registry = new Registry();
     registry.setDefaultLabels({ service });
-    collectDefaultMetrics({ register: registry });
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
     const requestDuration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration by method, route and status',
