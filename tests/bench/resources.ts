@@ -44,7 +44,11 @@ function processStats(): ProcessStat[] {
       stats.push({
         pid: Number(entry),
         parent: Number(fields[1]),
-        cpuTicks: Number(fields[11]) + Number(fields[12]),
+        // utime + stime, and cutime + cstime: the time of its children that ended and were
+        // reaped. Summed over a tree, each process counts once, alive or ended; without the
+        // children's, a PostgreSQL backend that closed took its whole life's CPU out of the
+        // window it closed in (an idle stack of -19%).
+        cpuTicks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]),
       });
     } catch {
       // The process ended while being read.
