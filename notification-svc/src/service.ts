@@ -28,7 +28,7 @@ export const NotificationServiceEnvironment = Type.Object({
     maximum: 16,
     default: 4,
     description:
-      'Mails handed to the SMTP server at once, each in its own transaction; a crash after the server accepted them and before they were marked sent sends up to this many again',
+      'Mails handed to the SMTP server at once, in one transaction; a crash after the server accepted them and before they were marked sent sends up to this many again',
   }),
   MAIL_RETRY_BASE_MS: Type.Integer({
     minimum: 100,

@@ -167,9 +167,9 @@ describe('mails', () => {
   });
 
   it('sends a burst of mails, several at once, each exactly once', async () => {
-    // MAIL_SEND_CONCURRENCY senders take these rows at once; each locks the row it sends
-    // (FOR UPDATE SKIP LOCKED), so none may go out twice. A customer of its own: the listing
-    // test below counts the first customer's notifications.
+    // The sender takes these rows MAIL_SEND_CONCURRENCY at a time, each batch in a transaction
+    // that locks its rows (FOR UPDATE SKIP LOCKED) and marks them, so none may go out twice. A
+    // customer of its own: the listing test below counts the first customer's notifications.
     const recipient = await newCustomer('notify-burst');
     const burst = Array.from({ length: 40 }, () => {
       const orderId = randomUUID();

@@ -78,26 +78,29 @@ export function notificationsOfUser(sql: Sql, userId: string, limit: number, bef
 }
 
 /**
- * The next pending notification that is due and whose recipient's address is known, locked
- * until the transaction ends; one that another sender holds is skipped, not waited for. The
- * address is the recipient's now, not when the event happened. A notification of a user
- * this service has not heard of yet is left waiting for their user-registration.
+ * Up to `limit` pending notifications that are due and whose recipient's address is known,
+ * the longest due first, locked until the transaction ends; those another sender holds are
+ * skipped, not waited for. The address is the recipient's now, not when the event happened.
+ * A notification of a user this service has not heard of yet is left waiting for their
+ * user-registration.
  */
-export async function lockDueNotification(tx: Transaction): Promise<DueNotification | undefined> {
-  const [row] = await tx<DueNotification[]>`
+export function lockDueNotifications(tx: Transaction, limit: number): Promise<DueNotification[]> {
+  return tx<DueNotification[]>`
     select n.event_id, n.subject, n.body, n.attempts, r.email, r.full_name
     from notifications n join recipients r on r.user_id = n.user_id
     where n.status = 'PENDING' and n.next_attempt_at <= now()
     order by n.next_attempt_at
-    limit 1
+    limit ${limit}
     for update of n skip locked`;
-  return row;
 }
 
-export async function markSent(tx: Transaction, eventId: string, sentTo: string): Promise<void> {
+/** Marks mails the SMTP server accepted, each with the address it went to, in one statement. */
+export async function markSent(tx: Transaction, sent: { eventId: string; sentTo: string }[]): Promise<void> {
   await tx`
-    update notifications set status = 'SENT', sent_at = now(), sent_to = ${sentTo}, attempts = attempts + 1, last_error = null
-    where event_id = ${eventId}`;
+    update notifications n
+    set status = 'SENT', sent_at = now(), sent_to = accepted.sent_to, attempts = n.attempts + 1, last_error = null
+    from unnest(${sent.map((mail) => mail.eventId)}::uuid[], ${sent.map((mail) => mail.sentTo)}::text[]) as accepted (event_id, sent_to)
+    where n.event_id = accepted.event_id`;
 }
 
 /** Records a failed try: tried again after `retryInMs`, or, without it, given up (FAILED). */

@@ -1,11 +1,17 @@
-// Delivery of the recorded notifications: each in a transaction of its own that locks its
-// row, hands the mail to SMTP and marks it sent; `concurrency` of them at once. The only way to
-// get a mail twice is a crash (or a lost commit) after the server accepted it and before the
-// mark committed: the row is then still PENDING and is sent once more, with the same
-// Message-ID, so a crash sends at most `concurrency` mails twice (docs/architecture.md,
-// "Notifications: one mail per event").
+// Delivery of the recorded notifications, `concurrency` at a time in one transaction: lock
+// that many due rows, hand their mails to SMTP at once (each over its own pooled connection),
+// mark what happened to each, commit. The only way to get a mail twice is a crash (or a lost
+// commit) after the server accepted it and before the marks committed: the rows are then still
+// PENDING and sent once more, with the same Message-ID, so a crash sends at most `concurrency`
+// mails twice (docs/architecture.md, "Notifications: one mail per event").
 import type { Logger, Sql } from '@shop/kit';
-import { expirePending, lockDueNotification, markFailed, markSent } from '../data-access/notifications-repository.ts';
+import {
+  expirePending,
+  lockDueNotifications,
+  markFailed,
+  markSent,
+  type DueNotification,
+} from '../data-access/notifications-repository.ts';
 import type { Mailer } from '../data-access/smtp-mailer.ts';
 import { classifySmtpFailure, describeSmtpError, retryDelay, type RetrySettings } from './delivery.ts';
 import { messageIdOf } from './mails.ts';
@@ -17,7 +23,7 @@ export interface SenderDependencies {
   mailer: Mailer;
   logger: Logger;
   retry: RetrySettings;
-  /** Mails handed to SMTP at once, each in its own transaction (and over its own connection). */
+  /** Mails handed to SMTP at once (each over its own connection), in one transaction. */
   concurrency: number;
   /** Pending notifications older than this are given up (EXPIRED). */
   maxAgeMs: number;
@@ -25,39 +31,64 @@ export interface SenderDependencies {
   record(outcome: SendOutcome | 'expired', count?: number): void;
 }
 
-type Step = SendOutcome | 'nothing due' | 'unreachable';
+/** What became of the mails of one batch, in the order they were locked; empty when nothing was due. */
+interface BatchOutcome {
+  outcomes: SendOutcome[];
+  /** The SMTP server could not be reached for one of them: the rest of the run would fail the same way. */
+  unreachable: boolean;
+}
 
-/** Sends the one next due notification, if there is one. */
-async function sendNext({ sql, mailer, logger, retry }: SenderDependencies): Promise<Step> {
-  return sql.begin(async (tx): Promise<Step> => {
-    const due = await lockDueNotification(tx);
-    if (!due) return 'nothing due';
-    const to = { name: due.fullName ?? '', address: due.email };
-    try {
-      await mailer.send({ to, subject: due.subject, text: due.body, messageId: messageIdOf(due.eventId) });
-    } catch (error) {
+/** Sends the next due notifications, up to `concurrency` of them, in one transaction. */
+async function sendNextBatch({ sql, mailer, logger, retry, concurrency }: SenderDependencies): Promise<BatchOutcome> {
+  return sql.begin(async (tx): Promise<BatchOutcome> => {
+    const due = await lockDueNotifications(tx, concurrency);
+    const results = await Promise.allSettled(
+      due.map((notification) =>
+        mailer.send({
+          to: { name: notification.fullName ?? '', address: notification.email },
+          subject: notification.subject,
+          text: notification.body,
+          messageId: messageIdOf(notification.eventId),
+        }),
+      ),
+    );
+    const sent: DueNotification[] = [];
+    const batch: BatchOutcome = { outcomes: [], unreachable: false };
+    for (const [index, result] of results.entries()) {
+      const notification = due[index]!;
+      if (result.status === 'fulfilled') {
+        sent.push(notification);
+        batch.outcomes.push('sent');
+        continue;
+      }
+      // A failure is rare, so it costs a statement of its own: its retry time is the mail's own.
+      const error: unknown = result.reason;
       const failure = classifySmtpFailure(error);
-      const detail = describeSmtpError(error);
-      const retryInMs = failure === 'permanent' ? undefined : retryDelay(due.attempts + 1, retry);
-      await markFailed(tx, due.eventId, detail, retryInMs);
+      const retryInMs = failure === 'permanent' ? undefined : retryDelay(notification.attempts + 1, retry);
+      await markFailed(tx, notification.eventId, describeSmtpError(error), retryInMs);
       logger.warn(
-        { eventId: due.eventId, attempts: due.attempts + 1, failure, retryInMs, err: error },
+        { eventId: notification.eventId, attempts: notification.attempts + 1, failure, retryInMs, err: error },
         failure === 'permanent' ? 'the SMTP server refused a mail for good' : 'sending a mail failed; it is tried again later',
       );
-      if (failure === 'unreachable') return 'unreachable';
-      return failure === 'permanent' ? 'failed' : 'retry';
+      batch.outcomes.push(failure === 'permanent' ? 'failed' : 'retry');
+      if (failure === 'unreachable') batch.unreachable = true;
     }
-    await markSent(tx, due.eventId, due.email);
-    return 'sent';
+    if (sent.length > 0) {
+      await markSent(
+        tx,
+        sent.map((notification) => ({ eventId: notification.eventId, sentTo: notification.email })),
+      );
+    }
+    return batch;
   });
 }
 
 /**
- * One run of the sender: gives up what is too old, then sends due notifications until none is
- * left, the SMTP server cannot be reached (the rest would fail the same way; the next run tries
- * again), or the service closes. `concurrency` workers send at once, each one mail at a time:
- * one after the other, each mail's round trips to PostgreSQL and to the SMTP server left the
- * sender behind 100 orders/s (tests/bench/README.md).
+ * One run of the sender: gives up what is too old, then sends due notifications, a batch at a
+ * time, until a batch is short of full (nothing else was due), the SMTP server cannot be
+ * reached (the rest would fail the same way; the next run tries again), or the service closes.
+ * A batch's mails share a transaction and its round trips to PostgreSQL: with a transaction of
+ * its own, each mail cost four (tests/bench/README.md).
  */
 export async function sendDueNotifications(dependencies: SenderDependencies, signal: AbortSignal): Promise<void> {
   const expired = await expirePending(dependencies.sql, dependencies.maxAgeMs);
@@ -65,14 +96,10 @@ export async function sendDueNotifications(dependencies: SenderDependencies, sig
     dependencies.record('expired', expired);
     dependencies.logger.warn({ expired, maxAgeMs: dependencies.maxAgeMs }, 'notifications given up: not sent within MAIL_MAX_AGE_MS');
   }
-  let unreachable = false;
-  const worker = async (): Promise<void> => {
-    while (!signal.aborted && !unreachable) {
-      const step = await sendNext(dependencies);
-      if (step === 'nothing due') return;
-      dependencies.record(step === 'unreachable' ? 'retry' : step);
-      if (step === 'unreachable') unreachable = true;
-    }
-  };
-  await Promise.all(Array.from({ length: dependencies.concurrency }, worker));
+  while (!signal.aborted) {
+    const { outcomes, unreachable } = await sendNextBatch(dependencies);
+    for (const outcome of outcomes) dependencies.record(outcome);
+    // A batch short of full took every due row there was (but those another sender holds).
+    if (outcomes.length < dependencies.concurrency || unreachable) return;
+  }
 }
