@@ -32,6 +32,7 @@ export {
   outboxColumns,
   outboxEvent,
   outboxInsert,
+  publishAllWith,
   publishWith,
   writeOutboxEvent,
   type OutboxEvent,

@@ -32,10 +32,12 @@ export interface OutboxRow {
 export const outboxColumns = ['id', 'aggregatetype', 'aggregateid', 'type', 'payload', 'traceparent'] as const;
 
 /**
- * The insert of an outbox row, as a fragment: a statement of its own, or a data-modifying WITH
- * clause of the statement that makes the change it announces (`event as (${outboxInsert(tx, row)})`).
+ * The insert of outbox rows, as a fragment: a statement of its own, or a data-modifying WITH
+ * clause of the statement that makes the change they announce (`event as (${outboxInsert(tx, row)})`).
+ * Several rows are written in their order, so Debezium publishes them in that order.
  */
-export const outboxInsert = (sql: Sql | Transaction, row: OutboxRow) => sql`insert into outbox ${sql(row, ...outboxColumns)}`;
+export const outboxInsert = (sql: Sql | Transaction, rows: OutboxRow | OutboxRow[]) =>
+  sql`insert into outbox ${sql(rows, ...outboxColumns)}`;
 
 /**
  * Writes an event to the outbox inside the caller's transaction, so the event exists if and
@@ -80,4 +82,21 @@ export function publishWith<T extends EventTopic, R>(
     };
     return write(row);
   });
+}
+
+/**
+ * publishWith for several events written by one statement: `write` gets their rows in the
+ * events' order. Each event's producer span encloses the write, so the spans nest, the first
+ * event's outermost.
+ */
+export function publishAllWith<R>(
+  codec: EventCodec,
+  events: OutboxEvent<EventTopic>[],
+  write: (rows: OutboxRow[]) => Promise<R>,
+): Promise<R> {
+  const publishFrom = (index: number, rows: OutboxRow[]): Promise<R> => {
+    const event = events[index];
+    return event ? publishWith(codec, event, (row) => publishFrom(index + 1, [...rows, row])) : write(rows);
+  };
+  return publishFrom(0, []);
 }

@@ -1,7 +1,8 @@
 import type { ProductState, Sql, Transaction } from '@shop/kit';
 import type { ProductChanges, ProductListing, ProductRow } from '../domain/products.ts';
 
-const columns = (sql: Sql | Transaction) =>
+/** A product's columns as ProductRow has them. */
+export const productColumns = (sql: Sql | Transaction) =>
   sql`id, name, description, price_cents, currency, stock, active, version, created_at, updated_at`;
 
 /** A product row and the state it had before the statement that returned it changed it. */
@@ -36,12 +37,12 @@ function asTransition(row: ProductRow & { before: ProductState }): ProductTransi
 
 export async function insertProduct(tx: Transaction, product: Required<ProductChanges> & { id: string }): Promise<ProductRow> {
   const values = tx(product, 'id', 'name', 'description', 'priceCents', 'currency', 'stock');
-  const [row] = await tx<ProductRow[]>`insert into products ${values} returning ${columns(tx)}`;
+  const [row] = await tx<ProductRow[]>`insert into products ${values} returning ${productColumns(tx)}`;
   return row!;
 }
 
 export async function findProduct(sql: Sql | Transaction, id: string): Promise<ProductRow | undefined> {
-  const [row] = await sql<ProductRow[]>`select ${columns(sql)} from products where id = ${id}`;
+  const [row] = await sql<ProductRow[]>`select ${productColumns(sql)} from products where id = ${id}`;
   return row;
 }
 
@@ -86,7 +87,7 @@ export function listActiveProducts(sql: Sql, listing: ProductListing, limit: num
   const { filter } = listing;
   const { orderBy, after } = listingOrder(sql, listing);
   return sql<ProductRow[]>`
-    select ${columns(sql)} from products
+    select ${productColumns(sql)} from products
     where active
       ${filter.searchQuery === undefined ? sql`` : sql`and search_document @@ to_tsquery('simple', ${filter.searchQuery})`}
       ${filter.minPriceCents === undefined ? sql`` : sql`and price_cents >= ${filter.minPriceCents}`}
@@ -122,16 +123,16 @@ export async function updateProduct(
 }
 
 /**
- * Moves stock by `delta` relative to the committed value, bumping the version: one statement,
- * so a concurrent move of the same product is added to, never overwritten. Returns the
- * product before and after.
+ * Stores the stock and versions that moveStock (domain/stock.ts) worked out, as a fragment for
+ * a data-modifying WITH clause. The products were read and locked by this transaction, so the
+ * values moved from are the ones replaced; updated_at is the transaction's now(), as moveStock
+ * was told.
  */
-export async function adjustStock(tx: Transaction, id: string, delta: number): Promise<ProductTransition> {
-  const [row] = await tx<(ProductRow & { before: ProductState })[]>`
-    update products target set stock = target.stock + ${delta}, version = target.version + 1, updated_at = now()
-    from ${lockedPrevious(tx, id)}
-    where target.id = previous.id
-    returning ${transitionColumns(tx)}`;
-  if (!row) throw new Error(`no product ${id} to move stock of`);
-  return asTransition(row);
-}
+export const storeMovedStock = (tx: Transaction, products: Pick<ProductRow, 'id' | 'stock' | 'version'>[]) => tx`
+  update products target set stock = moved.stock, version = moved.version, updated_at = now()
+  from unnest(
+    ${products.map((product) => product.id)}::uuid[],
+    ${products.map((product) => product.stock)}::integer[],
+    ${products.map((product) => product.version)}::integer[]
+  ) as moved (id, stock, version)
+  where target.id = moved.id`;

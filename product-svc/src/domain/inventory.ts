@@ -1,5 +1,6 @@
 import {
   lockAggregate,
+  publishAllWith,
   publishWith,
   type EventCodec,
   type OrderCancelled,
@@ -8,29 +9,21 @@ import {
   type Shortage,
   type Transaction,
 } from '@shop/kit';
-import { adjustStock } from '../data-access/products-repository.ts';
 import {
   insertReservation,
-  lockReservationAndProducts,
   lockProductsOfOrders,
-  reservationStatus,
-  reservedItems,
-  setReservationStatus,
+  lockReservationAndProducts,
+  lockReservationToRelease,
+  releaseReservation,
 } from '../data-access/reservations-repository.ts';
 import { inventoryRejected, inventoryReserved } from './events.ts';
-import { emitProductUpdate } from './products.ts';
+import { moveStock } from './stock.ts';
 
 /**
  * An order's hold on stock, decided once: RESERVED (then RELEASED when it is cancelled) or
  * REJECTED; CANCELLED_EARLY when the cancellation arrived before the order, which then takes nothing.
  */
 export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'RELEASED' | 'CANCELLED_EARLY';
-
-/** Moves a product's stock by `delta` and publishes its new state and the one before (STOCK_CHANGED). */
-async function moveStock(tx: Transaction, codec: EventCodec, productId: string, delta: number): Promise<void> {
-  const { after, before } = await adjustStock(tx, productId, delta);
-  await emitProductUpdate(tx, codec, after, 'STOCK_CHANGED', before);
-}
 
 /**
  * order-placed: take the stock of every line, or of none. The order's products are locked
@@ -40,7 +33,7 @@ async function moveStock(tx: Transaction, codec: EventCodec, productId: string, 
 export async function reserveStock(tx: Transaction, codec: EventCodec, order: OrderPlaced): Promise<void> {
   await lockAggregate(tx, order.orderId);
   const lines = [...order.items].sort((a, b) => a.productId.localeCompare(b.productId));
-  const { status, products } = await lockReservationAndProducts(
+  const { status, products, now } = await lockReservationAndProducts(
     tx,
     order.orderId,
     lines.map((line) => line.productId),
@@ -55,26 +48,38 @@ export async function reserveStock(tx: Transaction, codec: EventCodec, order: Or
   }
   if (shortages.length > 0) {
     await publishWith(codec, inventoryRejected(order.orderId, shortages), (row) =>
-      insertReservation(tx, order.orderId, 'REJECTED', [], row),
+      insertReservation(tx, order.orderId, 'REJECTED', { announcements: [row] }),
     );
     return;
   }
-  for (const line of lines) await moveStock(tx, codec, line.productId, -line.quantity);
+  // The stock moves, the reservation and all their events in one statement: the products are
+  // locked, so their new stock is worked out here, from what was just read.
+  const moved = moveStock(
+    products,
+    lines.map((line) => ({ productId: line.productId, delta: -line.quantity })),
+    now,
+  );
   const items = lines.map(({ productId, quantity }) => ({ productId, quantity }));
-  await publishWith(codec, inventoryReserved(order.orderId, items), (row) => insertReservation(tx, order.orderId, 'RESERVED', items, row));
+  await publishAllWith(codec, [...moved.events, inventoryReserved(order.orderId, items)], (rows) =>
+    insertReservation(tx, order.orderId, 'RESERVED', { items, moved: moved.products, announcements: rows }),
+  );
 }
 
 /** order-cancelled: give a reservation's stock back, once; remember a cancellation that came first. */
 export async function releaseStock(tx: Transaction, codec: EventCodec, cancellation: OrderCancelled): Promise<void> {
   await lockAggregate(tx, cancellation.orderId);
-  const status = await reservationStatus(tx, cancellation.orderId);
+  const { status, items, products, now } = await lockReservationToRelease(tx, cancellation.orderId);
   if (status === undefined) {
     await insertReservation(tx, cancellation.orderId, 'CANCELLED_EARLY');
     return;
   }
   if (status !== 'RESERVED') return;
-  for (const item of await reservedItems(tx, cancellation.orderId)) await moveStock(tx, codec, item.productId, item.quantity);
-  await setReservationStatus(tx, cancellation.orderId, 'RELEASED');
+  const moved = moveStock(
+    products,
+    items.map((item) => ({ productId: item.productId, delta: item.quantity })),
+    now,
+  );
+  await publishAllWith(codec, moved.events, (rows) => releaseReservation(tx, cancellation.orderId, moved.products, rows));
 }
 
 /**
