@@ -4,9 +4,9 @@
 // Why: ChangeEventQueue.poll() waits for records in a loop that stops waiting once its timer's
 // remaining() is 0 ms, but only leaves once the timer has expired(), which Threads.timer()
 // answers with `elapsed > time` in whole milliseconds. So between the two, for up to a
-// millisecond at the end of each interval, the loop neither waits nor leaves: it spins. At
-// the 25 ms interval of connect/outbox-connector.json that is about 4% of a core per
-// connector, a spinning thread even when nothing happens (tests/bench/README.md measures it).
+// millisecond at the end of each interval, the loop neither waits nor leaves: it spins. At a
+// 25 ms poll interval that is about 4% of a core per connector, a spinning thread even when
+// nothing happens (tests/bench/README.md measures it).
 // Debezium 3.7 has no setting that avoids it, and Maven Central serves no sources of it to
 // rebuild from, so this changes that one comparison to `elapsed >= time` in the compiled
 // class: the byte of its `ifle` becomes `iflt`. The jar is only rewritten when it needs the

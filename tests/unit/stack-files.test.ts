@@ -166,7 +166,9 @@ describe('connect/', () => {
   });
 
   it('instantiates the outbox connector to a configuration with the contract routing', () => {
-    const config = JSON.parse(read('connect/outbox-connector.json').replaceAll('@DATABASE@', 'orders')) as Record<string, string>;
+    const config = JSON.parse(
+      read('connect/outbox-connector.json').replaceAll('@DATABASE@', 'orders').replaceAll('@POLL_INTERVAL_MS@', '25'),
+    ) as Record<string, string>;
     expect(JSON.stringify(config)).not.toMatch(/@[A-Z_]+@/);
     expect(config).toMatchObject({
       'database.dbname': 'orders',
