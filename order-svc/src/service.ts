@@ -5,6 +5,7 @@ import { defineService } from '@shop/kit';
 import { orderRoutes } from './api/routes.ts';
 import { orderProblems } from './domain/problems.ts';
 import { CatalogFreshness } from './domain/catalog-freshness.ts';
+import { lockReportedOrders } from './domain/orders.ts';
 import { orderEventHandlers } from './events/handlers.ts';
 import { orderDeadline } from './jobs/order-deadline.ts';
 
@@ -32,6 +33,7 @@ export default defineService({
         await orderRoutes(app, { sql, codec });
       },
       handlers: orderEventHandlers(codec),
+      lockBatch: lockReportedOrders,
       filter: new CatalogFreshness(),
       jobs: [deadline.job],
     };

@@ -38,7 +38,8 @@ export type EventHandlers = { [T in EventTopic]?: EventHandler<T> };
  * Takes, first in a batch's transaction and in one fixed order, the row locks its handlers
  * will take. Handlers that lock rows shared between keys (product-svc's stock) take them in
  * order within one event; in a batch of many events they would take them in event order,
- * and two batches on two partitions could wait on each other in a cycle.
+ * and two batches on two partitions could wait on each other in a cycle. A locker may also
+ * read the rows it locks, for the handlers to take instead of reading them one by one.
  */
 export type BatchLocker = (tx: Transaction, events: ConsumedEvent<EventTopic>[]) => Promise<void>;
 

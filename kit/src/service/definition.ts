@@ -31,7 +31,7 @@ export interface ServiceParts {
   routes(app: HttpApp): Promise<void>;
   /** The consumer's handlers, by topic; the consumer group is the service's name. */
   handlers?: Partial<{ [T in keyof EventsByTopic]: EventHandler<T> }>;
-  /** Locks a batch's shared rows in one order before its handlers run (see BatchLocker). */
+  /** Locks (and may read) a batch's rows in one order before its handlers run (see BatchLocker). */
   lockBatch?: BatchLocker;
   /** Events that would change nothing here, skipped before any transaction (see EventFilter). */
   filter?: EventFilter;

@@ -123,7 +123,26 @@ export async function findOrder(sql: Db, id: string): Promise<OrderRow | undefin
 /** An order locked for a decision, with the transaction's time: what its update will store as `updated_at` (now()). */
 export type LockedOrder = OrderRow & { lockedAt: Date };
 
+/**
+ * The orders a transaction locked and read ahead of its handlers (lockOrders), as saveSagaState
+ * has left them since: lockOrder answers from here, without a round trip. The rows are locked
+ * until the transaction ends, so what was read is what the database holds.
+ */
+const lockedAhead = new WeakMap<Transaction, Map<string, LockedOrder>>();
+
+/** Locks and reads several orders in one statement (a consumed batch's), for lockOrder to take them from. */
+export async function lockOrders(tx: Transaction, ids: string[]): Promise<void> {
+  const rows = await tx<LockedOrder[]>`
+    select ${columns(tx)}, ${items(tx)}, now() as locked_at from orders o
+    where o.id = any(${ids}::uuid[]) order by o.id for update of o`;
+  const ahead = lockedAhead.get(tx) ?? new Map<string, LockedOrder>();
+  for (const row of rows) ahead.set(row.id, row);
+  lockedAhead.set(tx, ahead);
+}
+
 export async function lockOrder(tx: Transaction, id: string): Promise<LockedOrder | undefined> {
+  const ahead = lockedAhead.get(tx)?.get(id);
+  if (ahead) return ahead;
   const [row] = await tx<LockedOrder[]>`
     select ${columns(tx)}, ${items(tx)}, now() as locked_at from orders o where o.id = ${id} for update of o`;
   return row;
@@ -202,4 +221,7 @@ export async function saveSagaState(
     with saved as (update orders set ${assignments}, updated_at = now() where id = ${order.id})
     ${announcement ? tx`, event as (${outboxInsert(tx, announcement)})` : tx``}
     select 1`;
+  const ahead = lockedAhead.get(tx);
+  const read = ahead?.get(order.id);
+  if (read) ahead!.set(order.id, { ...read, ...order, updatedAt: read.lockedAt });
 }

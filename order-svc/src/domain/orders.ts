@@ -5,6 +5,7 @@ import {
   keysetPage,
   publishWith,
   type AuthenticatedUser,
+  type BatchLocker,
   type EventCodec,
   type ProductUpdated,
   type Sql,
@@ -19,6 +20,7 @@ import {
   insertPlacedOrder,
   isUniqueViolation,
   lockOrder,
+  lockOrders,
   lockOverdueOrders,
   ordersMatching,
   ordersOfUser,
@@ -238,6 +240,19 @@ export async function recordSagaReport(tx: Transaction, codec: EventCodec, order
   if (!order) throw new Error(`a saga report for order ${orderId}, which does not exist here`);
   await decide(tx, codec, order, report);
 }
+
+/** The topics of the reports recordSagaReport applies: each names the order it moves. */
+const sagaReportTopics = new Set(['payment-success', 'payment-failure', 'inventory-reserved', 'inventory-rejected']);
+
+/**
+ * Locks and reads the orders of a batch of reports in one statement, before the reports are
+ * applied: recordSagaReport then finds each order there, one round trip fewer per report
+ * than a lock and read of its own.
+ */
+export const lockReportedOrders: BatchLocker = async (tx, events) => {
+  const orderIds = events.flatMap((event) => (sagaReportTopics.has(event.topic) ? [(event.value as { orderId: string }).orderId] : []));
+  if (orderIds.length > 0) await lockOrders(tx, orderIds);
+};
 
 /** An order cancelled at its deadline, with what it was still waiting for. */
 export interface TimedOutOrder {
