@@ -7,7 +7,16 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { EventCodec, migrate, migratePlatform, type ConsumedEvent, type EventHandler, type EventTopic, type Sql } from '@shop/kit';
+import {
+  EventCodec,
+  migrate,
+  migratePlatform,
+  type ConsumedEvent,
+  type EventHandler,
+  type EventsByTopic,
+  type EventTopic,
+  type Sql,
+} from '@shop/kit';
 import { lockReportedOrders } from '../../order-svc/src/domain/orders.ts';
 import { orderEventHandlers } from '../../order-svc/src/events/handlers.ts';
 import { connectAsSuperuser, stackEndpoints } from '../harness/stack.ts';
@@ -48,12 +57,12 @@ async function pendingOrder(): Promise<string> {
 /** A report as the consumer hands it to a handler: decoded, with a fresh event id. */
 function report(topic: ReportTopic, orderId: string): ConsumedEvent<EventTopic> {
   const payment = { paymentId: randomUUID(), orderId, userId: randomUUID(), amountCents: 500, currency: 'EUR', processedAt: Date.now() };
-  const values = {
+  const values: { [T in ReportTopic]: EventsByTopic[T] } = {
     'payment-success': { ...payment, gatewayChargeId: 'ch_test' },
     'payment-failure': { ...payment, reason: 'CARD_DECLINED', detail: 'declined by the test' },
     'inventory-reserved': { orderId, items: [], reservedAt: Date.now() },
     'inventory-rejected': { orderId, shortages: [], rejectedAt: Date.now() },
-  } as const;
+  };
   return { id: randomUUID(), topic, key: orderId, value: values[topic], partition: 0, offset: '0', timestamp: Date.now() };
 }
 
