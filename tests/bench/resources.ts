@@ -5,8 +5,11 @@
 // for the cluster, not once per backend. Reading PSS makes the kernel walk each process's page
 // tables: about 150 ms of CPU for the whole stack, so memory is sampled every few seconds and
 // CPU (cheap) every second; sampled each second, PSS alone took 15% of a core of this 2-core
-// machine from the stack it measured.
-import { readdirSync, readFileSync } from 'node:fs';
+// machine from the stack it measured. The files are read asynchronously: read in one go, they
+// held the bench's event loop for 150 ms and more every few seconds, and the records its
+// observer saw arrive meanwhile were timed that much late.
+import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -24,21 +27,21 @@ interface ProcessStat {
 }
 
 /** PSS of one process; 0 if it ended or cannot be read. */
-function pssOf(pid: number): number {
+async function pssOf(pid: number): Promise<number> {
   try {
-    const kb = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    const kb = /^Pss:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
     return kb === undefined ? 0 : Number(kb) * 1024;
   } catch {
     return 0;
   }
 }
 
-function processStats(): ProcessStat[] {
+async function processStats(): Promise<ProcessStat[]> {
   const stats: ProcessStat[] = [];
-  for (const entry of readdirSync('/proc')) {
+  for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
       // The command name may contain spaces and parentheses: fields start after the last ')'.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       stats.push({
@@ -96,6 +99,8 @@ export class ResourceSampler {
   private readonly samples = new Map<string, ResourceSample[]>();
   private previous = new Map<string, { ticks: number; at: number }>();
   private timer: NodeJS.Timeout | undefined;
+  /** The samples under way, one after the other: a slow one delays the next rather than overlapping it. */
+  private sampling: Promise<void> = Promise.resolve();
   private memoryEvery = 1;
   private count = 0;
   private machineAtStart: { ticks: MachineCpu; at: number } | undefined;
@@ -110,14 +115,18 @@ export class ResourceSampler {
     this.memoryEvery = Math.max(1, Math.round(memoryIntervalMs / intervalMs));
     this.count = 0;
     this.machineAtStart = { ticks: machineTicks(), at: Date.now() };
-    this.sample(true);
-    this.timer = setInterval(() => this.sample(++this.count % this.memoryEvery === 0), intervalMs);
+    this.sampling = this.sample(true);
+    this.timer = setInterval(() => {
+      const withMemory = ++this.count % this.memoryEvery === 0;
+      this.sampling = this.sampling.then(() => this.sample(withMemory));
+    }, intervalMs);
   }
 
   /** Stops and returns each component's mean CPU and peak memory (PSS) over the sampled period. */
-  stop(): Map<string, { cpuPercent: number; peakPssBytes: number }> {
+  async stop(): Promise<Map<string, { cpuPercent: number; peakPssBytes: number }>> {
     clearInterval(this.timer);
-    this.sample(true);
+    await this.sampling;
+    await this.sample(true);
     if (this.machineAtStart) {
       const { ticks: before, at } = this.machineAtStart;
       const after = machineTicks();
@@ -138,8 +147,8 @@ export class ResourceSampler {
     return summary;
   }
 
-  private sample(withMemory: boolean): void {
-    const stats = processStats();
+  private async sample(withMemory: boolean): Promise<void> {
+    const stats = await processStats();
     const now = Date.now();
     for (const [name, root] of this.roots) {
       const members = descendantsOf([root], stats);
@@ -149,7 +158,12 @@ export class ResourceSampler {
       const cpuPercent = before ? ((ticks - before.ticks) / CLOCK_TICKS_PER_SECOND / ((now - before.at) / 1000)) * 100 : 0;
       this.previous.set(name, { ticks, at: now });
       const list = this.samples.get(name) ?? [];
-      list.push({ cpuPercent, pssBytes: withMemory ? tree.reduce((sum, s) => sum + pssOf(s.pid), 0) : undefined });
+      let pssBytes: number | undefined;
+      if (withMemory) {
+        pssBytes = 0;
+        for (const member of tree) pssBytes += await pssOf(member.pid);
+      }
+      list.push({ cpuPercent, pssBytes });
       this.samples.set(name, list);
     }
   }

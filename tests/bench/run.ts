@@ -189,7 +189,7 @@ function runGenerator(plan: GeneratorPlan): Promise<GeneratorResult> {
 }
 
 /** Each component's mean CPU and peak memory, rounded as the results keep them. */
-function rounded(resources: ReturnType<ResourceSampler['stop']>): StepResult['resources'] {
+function rounded(resources: Awaited<ReturnType<ResourceSampler['stop']>>): StepResult['resources'] {
   return Object.fromEntries(
     [...resources].map(([name, r]) => [name, { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) }]),
   );
@@ -294,7 +294,7 @@ async function main(): Promise<void> {
       clearTimeout(samplerStart);
       await setConnectorState(connector, 'RUNNING');
     }
-    const resources = sampler.stop();
+    const resources = await sampler.stop();
     const stepEnd = Date.now();
     const measured = generated.samples.filter((s) => s.measured);
     const accepted = measured.filter((s) => s.orderId !== undefined);
@@ -333,7 +333,7 @@ async function main(): Promise<void> {
   const idleSampler = new ResourceSampler(componentRoots());
   idleSampler.start();
   await new Promise((resolve) => setTimeout(resolve, settings.durationMs));
-  const idle = rounded(idleSampler.stop());
+  const idle = rounded(await idleSampler.stop());
   log(`idle: ${Object.values(idle).reduce((sum, r) => sum + r.cpuPercent, 0)}% CPU in all`);
 
   const steps: StepResult[] = [];
@@ -350,7 +350,7 @@ async function main(): Promise<void> {
       durationMs: settings.durationMs,
     });
     clearTimeout(samplerStart);
-    const resources = sampler.stop();
+    const resources = await sampler.stop();
     const stepEnd = Date.now();
     const measured = generated.samples.filter((s) => s.measured);
     const accepted = measured.filter((s) => s.orderId !== undefined);
