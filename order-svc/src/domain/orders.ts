@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   commonProblems,
+  eventCatalogue,
   invalidCursor,
   keysetPage,
   publishWith,
@@ -241,16 +242,14 @@ export async function recordSagaReport(tx: Transaction, codec: EventCodec, order
   await decide(tx, codec, order, report);
 }
 
-/** The topics of the reports recordSagaReport applies: each names the order it moves. */
-const sagaReportTopics = new Set(['payment-success', 'payment-failure', 'inventory-reserved', 'inventory-rejected']);
-
 /**
  * Locks and reads the orders of a batch of reports in one statement, before the reports are
  * applied: recordSagaReport then finds each order there, one round trip fewer per report
- * than a lock and read of its own.
+ * than a lock and read of its own. The events order-svc consumes about orders are the
+ * reports, and their key is the order's id.
  */
 export const lockReportedOrders: BatchLocker = async (tx, events) => {
-  const orderIds = events.flatMap((event) => (sagaReportTopics.has(event.topic) ? [(event.value as { orderId: string }).orderId] : []));
+  const orderIds = events.filter((event) => eventCatalogue[event.topic].aggregate === 'order').map((event) => event.key);
   if (orderIds.length > 0) await lockOrders(tx, orderIds);
 };
 
