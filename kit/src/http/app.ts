@@ -5,7 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AccountCheck } from './accounts.ts';
 import { authentication, type PublicKeyResolver } from './auth.ts';
 import { health, type ReadinessCheck } from './health.ts';
@@ -27,6 +27,22 @@ export interface HttpAppOptions {
   /** What `/health/ready` checks besides the process itself. */
   readiness: Record<string, ReadinessCheck>;
   bodyLimit?: number;
+}
+
+/**
+ * Fastify logs two lines per request ("incoming request" and "request completed"), each a
+ * synchronous write to the log file. This writes one when the response is sent, with what both
+ * held: half the writes and half the log's volume, at the price of no line for a request that
+ * never completes (tests/bench/README.md). Fastify's other lines (errors, broken streams) stay.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { req: request, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
 }
 
 /**
@@ -56,11 +72,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     requestIdHeader: 'x-request-id',
-    // Fastify's own request logging writes two lines per request ("incoming request" and
-    // "request completed"), each a synchronous write to the log file. The onResponse hook below
-    // writes one line with what both held: half the writes and half the log's volume, at the
-    // price of no line for a request that never completes (tests/bench/README.md).
-    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    logController: new OneLinePerRequest({ requestIdLogLabel: 'requestId' }),
     genReqId: () => randomUUID(),
     ajv: { customOptions: { strict: false } },
     // What is refused before routing (a path parameter over its length limit, an undecodable
@@ -78,9 +90,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   installProblemHandlers(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   });
 
   await app.register(fastifySwagger, {
