@@ -22,6 +22,8 @@
 #   make fuzz [RUNS=500] [SEED=n]         made-up requests to every endpoint: never a 5xx, every 4xx problem+json
 #   make chaos [ROUNDS=n]                 kill, freeze and double-kill components under order load, n rounds (default 1), check invariants
 #   make bench                            offered-load benchmark, pgbench limit, report in tests/bench/results
+#   make bench-ab A='label: cmd' B='label: cmd' [ROUNDS=n]
+#                                         short bench runs of two variants alternated (each cmd sets its variant up), one table
 #   make soak [DURATION=30m] [RATE=5]     order load with idle gaps on the native stack (orders/s); reports whether memory,
 #                                         outbox/processed_events rows, WAL and consumer lag stay flat (tests/soak/results)
 #
@@ -42,7 +44,7 @@ export COMPOSE_PROJECT_NAME := shop
 
 NODE := stack/bin/with-node
 
-.PHONY: help up down status logs clean test lint format typecheck test-unit test-integration topics tail events dlq replay-dlq rotate-keys fuzz trace docs openapi chaos bench soak
+.PHONY: help up down status logs clean test lint format typecheck test-unit test-integration topics tail events dlq replay-dlq rotate-keys fuzz trace docs openapi chaos bench bench-ab soak
 
 # The comment block at the top of this file, up to its first non-comment line.
 help:
@@ -141,6 +143,10 @@ chaos:
 
 bench:
 	@$(NODE) node tests/bench/run.ts
+
+# A and B come from the command line, which make exports to the recipe.
+bench-ab:
+	@ROUNDS=$(ROUNDS) $(NODE) node tests/bench/alternate.ts "$$A" "$$B"
 
 # The soak restarts each service with short pruning windows and restores it at the end; it
 # never starts or stops the stack (tests/soak/README.md).

@@ -3,7 +3,7 @@
 // running the same placement transaction), and writes tests/bench/results/. See
 // tests/bench/README.md for the method and how to read the report.
 //
-//   node tests/bench/run.ts     (environment: BENCH_RATES=25,50,... BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_PEAK_SECONDS BENCH_LABEL BENCH_ORDER_URLS)
+//   node tests/bench/run.ts     (environment: BENCH_RATES=25,50,... BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_PEAK_SECONDS BENCH_LABEL BENCH_ORDER_URLS BENCH_RESULTS_DIR)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -39,7 +39,8 @@ const settings = {
 
 const endpoints = stackEndpoints();
 if (settings.orderServiceUrls.length === 0) settings.orderServiceUrls.push(endpoints.orderService);
-const resultsDirectory = fileURLToPath(new URL('./results', import.meta.url));
+// BENCH_RESULTS_DIR: elsewhere than the checked-in results (alternate.ts's runs).
+const resultsDirectory = process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('./results', import.meta.url));
 const log = (line: string) => console.log(`[bench] ${line}`);
 
 /** Who is running, by pid: the native stack's pid files (a component is its whole process tree). */
@@ -484,7 +485,7 @@ async function main(): Promise<void> {
       { name: 'CDC lag p99', colour: '#2ca02c', dashed: true, points: steps.map((s) => ({ x: s.offeredPerSecond, y: s.cdcLag.p99 })) },
     ]),
   );
-  log('results written to tests/bench/results/ (report.md, latency.svg, results.json)');
+  log(`results written to ${resultsDirectory} (report.md, latency.svg, results.json)`);
 }
 
 await main();
