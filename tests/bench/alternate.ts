@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repositoryRoot } from '../harness/stack.ts';
-import { cpuMsPerOrder, ms, type BenchResults } from './report.ts';
+import { cpuMsPerOrder, ms, summarise, type BenchResults } from './report.ts';
 
 interface Variant {
   label: string;
@@ -27,7 +27,7 @@ function parseVariant(argument: string): Variant {
 
 /** One row per run: what the bench README's comparisons quote. */
 function summaryRow(variant: string, round: number, results: BenchResults): string {
-  const idle = results.idle ? Object.values(results.idle).reduce((sum, { cpuPercent }) => sum + cpuPercent, 0) : undefined;
+  const idle = summarise(results).idleCpuPercent;
   const perRate = results.steps.map((step) => {
     const cpu = cpuMsPerOrder(step, results.settings.seconds, results.idle);
     const postgres = cpu?.by['postgres'];

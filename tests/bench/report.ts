@@ -168,6 +168,8 @@ export function summarise(results: BenchResults) {
   // At the highest sustained rate; when none was sustained, at the lowest rate offered.
   const cpuStep = atSustained ?? results.steps[0]!;
   return {
+    /** What the stack burns with no load, all components, in % of one core. */
+    idleCpuPercent: results.idle ? Object.values(results.idle).reduce((sum, r) => sum + r.cpuPercent, 0) : undefined,
     endToEnd,
     postPeak,
     half,
@@ -180,8 +182,7 @@ export function summarise(results: BenchResults) {
 }
 
 export function renderReport(results: BenchResults, previous: BenchResults | undefined): string {
-  const { endToEnd, postPeak, half, at100, pgbenchPeak, cpuPerOrder, cpuStep, ordersCpu } = summarise(results);
-  const idleTotal = results.idle ? Object.values(results.idle).reduce((sum, r) => sum + r.cpuPercent, 0) : undefined;
+  const { endToEnd, postPeak, half, at100, pgbenchPeak, cpuPerOrder, cpuStep, ordersCpu, idleCpuPercent: idleTotal } = summarise(results);
   const components = [...new Set(results.steps.flatMap((s) => Object.keys(s.resources)))];
   const lines = [
     `# Benchmark: ${results.at.slice(0, 16).replace('T', ' ')} UTC, commit ${results.commit}${results.label ? ` (${results.label})` : ''}`,
