@@ -40,6 +40,7 @@ export {
 } from './outbox/write-event.ts';
 export {
   EventConsumer,
+  type BatchFinisher,
   type BatchLocker,
   type ConsumedEvent,
   type ConsumerSettings,

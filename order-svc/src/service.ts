@@ -5,7 +5,7 @@ import { defineService } from '@shop/kit';
 import { orderRoutes } from './api/routes.ts';
 import { orderProblems } from './domain/problems.ts';
 import { CatalogFreshness } from './domain/catalog-freshness.ts';
-import { lockReportedOrders } from './domain/orders.ts';
+import { lockReportedOrders, saveDecisions } from './domain/orders.ts';
 import { orderEventHandlers } from './events/handlers.ts';
 import { orderDeadline } from './jobs/order-deadline.ts';
 
@@ -34,6 +34,7 @@ export default defineService({
       },
       handlers: orderEventHandlers(codec),
       lockBatch: lockReportedOrders,
+      finishBatch: saveDecisions,
       filter: new CatalogFreshness(),
       jobs: [deadline.job],
     };

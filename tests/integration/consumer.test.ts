@@ -25,6 +25,8 @@ let deadLetters: TopicRecorder;
 const metrics = new Registry();
 /** The ids the consumer told its filter it applied, in order. */
 const toldApplied: string[] = [];
+/** Effects the handler staged for the batch's finisher to write, by transaction. */
+const staged = new WeakMap<object, { eventId: string; username: string }[]>();
 
 function registration(username: string): UserRegistered {
   return { userId: randomUUID(), username, email: `${username}@example.test`, fullName: null, role: 'customer', registeredAt: Date.now() };
@@ -104,8 +106,20 @@ beforeAll(async () => {
       isNeedless: (event) => (event.value as UserRegistered).username.startsWith('needless-'),
       applied: (events) => toldApplied.push(...events.map((event) => event.id)),
     },
+    finishBatch: async (tx) => {
+      const effects = staged.get(tx) ?? [];
+      staged.delete(tx);
+      if (effects.length === 0) return;
+      const breaking = effects.find((effect) => effect.username.startsWith('staged-breaks'));
+      if (breaking) throw new Error(`the finisher refuses ${breaking.username}`);
+      await tx`insert into effects ${tx(effects, 'eventId', 'username')}`;
+    },
     handlers: {
       'user-registration': async (tx, event) => {
+        if (event.value.username.startsWith('staged-')) {
+          staged.set(tx, [...(staged.get(tx) ?? []), { eventId: event.id, username: event.value.username }]);
+          return;
+        }
         if (event.value.username.startsWith('breaks-rule')) throw new Error(`business rule broken by ${event.value.username}`);
         if (event.value.username.startsWith('lock-')) {
           // Whether this transaction holds the advisory lock of lockAggregate(tx, event.key) as
@@ -263,6 +277,30 @@ describe('the consumer', () => {
     const letters = lettersOfThisGroup(deadLetters.records).filter((r) => r.key === key);
     expect(letters.map((r) => r.headers['id'])).toEqual([failingId]);
     expect((await batchOutcomes()).failed).toBeGreaterThan(afterGood.failed);
+  });
+
+  it("runs the finisher last in each batch's transaction, and isolates a message it fails on as a handler's", async () => {
+    // One key, so one partition; sent in one request, so fetched together.
+    const key = randomUUID();
+    const events = Array.from({ length: 20 }, (_, index) =>
+      registration(index === 7 ? `staged-breaks-${key.slice(0, 8)}` : `staged-${index}-${key.slice(0, 8)}`),
+    );
+    const messages = await Promise.all(
+      events.map(async (event) => ({ key, value: await codec.encode(topic, event), headers: { id: randomUUID(), type: topic } })),
+    );
+    const failingId = messages[7]!.headers.id;
+    await producer.send({ topic, messages });
+    await waitUntil('the last staged event to be applied', async () => (await appliedCount(events.at(-1)!.username)) === 1);
+    await deadLetters.waitFor('the message the finisher failed on', (records) =>
+      lettersOfThisGroup(records).some((r) => r.headers['id'] === failingId),
+    );
+    // What the finisher wrote committed with the events' ids: each good event once, the failing one not at all.
+    for (const [index, event] of events.entries()) {
+      expect({ index, applied: await appliedCount(event.username) }).toEqual({ index, applied: index === 7 ? 0 : 1 });
+    }
+    const [recorded] = await sql<[{ count: number }]>`
+      select count(*)::int as count from processed_events where event_id = any(${messages.map((m) => m.headers.id)}::uuid[])`;
+    expect(recorded.count).toBe(19);
   });
 
   it('waits out an outage of its database instead of dead-lettering a good event', async () => {

@@ -1,9 +1,11 @@
 // order-svc's saga reports applied as its consumer applies a batch: the batch's orders locked
-// and read in one statement (lockReportedOrders), then each report's handler in turn, all in
+// and read in one statement (lockReportedOrders), then each report's handler in turn, which
+// stages its decision, then the decisions written in one statement (saveDecisions), all in
 // one transaction. Against the real PostgreSQL (a scratch database with order-svc's tables,
 // which the running order-svc never sees) and the real registry. Each order must become what
 // one report at a time makes it, with the same events, also when the batch reports one order
-// twice; and the batch must read its orders once, where one report at a time reads each.
+// twice; and the batch must read its orders once and write them once, where one report at a
+// time reads and writes each.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -17,7 +19,7 @@ import {
   type EventTopic,
   type Sql,
 } from '@shop/kit';
-import { lockReportedOrders } from '../../order-svc/src/domain/orders.ts';
+import { lockReportedOrders, saveDecisions } from '../../order-svc/src/domain/orders.ts';
 import { orderEventHandlers } from '../../order-svc/src/events/handlers.ts';
 import { connectAsSuperuser, stackEndpoints } from '../harness/stack.ts';
 
@@ -66,16 +68,23 @@ function report(topic: ReportTopic, orderId: string): ConsumedEvent<EventTopic> 
   return { id: randomUUID(), topic, key: orderId, value: values[topic], partition: 0, offset: '0', timestamp: Date.now() };
 }
 
-/** As the consumer applies a batch: the locker, then each handler in turn, in one transaction. */
+/** As the consumer applies a batch: the locker, then each handler in turn, then the finisher, in one transaction. */
 async function applyAsBatch(events: ConsumedEvent<EventTopic>[]): Promise<void> {
   await sql.begin(async (tx) => {
     await lockReportedOrders(tx, events);
     for (const event of events) await (handlers[event.topic] as EventHandler<EventTopic>)(tx, event);
+    await saveDecisions(tx);
   });
 }
 
+/** As the consumer applies a batch of one (no locker: its handler locks the order itself). */
 async function applyOneByOne(events: ConsumedEvent<EventTopic>[]): Promise<void> {
-  for (const event of events) await sql.begin((tx) => (handlers[event.topic] as EventHandler<EventTopic>)(tx, event));
+  for (const event of events) {
+    await sql.begin(async (tx) => {
+      await (handlers[event.topic] as EventHandler<EventTopic>)(tx, event);
+      await saveDecisions(tx);
+    });
+  }
 }
 
 /** The same reports of four new orders, whichever way they are applied; one was paid before. */
@@ -108,13 +117,15 @@ async function outcomes(orderIds: string[]) {
   );
 }
 
-/** Calls, in the scratch database, of statements that lock and read orders. */
-async function orderReads(): Promise<number> {
+/** Calls, in the scratch database, of statements whose text matches `pattern` (SQL `like`). */
+async function calls(pattern: string): Promise<number> {
   const [row] = await stats<{ calls: string | null }[]>`
     select sum(s.calls) as calls from pg_stat_statements s join pg_database d on d.oid = s.dbid
-    where d.datname = ${database} and s.query like '%for update of o%'`;
+    where d.datname = ${database} and s.query like ${pattern}`;
   return Number(row?.calls ?? 0);
 }
+const orderReads = () => calls('%for update of o%');
+const orderWrites = () => calls('%update orders%');
 
 it('a batch of reports leaves each order as one report at a time does, with the same events', async () => {
   const batched = await scenario();
@@ -144,14 +155,16 @@ it('a batch of reports leaves each order as one report at a time does, with the 
   ]);
 });
 
-it('a batch reads its orders in one statement; one report at a time reads one per report', async () => {
+it('a batch reads its orders in one statement and writes them in one; one report at a time reads and writes one per report', async () => {
   const batched = await scenario();
   const oneByOne = await scenario();
   await stats`select pg_stat_statements_reset(0, oid, 0) from pg_database where datname = ${database}`;
   await applyAsBatch(batched.events);
   expect(await orderReads()).toBe(1);
+  expect(await orderWrites()).toBe(1);
   await applyOneByOne(oneByOne.events);
   expect(await orderReads()).toBe(1 + oneByOne.events.length);
+  expect(await orderWrites()).toBe(1 + oneByOne.events.length);
 });
 
 it('a report of an order this service does not have fails the batch, so the consumer applies it alone', async () => {

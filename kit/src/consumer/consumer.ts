@@ -44,6 +44,13 @@ export type EventHandlers = { [T in EventTopic]?: EventHandler<T> };
 export type BatchLocker = (tx: Transaction, events: ConsumedEvent<EventTopic>[]) => Promise<void>;
 
 /**
+ * Runs last in a batch's transaction, after its handlers: for handlers that stage their writes
+ * so that a batch's are made in one statement rather than one per event (order-svc's saga
+ * states). A batch retried message by message runs it once per message.
+ */
+export type BatchFinisher = (tx: Transaction) => Promise<void>;
+
+/**
  * Tells apart, before any transaction is opened, events that would change nothing the service
  * keeps. Such an event is neither applied nor recorded in processed_events (skipping it again
  * on a redelivery is as good as skipping it once), so it costs no round trip to the database.
@@ -83,6 +90,7 @@ export interface EventConsumerOptions {
   codec: EventCodec;
   handlers: EventHandlers;
   lockBatch?: BatchLocker | undefined;
+  finishBatch?: BatchFinisher | undefined;
   filter?: EventFilter | undefined;
   /**
    * Events of how many different keys a batch applies at once (default 1: one after the
@@ -453,6 +461,7 @@ export class EventConsumer {
             applied.add(traced);
           },
         );
+        await this.options.finishBatch?.(tx);
       }),
     );
     return applied;

@@ -1,6 +1,13 @@
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
-import { EventConsumer, type BatchLocker, type ConsumerSettings, type EventFilter, type EventHandlers } from './consumer.ts';
+import {
+  EventConsumer,
+  type BatchFinisher,
+  type BatchLocker,
+  type ConsumerSettings,
+  type EventFilter,
+  type EventHandlers,
+} from './consumer.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,6 +20,7 @@ export interface ConsumerPluginOptions {
   group: string;
   handlers: EventHandlers;
   lockBatch?: BatchLocker | undefined;
+  finishBatch?: BatchFinisher | undefined;
   filter?: EventFilter | undefined;
   keysInParallel?: number | undefined;
   settings: ConsumerSettings;

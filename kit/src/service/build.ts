@@ -142,6 +142,7 @@ export async function buildService<Environment extends TObject>(
       group: service.group,
       handlers,
       lockBatch: parts.lockBatch,
+      finishBatch: parts.finishBatch,
       filter: parts.filter,
       keysInParallel: parts.keysInParallel,
       settings: config.consumer,

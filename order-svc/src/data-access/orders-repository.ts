@@ -124,20 +124,25 @@ export async function findOrder(sql: Db, id: string): Promise<OrderRow | undefin
 export type LockedOrder = OrderRow & { lockedAt: Date };
 
 /**
- * The orders a transaction locked and read ahead of its handlers (lockOrders), as saveSagaState
- * has left them since: lockOrder answers from here, without a round trip. The rows are locked
- * until the transaction ends, so what was read is what the database holds.
+ * The orders a transaction locked and read (lockOrders, lockOrder), as the saga states it
+ * staged since have left them: lockOrder answers from here, without a round trip. The rows
+ * are locked until the transaction ends, so what was read is what the database holds, plus
+ * what the transaction is about to write.
  */
 const lockedAhead = new WeakMap<Transaction, Map<string, LockedOrder>>();
+
+function rememberLocked(tx: Transaction, rows: LockedOrder[]): void {
+  const ahead = lockedAhead.get(tx) ?? new Map<string, LockedOrder>();
+  for (const row of rows) ahead.set(row.id, row);
+  lockedAhead.set(tx, ahead);
+}
 
 /** Locks and reads several orders in one statement (a consumed batch's), for lockOrder to take them from. */
 export async function lockOrders(tx: Transaction, ids: string[]): Promise<void> {
   const rows = await tx<LockedOrder[]>`
     select ${columns(tx)}, ${items(tx)}, now() as locked_at from orders o
     where o.id = any(${ids}::uuid[]) order by o.id for update of o`;
-  const ahead = lockedAhead.get(tx) ?? new Map<string, LockedOrder>();
-  for (const row of rows) ahead.set(row.id, row);
-  lockedAhead.set(tx, ahead);
+  rememberLocked(tx, rows);
 }
 
 export async function lockOrder(tx: Transaction, id: string): Promise<LockedOrder | undefined> {
@@ -145,6 +150,7 @@ export async function lockOrder(tx: Transaction, id: string): Promise<LockedOrde
   if (ahead) return ahead;
   const [row] = await tx<LockedOrder[]>`
     select ${columns(tx)}, ${items(tx)}, now() as locked_at from orders o where o.id = ${id} for update of o`;
+  if (row) rememberLocked(tx, [row]);
   return row;
 }
 
@@ -161,13 +167,15 @@ export async function findOrderByIdempotencyKey(sql: Db, userId: string, key: st
  * check): they are decided there, or picked up by the next check. The age is measured by the
  * database's clock, the one that wrote `created_at`.
  */
-export function lockOverdueOrders(tx: Transaction, deadlineMs: number, limit: number): Promise<LockedOrder[]> {
-  return tx<LockedOrder[]>`
+export async function lockOverdueOrders(tx: Transaction, deadlineMs: number, limit: number): Promise<LockedOrder[]> {
+  const rows = await tx<LockedOrder[]>`
     select ${columns(tx)}, ${items(tx)}, now() as locked_at from orders o
     where o.status = 'PENDING' and o.created_at < now() - ${deadlineMs} * interval '1 millisecond'
     order by o.created_at
     limit ${limit}
     for update of o skip locked`;
+  rememberLocked(tx, rows);
+  return rows;
 }
 
 /** A user's orders, newest first, after the order named by `before`. */
@@ -206,22 +214,48 @@ export function ordersMatching(sql: Sql, filter: OrderFilter, limit: number, bef
     limit ${limit}`;
 }
 
+type OrderSagaState = Pick<OrderRow, 'id' | 'status' | 'cancelReason' | 'paymentOutcome' | 'inventoryOutcome'>;
+
+/** The saga states a transaction decided and has not written yet, with the outbox rows announcing them. */
+const staged = new WeakMap<Transaction, { states: Map<string, OrderSagaState>; announcements: OutboxRow[] }>();
+
 /**
- * Stores the saga's state of an order, and the outbox row that announces it when there is one:
- * one statement (a data-modifying WITH clause), one round trip fewer than the row on its own.
- * `updated_at` is now(), the transaction's start: the time the order's lock was read with.
+ * Stages an order's new saga state (and the outbox row that announces it, when there is one)
+ * for saveStagedSagaStates, which writes a transaction's in one statement: a consumed batch's
+ * reports cost one round trip between them instead of one each. The order must have been
+ * locked in this transaction; lockOrder answers with the staged state from now on.
  */
-export async function saveSagaState(
-  tx: Transaction,
-  order: Pick<OrderRow, 'id' | 'status' | 'cancelReason' | 'paymentOutcome' | 'inventoryOutcome'>,
-  announcement?: OutboxRow,
-): Promise<void> {
-  const assignments = tx(order, 'status', 'cancelReason', 'paymentOutcome', 'inventoryOutcome');
+export function stageSagaState(tx: Transaction, order: OrderSagaState, announcement?: OutboxRow): void {
+  const changes = staged.get(tx) ?? { states: new Map<string, OrderSagaState>(), announcements: [] };
+  changes.states.set(order.id, order);
+  if (announcement) changes.announcements.push(announcement);
+  staged.set(tx, changes);
+  const read = lockedAhead.get(tx)?.get(order.id);
+  if (!read) throw new Error(`the saga state of order ${order.id}, which this transaction has not locked`);
+  lockedAhead.get(tx)!.set(order.id, { ...read, ...order, updatedAt: read.lockedAt });
+}
+
+/**
+ * Writes the saga states the transaction staged, each order's last, and their outbox rows in
+ * the order they were staged: one statement (data-modifying WITH clauses). `updated_at` is
+ * now(), the transaction's start: the time the orders' locks were read with.
+ */
+export async function saveStagedSagaStates(tx: Transaction): Promise<void> {
+  const changes = staged.get(tx);
+  if (!changes || changes.states.size === 0) return;
+  staged.delete(tx);
+  const states = [...changes.states.values()];
+  const column = <K extends keyof OrderSagaState>(key: K) => states.map((state) => state[key]);
   await tx`
-    with saved as (update orders set ${assignments}, updated_at = now() where id = ${order.id})
-    ${announcement ? tx`, event as (${outboxInsert(tx, announcement)})` : tx``}
+    with saved as (
+      update orders o set
+        status = s.status, cancel_reason = s.cancel_reason, payment_outcome = s.payment_outcome,
+        inventory_outcome = s.inventory_outcome, updated_at = now()
+      from unnest(
+        ${column('id')}::uuid[], ${column('status')}::text[], ${column('cancelReason')}::text[],
+        ${column('paymentOutcome')}::text[], ${column('inventoryOutcome')}::text[]
+      ) as s (id, status, cancel_reason, payment_outcome, inventory_outcome)
+      where o.id = s.id)
+    ${changes.announcements.length > 0 ? tx`, event as (${outboxInsert(tx, changes.announcements)})` : tx``}
     select 1`;
-  const ahead = lockedAhead.get(tx);
-  const read = ahead?.get(order.id);
-  if (read) ahead!.set(order.id, { ...read, ...order, updatedAt: read.lockedAt });
 }

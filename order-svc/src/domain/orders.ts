@@ -6,6 +6,7 @@ import {
   keysetPage,
   publishWith,
   type AuthenticatedUser,
+  type BatchFinisher,
   type BatchLocker,
   type EventCodec,
   type ProductUpdated,
@@ -26,7 +27,8 @@ import {
   ordersMatching,
   ordersOfUser,
   placementFacts,
-  saveSagaState,
+  saveStagedSagaStates,
+  stageSagaState,
   upsertCatalogEntry,
   upsertKnownUser,
   type LockedOrder,
@@ -185,15 +187,17 @@ export async function listAllOrders({ sql }: OrdersDependencies, filter: OrderFi
 }
 
 /**
- * Decides what a locked order becomes on a report (its deadline, a cancellation), stores that,
- * and writes the order's event in the same transaction if its status changed just now:
- * order-confirmed, or order-cancelled (on which payment-svc refunds whatever was charged and
- * product-svc releases whatever was reserved, whenever their own steps land).
+ * Decides what a locked order becomes on a report (its deadline, a cancellation), and stages
+ * that with the order's event if its status changed just now: order-confirmed, or
+ * order-cancelled (on which payment-svc refunds whatever was charged and product-svc releases
+ * whatever was reserved, whenever their own steps land). The transaction writes what it
+ * staged with saveStagedSagaStates before it commits: the consumer after its batch
+ * (saveDecisions), the other callers themselves.
  */
 async function decide(
   tx: Transaction,
   codec: EventCodec,
-  // What saveSagaState stores as updated_at: the transaction's time, read with the lock.
+  // What saveStagedSagaStates stores as updated_at: the transaction's time, read with the lock.
   { lockedAt: updatedAt, ...order }: LockedOrder,
   report: SagaReport,
 ): Promise<OrderRow> {
@@ -205,8 +209,8 @@ async function decide(
       : next.status === 'CANCELLED' && order.status !== 'CANCELLED'
         ? orderCancelled(order, next.cancelReason!, updatedAt)
         : undefined;
-  if (event) await publishWith(codec, event, (row) => saveSagaState(tx, state, row));
-  else await saveSagaState(tx, state);
+  if (event) await publishWith(codec, event, async (row) => stageSagaState(tx, state, row));
+  else stageSagaState(tx, state);
   return { ...order, ...next, updatedAt };
 }
 
@@ -228,13 +232,16 @@ export async function cancelOrder({ sql, codec }: OrdersDependencies, viewer: Au
       if (order.cancelReason === 'CUSTOMER_CANCELLED' || order.cancelReason === 'ADMIN_CANCELLED') return order;
       throw orderProblems.ORDER_NOT_CANCELLABLE(`Order ${id} was already cancelled (${order.cancelReason}).`);
     }
-    return decide(tx, codec, order, { cancel: request });
+    const cancelled = await decide(tx, codec, order, { cancel: request });
+    await saveStagedSagaStates(tx);
+    return cancelled;
   });
 }
 
 /**
  * Applies a report of payment-svc or product-svc to its order (locked, so two reports of one
- * order, or a report and the deadline, are decided one after the other).
+ * order, or a report and the deadline, are decided one after the other). The decision is
+ * staged: saveDecisions writes a batch's together.
  */
 export async function recordSagaReport(tx: Transaction, codec: EventCodec, orderId: string, report: SagaReport): Promise<void> {
   const order = await lockOrder(tx, orderId);
@@ -252,6 +259,9 @@ export const lockReportedOrders: BatchLocker = async (tx, events) => {
   const orderIds = events.filter((event) => eventCatalogue[event.topic].aggregate === 'order').map((event) => event.key);
   if (orderIds.length > 0) await lockOrders(tx, orderIds);
 };
+
+/** Writes, last in a consumed batch's transaction, the decisions its reports staged: one statement for the batch. */
+export const saveDecisions: BatchFinisher = saveStagedSagaStates;
 
 /** An order cancelled at its deadline, with what it was still waiting for. */
 export interface TimedOutOrder {
@@ -274,6 +284,7 @@ export async function cancelOverdueOrders({ sql, codec }: OrdersDependencies, de
       await decide(tx, codec, order, { deadline: 'PASSED' });
       cancelled.push({ orderId: order.id, placedAt: order.createdAt, missing: missingReports(order) });
     }
+    await saveStagedSagaStates(tx);
     return cancelled;
   });
 }
