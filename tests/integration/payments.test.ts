@@ -9,7 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetterHeaderNames, EventCodec, lockAggregate, serviceUrl, type OrderCancelled, type Transaction } from '@shop/kit';
 import { GatewayClient } from '../../payment-svc/src/data-access/gateway-client.ts';
-import { insertChargePending, markChargeFailed } from '../../payment-svc/src/data-access/payments-repository.ts';
+import {
+  insertChargePending,
+  saveStagedChargeOutcomes,
+  stageChargeOutcome,
+} from '../../payment-svc/src/data-access/payments-repository.ts';
 import { chargeKey, refundKey, settleCancelledOrder, type PaymentsDependencies } from '../../payment-svc/src/domain/payments.ts';
 import { expectStatus } from '../harness/client.ts';
 import { adminToken, call, expectProblem, newCustomer, type TestUser } from '../harness/http.ts';
@@ -275,7 +279,13 @@ describe('after PAYMENT_ERROR (payment-svc domain against its database and the s
       { id: randomUUID(), orderId, userId: customer.id, amountCents: 1_500, currency: 'EUR' },
       'tok_ok',
     ))!;
-    await markChargeFailed(tx, pending.id, 'PAYMENT_ERROR', 'gateway answered 422 IDEMPOTENCY_KEY_REUSED');
+    stageChargeOutcome(tx, {
+      paymentId: pending.id,
+      status: 'FAILED',
+      reason: 'PAYMENT_ERROR',
+      detail: 'gateway answered 422 IDEMPOTENCY_KEY_REUSED',
+    });
+    await saveStagedChargeOutcomes(tx);
   }
 
   it('a charge that landed and was refunded before a crash: refunded again by its key, the same refund, and payment-refunded is written', async () => {

@@ -1,4 +1,4 @@
-import { outboxInsert, type Fragment, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
+import { outboxInsert, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
 import type { PaymentRow, PaymentStatus } from '../domain/payments.ts';
 
 type Db = Sql | Transaction;
@@ -51,42 +51,49 @@ export async function insertChargePending(
   return { pending, cancelled };
 }
 
+/** A charge's definite outcome: charged (with the gateway's charge id), or failed (with its reason). */
+export type ChargeOutcome =
+  { paymentId: string; status: 'SUCCEEDED'; chargeId: string } | { paymentId: string; status: 'FAILED'; reason: string; detail: string };
+
+/** The charge outcomes a transaction decided and has not written yet, with the outbox rows announcing them. */
+const stagedOutcomes = new WeakMap<Transaction, { outcomes: ChargeOutcome[]; announcements: OutboxRow[] }>();
+
 /**
- * The update of one payment, and the outbox row that announces it when there is one: one
- * statement (a data-modifying WITH clause), one round trip fewer than the row on its own.
+ * Stages a pending charge's outcome and the event that announces it (when there is one), for
+ * saveStagedChargeOutcomes to write with the transaction's others in one statement: a
+ * consumed batch's charges cost one round trip between them instead of one each.
  */
-async function updatePayment(tx: Transaction, paymentId: string, assignments: Fragment, announcement?: OutboxRow) {
-  const [row] = await tx<PaymentRow[]>`
-    with updated as (update payments set ${assignments} where id = ${paymentId} returning ${columns(tx)})
-    ${announcement ? tx`, event as (${outboxInsert(tx, announcement)})` : tx``}
-    select * from updated`;
-  return row!;
+export function stageChargeOutcome(tx: Transaction, outcome: ChargeOutcome, announcement?: OutboxRow): void {
+  const staged = stagedOutcomes.get(tx) ?? { outcomes: [], announcements: [] };
+  staged.outcomes.push(outcome);
+  if (announcement) staged.announcements.push(announcement);
+  stagedOutcomes.set(tx, staged);
 }
 
-export function markCharged(tx: Transaction, paymentId: string, chargeId: string, announcement?: OutboxRow): Promise<PaymentRow> {
-  return updatePayment(
-    tx,
-    paymentId,
-    tx`status = 'SUCCEEDED', gateway_charge_id = ${chargeId}, payment_token = null, attempts = attempts + 1,
-       next_attempt_at = null, last_error = null, charge_unanswered_at = null, updated_at = now()`,
-    announcement,
-  );
-}
-
-export function markChargeFailed(
-  tx: Transaction,
-  paymentId: string,
-  reason: string,
-  detail: string,
-  announcement?: OutboxRow,
-): Promise<PaymentRow> {
-  return updatePayment(
-    tx,
-    paymentId,
-    tx`status = 'FAILED', failure_reason = ${reason}, payment_token = null, attempts = attempts + 1,
-       next_attempt_at = null, last_error = ${detail}, charge_unanswered_at = null, updated_at = now()`,
-    announcement,
-  );
+/** Writes the charge outcomes the transaction staged, and their events in the order they were staged: one statement. */
+export async function saveStagedChargeOutcomes(tx: Transaction): Promise<void> {
+  const staged = stagedOutcomes.get(tx);
+  if (!staged || staged.outcomes.length === 0) return;
+  stagedOutcomes.delete(tx);
+  const { outcomes, announcements } = staged;
+  const charged = (outcome: ChargeOutcome) => (outcome.status === 'SUCCEEDED' ? outcome : undefined);
+  const failed = (outcome: ChargeOutcome) => (outcome.status === 'FAILED' ? outcome : undefined);
+  // A failure keeps the charge id it has (none), a success the failure reason (none).
+  await tx`
+    with updated as (
+      update payments p set
+        status = o.status, gateway_charge_id = coalesce(o.charge_id, p.gateway_charge_id),
+        failure_reason = coalesce(o.reason, p.failure_reason), payment_token = null, attempts = p.attempts + 1,
+        next_attempt_at = null, last_error = o.detail, charge_unanswered_at = null, updated_at = now()
+      from unnest(
+        ${outcomes.map((outcome) => outcome.paymentId)}::uuid[], ${outcomes.map((outcome) => outcome.status)}::text[],
+        ${outcomes.map((outcome) => charged(outcome)?.chargeId ?? null)}::text[],
+        ${outcomes.map((outcome) => failed(outcome)?.reason ?? null)}::text[],
+        ${outcomes.map((outcome) => failed(outcome)?.detail ?? null)}::text[]
+      ) as o (id, status, charge_id, reason, detail)
+      where p.id = o.id)
+    ${announcements.length > 0 ? tx`, event as (${outboxInsert(tx, announcements)})` : tx``}
+    select 1`;
 }
 
 /** A charge try without a definite answer: asked again at `nextAttemptAt`. */

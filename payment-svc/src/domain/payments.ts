@@ -6,6 +6,7 @@ import {
   publishWith,
   writeOutboxEvent,
   type AuthenticatedUser,
+  type BatchFinisher,
   type EventCodec,
   type OrderCancelled,
   type OrderPlaced,
@@ -18,12 +19,12 @@ import {
   chargeUnanswered,
   findPaymentOfOrder,
   insertChargePending,
-  markCharged,
-  markChargeFailed,
   markRefunded,
   markSettledUncharged,
   recordCancellation,
+  saveStagedChargeOutcomes,
   settlementUnfinished,
+  stageChargeOutcome,
 } from '../data-access/payments-repository.ts';
 import { paymentFailure, paymentRefunded, paymentSuccess } from './events.ts';
 import {
@@ -118,7 +119,9 @@ export async function askUntilDefinite<V extends { kind: string }>(retry: RetryS
 
 /**
  * Records a charge try's verdict: the outcome with its event, or (no definite answer) when to
- * ask again. The payment must be CHARGE_PENDING and its order's lock held.
+ * ask again. The payment must be CHARGE_PENDING and its order's lock held. An outcome is
+ * staged, and the transaction writes what it staged with saveStagedChargeOutcomes before it
+ * commits: the consumer after its batch (saveChargeOutcomes), the retry job itself.
  */
 export async function recordChargeVerdict(
   tx: Transaction,
@@ -129,22 +132,24 @@ export async function recordChargeVerdict(
   const now = new Date();
   switch (verdict.kind) {
     case 'charged': {
-      // The event needs nothing the update changes, so both go in one statement.
-      await publishWith(codec, paymentSuccess(payment, verdict.chargeId, now), (row) => markCharged(tx, payment.id, verdict.chargeId, row));
+      const outcome = { paymentId: payment.id, status: 'SUCCEEDED', chargeId: verdict.chargeId } as const;
+      await publishWith(codec, paymentSuccess(payment, verdict.chargeId, now), async (row) => stageChargeOutcome(tx, outcome, row));
       return;
     }
     case 'declined':
     case 'failed': {
       const reason = verdict.kind === 'declined' ? 'CARD_DECLINED' : 'PAYMENT_ERROR';
-      await publishWith(codec, paymentFailure(payment, reason, verdict.detail, now), (row) =>
-        markChargeFailed(tx, payment.id, reason, verdict.detail, row),
-      );
+      const outcome = { paymentId: payment.id, status: 'FAILED', reason, detail: verdict.detail } as const;
+      await publishWith(codec, paymentFailure(payment, reason, verdict.detail, now), async (row) => stageChargeOutcome(tx, outcome, row));
       return;
     }
     case 'unknown':
       await chargeUnanswered(tx, payment.id, nextAttemptAt(retry, payment.attempts + 1, now), verdict.detail);
   }
 }
+
+/** Writes, last in a consumed batch's transaction, the charge outcomes its order-placed events staged: one statement for the batch. */
+export const saveChargeOutcomes: BatchFinisher = saveStagedChargeOutcomes;
 
 /**
  * order-placed: charge the order's total and record the outcome with its event, in the

@@ -1,5 +1,12 @@
 import { classifyFailure, lockAggregate, type Logger, type Sql, type Transaction } from '@shop/kit';
-import { beginSettlement, dueOrders, isCancelled, lockDuePayment, markRefundFailed } from '../data-access/payments-repository.ts';
+import {
+  beginSettlement,
+  dueOrders,
+  isCancelled,
+  lockDuePayment,
+  markRefundFailed,
+  saveStagedChargeOutcomes,
+} from '../data-access/payments-repository.ts';
 import { chargeVerdict } from './gateway-answers.ts';
 import { chargeRequest, recordChargeVerdict, settlePayment, type PaymentRow, type PaymentsDependencies } from './payments.ts';
 
@@ -46,6 +53,7 @@ export async function retryDuePayments(dependencies: RetryJobDependencies, signa
         await lockAggregate(tx, orderId);
         const payment = await lockDuePayment(tx, orderId);
         if (payment) await retryPayment(tx, dependencies, payment);
+        await saveStagedChargeOutcomes(tx);
       });
       tried += 1;
     } catch (error) {
