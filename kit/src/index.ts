@@ -4,6 +4,7 @@ export { connectDatabase, type DatabaseSettings, type Fragment, type Sql, type T
 export { migrate, migratePlatform, platformMigrations, type MigrationResult } from './db/migrate.ts';
 export { migrateServiceDatabases } from './db/platform.ts';
 export { lockAggregate } from './db/locks.ts';
+export { PerTransaction } from './db/per-transaction.ts';
 export {
   housekeepingJobs,
   OutboxPruner,
@@ -29,6 +30,7 @@ export {
   type ServiceName,
 } from '../../services.ts';
 export {
+  outboxClause,
   outboxColumns,
   outboxEvent,
   outboxInsert,
@@ -38,6 +40,7 @@ export {
   type OutboxEvent,
   type OutboxRow,
 } from './outbox/write-event.ts';
+export { StagedWrites, type Staged } from './outbox/staged-writes.ts';
 export {
   EventConsumer,
   type BatchFinisher,

@@ -1,17 +1,17 @@
 import type { PendingQuery, Row } from 'postgres';
 import type { Transaction } from './connect.ts';
+import { PerTransaction } from './per-transaction.ts';
 
 /**
  * The aggregates each open transaction has locked here. A lock is held until the transaction
  * ends, so asking for it again is needless: a handler's lockAggregate after its consumer has
  * locked the batch's aggregates then costs no round trip.
  */
-const held = new WeakMap<Transaction, Set<string>>();
+const held = new PerTransaction(() => new Set<string>());
 
 function remember(tx: Transaction, aggregateIds: Iterable<string>): void {
-  const locked = held.get(tx) ?? new Set<string>();
+  const locked = held.of(tx);
   for (const id of aggregateIds) locked.add(id);
-  held.set(tx, locked);
 }
 
 /**
@@ -20,7 +20,7 @@ function remember(tx: Transaction, aggregateIds: Iterable<string>): void {
  * are then applied one after the other, each seeing what the other did.
  */
 export async function lockAggregate(tx: Transaction, aggregateId: string): Promise<void> {
-  if (held.get(tx)?.has(aggregateId)) return;
+  if (held.peek(tx)?.has(aggregateId)) return;
   await tx`select pg_advisory_xact_lock(hashtextextended(${aggregateId}, 0))`;
   remember(tx, [aggregateId]);
 }

@@ -40,6 +40,13 @@ export const outboxInsert = (sql: Sql | Transaction, rows: OutboxRow | OutboxRow
   sql`insert into outbox ${sql(rows, ...outboxColumns)}`;
 
 /**
+ * outboxInsert as a WITH clause to follow a statement's others (`with changed as (…)
+ * ${outboxClause(tx, rows)} select 1`), or nothing when there are no rows to announce.
+ */
+export const outboxClause = (tx: Transaction, rows: OutboxRow[]) =>
+  rows.length > 0 ? tx`, announced as (${outboxInsert(tx, rows)})` : tx``;
+
+/**
  * Writes an event to the outbox inside the caller's transaction, so the event exists if and
  * only if the domain change it describes commits. Debezium publishes it from the WAL.
  * Returns the event id (the record's `id` header).

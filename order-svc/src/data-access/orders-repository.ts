@@ -1,4 +1,4 @@
-import { outboxInsert, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
+import { outboxClause, outboxInsert, PerTransaction, StagedWrites, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
 import type { CatalogEntry, KnownUser, OrderRow } from '../domain/orders.ts';
 
 type Db = Sql | Transaction;
@@ -129,12 +129,11 @@ export type LockedOrder = OrderRow & { lockedAt: Date };
  * are locked until the transaction ends, so what was read is what the database holds, plus
  * what the transaction is about to write.
  */
-const lockedAhead = new WeakMap<Transaction, Map<string, LockedOrder>>();
+const lockedAhead = new PerTransaction(() => new Map<string, LockedOrder>());
 
 function rememberLocked(tx: Transaction, rows: LockedOrder[]): void {
-  const ahead = lockedAhead.get(tx) ?? new Map<string, LockedOrder>();
+  const ahead = lockedAhead.of(tx);
   for (const row of rows) ahead.set(row.id, row);
-  lockedAhead.set(tx, ahead);
 }
 
 /** Locks and reads several orders in one statement (a consumed batch's), for lockOrder to take them from. */
@@ -146,7 +145,7 @@ export async function lockOrders(tx: Transaction, ids: string[]): Promise<void> 
 }
 
 export async function lockOrder(tx: Transaction, id: string): Promise<LockedOrder | undefined> {
-  const ahead = lockedAhead.get(tx)?.get(id);
+  const ahead = lockedAhead.peek(tx)?.get(id);
   if (ahead) return ahead;
   const [row] = await tx<LockedOrder[]>`
     select ${columns(tx)}, ${items(tx)}, now() as locked_at from orders o where o.id = ${id} for update of o`;
@@ -217,7 +216,7 @@ export function ordersMatching(sql: Sql, filter: OrderFilter, limit: number, bef
 type OrderSagaState = Pick<OrderRow, 'id' | 'status' | 'cancelReason' | 'paymentOutcome' | 'inventoryOutcome'>;
 
 /** The saga states a transaction decided and has not written yet, with the outbox rows announcing them. */
-const staged = new WeakMap<Transaction, { states: Map<string, OrderSagaState>; announcements: OutboxRow[] }>();
+const stagedSagaStates = new StagedWrites<OrderSagaState>();
 
 /**
  * Stages an order's new saga state (and the outbox row that announces it, when there is one)
@@ -226,13 +225,11 @@ const staged = new WeakMap<Transaction, { states: Map<string, OrderSagaState>; a
  * locked in this transaction; lockOrder answers with the staged state from now on.
  */
 export function stageSagaState(tx: Transaction, order: OrderSagaState, announcement?: OutboxRow): void {
-  const changes = staged.get(tx) ?? { states: new Map<string, OrderSagaState>(), announcements: [] };
-  changes.states.set(order.id, order);
-  if (announcement) changes.announcements.push(announcement);
-  staged.set(tx, changes);
-  const read = lockedAhead.get(tx)?.get(order.id);
-  if (!read) throw new Error(`the saga state of order ${order.id}, which this transaction has not locked`);
-  lockedAhead.get(tx)!.set(order.id, { ...read, ...order, updatedAt: read.lockedAt });
+  const ahead = lockedAhead.peek(tx);
+  const read = ahead?.get(order.id);
+  if (!ahead || !read) throw new Error(`the saga state of order ${order.id}, which this transaction has not locked`);
+  ahead.set(order.id, { ...read, ...order, updatedAt: read.lockedAt });
+  stagedSagaStates.stage(tx, order, announcement ? [announcement] : []);
 }
 
 /**
@@ -241,10 +238,9 @@ export function stageSagaState(tx: Transaction, order: OrderSagaState, announcem
  * now(), the transaction's start: the time the orders' locks were read with.
  */
 export async function saveStagedSagaStates(tx: Transaction): Promise<void> {
-  const changes = staged.get(tx);
-  if (!changes || changes.states.size === 0) return;
-  staged.delete(tx);
-  const states = [...changes.states.values()];
+  const staged = stagedSagaStates.take(tx);
+  if (!staged) return;
+  const states = [...new Map(staged.changes.map((state) => [state.id, state])).values()];
   const column = <K extends keyof OrderSagaState>(key: K) => states.map((state) => state[key]);
   await tx`
     with saved as (
@@ -256,6 +252,6 @@ export async function saveStagedSagaStates(tx: Transaction): Promise<void> {
         ${column('paymentOutcome')}::text[], ${column('inventoryOutcome')}::text[]
       ) as s (id, status, cancel_reason, payment_outcome, inventory_outcome)
       where o.id = s.id)
-    ${changes.announcements.length > 0 ? tx`, event as (${outboxInsert(tx, changes.announcements)})` : tx``}
+    ${outboxClause(tx, staged.announcements)}
     select 1`;
 }

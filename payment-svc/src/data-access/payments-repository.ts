@@ -1,4 +1,4 @@
-import { outboxInsert, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
+import { outboxClause, StagedWrites, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
 import type { PaymentRow, PaymentStatus } from '../domain/payments.ts';
 
 type Db = Sql | Transaction;
@@ -56,7 +56,7 @@ export type ChargeOutcome =
   { paymentId: string; status: 'SUCCEEDED'; chargeId: string } | { paymentId: string; status: 'FAILED'; reason: string; detail: string };
 
 /** The charge outcomes a transaction decided and has not written yet, with the outbox rows announcing them. */
-const stagedOutcomes = new WeakMap<Transaction, { outcomes: ChargeOutcome[]; announcements: OutboxRow[] }>();
+const stagedOutcomes = new StagedWrites<ChargeOutcome>();
 
 /**
  * Stages a pending charge's outcome and the event that announces it (when there is one), for
@@ -64,18 +64,14 @@ const stagedOutcomes = new WeakMap<Transaction, { outcomes: ChargeOutcome[]; ann
  * consumed batch's charges cost one round trip between them instead of one each.
  */
 export function stageChargeOutcome(tx: Transaction, outcome: ChargeOutcome, announcement?: OutboxRow): void {
-  const staged = stagedOutcomes.get(tx) ?? { outcomes: [], announcements: [] };
-  staged.outcomes.push(outcome);
-  if (announcement) staged.announcements.push(announcement);
-  stagedOutcomes.set(tx, staged);
+  stagedOutcomes.stage(tx, outcome, announcement ? [announcement] : []);
 }
 
 /** Writes the charge outcomes the transaction staged, and their events in the order they were staged: one statement. */
 export async function saveStagedChargeOutcomes(tx: Transaction): Promise<void> {
-  const staged = stagedOutcomes.get(tx);
-  if (!staged || staged.outcomes.length === 0) return;
-  stagedOutcomes.delete(tx);
-  const { outcomes, announcements } = staged;
+  const staged = stagedOutcomes.take(tx);
+  if (!staged) return;
+  const { changes: outcomes, announcements } = staged;
   const charged = (outcome: ChargeOutcome) => (outcome.status === 'SUCCEEDED' ? outcome : undefined);
   const failed = (outcome: ChargeOutcome) => (outcome.status === 'FAILED' ? outcome : undefined);
   // A failure keeps the charge id it has (none), a success the failure reason (none).
@@ -92,7 +88,7 @@ export async function saveStagedChargeOutcomes(tx: Transaction): Promise<void> {
         ${outcomes.map((outcome) => failed(outcome)?.detail ?? null)}::text[]
       ) as o (id, status, charge_id, reason, detail)
       where p.id = o.id)
-    ${announcements.length > 0 ? tx`, event as (${outboxInsert(tx, announcements)})` : tx``}
+    ${outboxClause(tx, announcements)}
     select 1`;
 }
 
