@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { defineService } from '@shop/kit';
 import { productRoutes } from './api/routes.ts';
 import { productProblems } from './domain/problems.ts';
-import { lockStockOfBatch } from './domain/inventory.ts';
+import { lockStockOfBatch, saveReservations } from './domain/inventory.ts';
 import { inventoryEventHandlers } from './events/handlers.ts';
 
 export default defineService({
@@ -16,5 +16,6 @@ export default defineService({
     routes: (app) => productRoutes(app, { sql, codec }),
     handlers: inventoryEventHandlers(codec),
     lockBatch: lockStockOfBatch,
+    finishBatch: saveReservations,
   }),
 });

@@ -2,20 +2,15 @@ import {
   lockAggregate,
   publishAllWith,
   publishWith,
+  type BatchFinisher,
+  type BatchLocker,
   type EventCodec,
   type OrderCancelled,
   type OrderPlaced,
-  type BatchLocker,
   type Shortage,
   type Transaction,
 } from '@shop/kit';
-import {
-  insertReservation,
-  lockProductsOfOrders,
-  lockReservationAndProducts,
-  lockReservationToRelease,
-  releaseReservation,
-} from '../data-access/reservations-repository.ts';
+import { lockReservation, lockStockOfOrders, saveStagedReservations, stageReservation } from '../data-access/reservations-repository.ts';
 import { inventoryRejected, inventoryReserved } from './events.ts';
 import { moveStock } from './stock.ts';
 
@@ -29,11 +24,12 @@ export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'RELEASED' | 'CANCELLE
  * order-placed: take the stock of every line, or of none. The order's products are locked
  * (in id order) for the check and the update, so concurrent orders for the last units are
  * decided one after the other and stock never goes below zero (a CHECK constraint backs that).
+ * The decision is staged, and written with the batch's others by saveReservations.
  */
 export async function reserveStock(tx: Transaction, codec: EventCodec, order: OrderPlaced): Promise<void> {
   await lockAggregate(tx, order.orderId);
   const lines = [...order.items].sort((a, b) => a.productId.localeCompare(b.productId));
-  const { status, products, now } = await lockReservationAndProducts(
+  const { status, products, now } = await lockReservation(
     tx,
     order.orderId,
     lines.map((line) => line.productId),
@@ -47,30 +43,29 @@ export async function reserveStock(tx: Transaction, codec: EventCodec, order: Or
     if (available < line.quantity) shortages.push({ productId: line.productId, requested: line.quantity, available });
   }
   if (shortages.length > 0) {
-    await publishWith(codec, inventoryRejected(order.orderId, shortages), (row) =>
-      insertReservation(tx, order.orderId, 'REJECTED', { announcements: [row] }),
+    await publishWith(codec, inventoryRejected(order.orderId, shortages), async (row) =>
+      stageReservation(tx, order.orderId, 'REJECTED', {}, [row]),
     );
     return;
   }
-  // The stock moves, the reservation and all their events in one statement: the products are
-  // locked, so their new stock is worked out here, from what was just read.
+  // The products are locked, so their new stock is worked out here, from what was read.
   const moved = moveStock(
     products,
     lines.map((line) => ({ productId: line.productId, delta: -line.quantity })),
     now,
   );
   const items = lines.map(({ productId, quantity }) => ({ productId, quantity }));
-  await publishAllWith(codec, [...moved.events, inventoryReserved(order.orderId, items)], (rows) =>
-    insertReservation(tx, order.orderId, 'RESERVED', { items, moved: moved.products, announcements: rows }),
+  await publishAllWith(codec, [...moved.events, inventoryReserved(order.orderId, items)], async (rows) =>
+    stageReservation(tx, order.orderId, 'RESERVED', { items, moved: moved.products }, rows),
   );
 }
 
 /** order-cancelled: give a reservation's stock back, once; remember a cancellation that came first. */
 export async function releaseStock(tx: Transaction, codec: EventCodec, cancellation: OrderCancelled): Promise<void> {
   await lockAggregate(tx, cancellation.orderId);
-  const { status, items, products, now } = await lockReservationToRelease(tx, cancellation.orderId);
+  const { status, items, products, now } = await lockReservation(tx, cancellation.orderId);
   if (status === undefined) {
-    await insertReservation(tx, cancellation.orderId, 'CANCELLED_EARLY');
+    stageReservation(tx, cancellation.orderId, 'CANCELLED_EARLY');
     return;
   }
   if (status !== 'RESERVED') return;
@@ -79,20 +74,26 @@ export async function releaseStock(tx: Transaction, codec: EventCodec, cancellat
     items.map((item) => ({ productId: item.productId, delta: item.quantity })),
     now,
   );
-  await publishAllWith(codec, moved.events, (rows) => releaseReservation(tx, cancellation.orderId, moved.products, rows));
+  await publishAllWith(codec, moved.events, async (rows) =>
+    stageReservation(tx, cancellation.orderId, 'RELEASED', { moved: moved.products }, rows),
+  );
 }
 
 /**
- * Before a batch of order events: the products its reservations and releases will move,
- * locked in id order, so that batches of different partitions wait for each other in turn
- * instead of deadlocking on two popular products taken in opposite orders.
+ * Before a batch of order events: the reservations of its orders and the products they take
+ * or give back, locked and read in one statement, in id order, so that batches of different
+ * partitions wait for each other in turn instead of deadlocking on two popular products taken
+ * in opposite orders; the handlers then decide from what was read, without a round trip each.
  */
 export const lockStockOfBatch: BatchLocker = async (tx, events) => {
+  const orders = events.map((event) => event.value as OrderPlaced | OrderCancelled);
   const ordered = events.flatMap((event) => (event.topic === 'order-placed' ? (event.value as OrderPlaced).items : []));
-  const cancelled = events.flatMap((event) => (event.topic === 'order-cancelled' ? [(event.value as OrderCancelled).orderId] : []));
-  await lockProductsOfOrders(
+  await lockStockOfOrders(
     tx,
+    orders.map((order) => order.orderId),
     ordered.map((item) => item.productId),
-    cancelled,
   );
 };
+
+/** Writes, last in a consumed batch's transaction, the reservations and stock moves its events staged: one statement for the batch. */
+export const saveReservations: BatchFinisher = saveStagedReservations;

@@ -1,0 +1,239 @@
+// product-svc's reservations applied as its consumer applies a batch: the batch's reservations
+// and products locked and read in one statement (lockStockOfBatch), then each event's handler
+// in turn, which stages its decision, then the decisions written in one statement
+// (saveReservations), all in one transaction. Against the real PostgreSQL (a scratch database
+// with product-svc's tables, which the running product-svc never sees) and the real registry.
+// Each order and product must end as one event at a time leaves them, with the same events,
+// also when orders of the batch compete for the last units of a product, when an order is
+// placed twice, and when it is placed and cancelled in one batch; and the batch must read
+// and write once, where one event at a time reads and writes per event.
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  EventCodec,
+  migrate,
+  migratePlatform,
+  type ConsumedEvent,
+  type EventHandler,
+  type EventsByTopic,
+  type EventTopic,
+  type Sql,
+} from '@shop/kit';
+import { lockStockOfBatch, saveReservations } from '../../product-svc/src/domain/inventory.ts';
+import { inventoryEventHandlers } from '../../product-svc/src/events/handlers.ts';
+import { connectAsSuperuser, stackEndpoints } from '../harness/stack.ts';
+
+const database = 'stock_reservations_test';
+const codec = new EventCodec(stackEndpoints().registryUrl);
+const handlers = inventoryEventHandlers(codec);
+
+let sql: Sql;
+/** pg_stat_statements lives in the cluster; it is read from the postgres database. */
+let stats: Sql;
+
+beforeAll(async () => {
+  stats = connectAsSuperuser('postgres', 1);
+  await stats.unsafe(`drop database if exists ${database} with (force)`);
+  await stats.unsafe(`create database ${database}`);
+  await stats`create extension if not exists pg_stat_statements`;
+  sql = connectAsSuperuser(database, 2);
+  await sql`create publication outbox with (publish = 'insert')`;
+  await migratePlatform(sql);
+  await migrate(sql, fileURLToPath(new URL('../../product-svc/migrations/', import.meta.url)), 'service_migrations');
+});
+
+afterAll(async () => {
+  await sql?.end();
+  await stats?.unsafe(`drop database if exists ${database} with (force)`);
+  await stats?.end();
+});
+
+async function product(stock: number): Promise<string> {
+  const id = randomUUID();
+  await sql`insert into products ${sql({ id, name: `p ${id}`, description: '', priceCents: 500, currency: 'EUR', stock })}`;
+  return id;
+}
+
+type Line = [productId: string, quantity: number];
+
+function event<T extends 'order-placed' | 'order-cancelled'>(
+  topic: T,
+  orderId: string,
+  value: EventsByTopic[T],
+): ConsumedEvent<EventTopic> {
+  return { id: randomUUID(), topic, key: orderId, value, partition: 0, offset: '0', timestamp: Date.now() };
+}
+
+const placed = (orderId: string, lines: Line[]) =>
+  event('order-placed', orderId, {
+    orderId,
+    userId: randomUUID(),
+    items: lines.map(([productId, quantity]) => ({ productId, quantity, unitPriceCents: 500 })),
+    totalCents: 500,
+    currency: 'EUR',
+    paymentToken: 'tok_ok',
+    placedAt: Date.now(),
+  });
+
+const cancelled = (orderId: string) =>
+  event('order-cancelled', orderId, { orderId, userId: randomUUID(), reason: 'CUSTOMER_CANCELLED', cancelledAt: Date.now() });
+
+/** As the consumer applies a batch: the locker, then each handler in turn, then the finisher, in one transaction. */
+async function applyAsBatch(events: ConsumedEvent<EventTopic>[]): Promise<void> {
+  await sql.begin(async (tx) => {
+    await lockStockOfBatch(tx, events);
+    for (const consumed of events) await (handlers[consumed.topic] as EventHandler<EventTopic>)(tx, consumed);
+    await saveReservations(tx);
+  });
+}
+
+/** As the consumer applies a batch of one (no locker: its handler reads what it needs itself). */
+async function applyOneByOne(events: ConsumedEvent<EventTopic>[]): Promise<void> {
+  for (const consumed of events) {
+    await sql.begin(async (tx) => {
+      await (handlers[consumed.topic] as EventHandler<EventTopic>)(tx, consumed);
+      await saveReservations(tx);
+    });
+  }
+}
+
+/** Two batches over fresh products and orders, whichever way they are applied; names stand for the ids. */
+async function scenario() {
+  const names = new Map<string, string>();
+  const named = (name: string, id: string) => (names.set(id, name), id);
+  const [scarce, plenty] = [named('scarce', await product(3)), named('plenty', await product(10))];
+  const [first, second, third, early, placedAndCancelled] = ['first', 'second', 'third', 'early', 'placedAndCancelled'].map((name) =>
+    named(name, randomUUID()),
+  ) as [string, string, string, string, string];
+  const batches = [
+    [
+      placed(first, [
+        [scarce, 2],
+        [plenty, 1],
+      ]),
+      // One unit of `scarce` is left for it: rejected.
+      placed(second, [[scarce, 2]]),
+      placed(third, [
+        [plenty, 1],
+        [scarce, 1],
+      ]),
+      // Placed again (another event id): decided already.
+      placed(first, [[scarce, 2]]),
+    ],
+    [
+      cancelled(first),
+      cancelled(early),
+      // Cancelled before it arrived: takes nothing.
+      placed(early, [[plenty, 1]]),
+      cancelled(second),
+      placed(placedAndCancelled, [[plenty, 4]]),
+      cancelled(placedAndCancelled),
+      cancelled(first),
+    ],
+  ];
+  return { names, products: [scarce, plenty], orders: [first, second, third, early, placedAndCancelled], batches };
+}
+
+type Scenario = Awaited<ReturnType<typeof scenario>>;
+
+/** Each order's reservation, each product's stock, and the events written (decoded, ids as names), in order. */
+async function outcomes({ names, products, orders }: Scenario) {
+  const reservations = await sql<{ orderId: string; status: string; items: { product_id: string; quantity: number }[] | null }[]>`
+    select r.order_id, r.status,
+      (select json_agg(json_build_object('product_id', i.product_id, 'quantity', i.quantity) order by i.product_id)
+       from reservation_items i where i.order_id = r.order_id) as items
+    from reservations r where r.order_id = any(${orders}::uuid[])`;
+  const stock = await sql<{ id: string; stock: number; version: number }[]>`
+    select id, stock, version from products where id = any(${products}::uuid[])`;
+  const ids = [...products, ...orders];
+  // In the order written, which is the order Debezium publishes them in: a statement's rows
+  // share created_at, and this scratch outbox is only ever appended to, so ctid tells.
+  const events = await sql<{ type: string; aggregateid: string; payload: Buffer }[]>`
+    select type, aggregateid, payload from outbox where aggregateid = any(${ids}) order by ctid`;
+  const decoded = await Promise.all(
+    events.map(async ({ type, aggregateid, payload }) => {
+      const value = await codec.decode(type as EventTopic, payload);
+      const detail = type === 'product-update' ? { stock: (value as EventsByTopic['product-update']).stock } : {};
+      return { type, about: names.get(aggregateid), ...detail };
+    }),
+  );
+  return {
+    reservations: Object.fromEntries(
+      reservations.map((r) => [
+        names.get(r.orderId),
+        {
+          status: r.status,
+          items: (r.items ?? [])
+            .map((item) => [names.get(item.product_id)!, item.quantity] as const)
+            .sort(([a], [b]) => a.localeCompare(b)),
+        },
+      ]),
+    ),
+    stock: Object.fromEntries(stock.map((p) => [names.get(p.id), { stock: p.stock, version: p.version }])),
+    events: decoded,
+  };
+}
+
+it('batches of order events leave reservations and stock as one event at a time does, with the same events', async () => {
+  const batched = await scenario();
+  for (const batch of batched.batches) await applyAsBatch(batch);
+  const oneByOne = await scenario();
+  for (const batch of oneByOne.batches) await applyOneByOne(batch);
+
+  const batchedOutcomes = await outcomes(batched);
+  expect(await outcomes(oneByOne)).toEqual(batchedOutcomes);
+  expect(batchedOutcomes.reservations).toEqual({
+    first: {
+      status: 'RELEASED',
+      items: [
+        ['plenty', 1],
+        ['scarce', 2],
+      ],
+    },
+    second: { status: 'REJECTED', items: [] },
+    third: {
+      status: 'RESERVED',
+      items: [
+        ['plenty', 1],
+        ['scarce', 1],
+      ],
+    },
+    early: { status: 'CANCELLED_EARLY', items: [] },
+    placedAndCancelled: { status: 'RELEASED', items: [['plenty', 4]] },
+  });
+  // scarce: 3 - 2 - 1 + 2; plenty: 10 - 1 - 1 - 4 + 1 + 4. A version per move.
+  expect(batchedOutcomes.stock).toEqual({ scarce: { stock: 2, version: 4 }, plenty: { stock: 9, version: 6 } });
+  expect(batchedOutcomes.events.filter((e) => e.type !== 'product-update')).toEqual([
+    { type: 'inventory-reserved', about: 'first' },
+    { type: 'inventory-rejected', about: 'second' },
+    { type: 'inventory-reserved', about: 'third' },
+    { type: 'inventory-reserved', about: 'placedAndCancelled' },
+  ]);
+  expect(batchedOutcomes.events.filter((e) => e.about === 'scarce').map((e) => e.stock)).toEqual([1, 0, 2]);
+});
+
+/** Calls, in the scratch database, of statements whose text matches `pattern` (SQL `like`). */
+async function calls(pattern: string): Promise<number> {
+  const [row] = await stats<{ calls: string | null }[]>`
+    select sum(s.calls) as calls from pg_stat_statements s join pg_database d on d.oid = s.dbid
+    where d.datname = ${database} and s.query like ${pattern}`;
+  return Number(row?.calls ?? 0);
+}
+const stockReads = () => calls('%from reservations where order_id = any%for update%');
+const stockWrites = () => calls('%insert into reservations%');
+
+it('a batch reads its stock in one statement and writes it in one; one event at a time reads per event and writes per decision', async () => {
+  const batched = await scenario();
+  const oneByOne = await scenario();
+  await stats`select pg_stat_statements_reset(0, oid, 0) from pg_database where datname = ${database}`;
+  for (const batch of batched.batches) await applyAsBatch(batch);
+  expect(await stockReads()).toBe(batched.batches.length);
+  expect(await stockWrites()).toBe(batched.batches.length);
+  await applyOneByOne(oneByOne.batches.flat());
+  const events = oneByOne.batches.flat().length;
+  // Four of the eleven events change nothing (placed again, placed after its cancellation,
+  // a rejected order cancelled, cancelled again) and write nothing; a rejection writes.
+  expect(await stockReads()).toBe(batched.batches.length + events);
+  expect(await stockWrites()).toBe(batched.batches.length + events - 4);
+});
