@@ -5,7 +5,7 @@ import { registerPaymentMetrics } from './api/metrics.ts';
 import { paymentRoutes } from './api/routes.ts';
 import { GatewayClient } from './data-access/gateway-client.ts';
 import { paymentProblems } from './domain/problems.ts';
-import { saveChargeOutcomes, type RetrySettings } from './domain/payments.ts';
+import { insertPendingPaymentsOfBatch, saveChargeOutcomes, type RetrySettings } from './domain/payments.ts';
 import { paymentEventHandlers } from './events/handlers.ts';
 import { paymentRetryJob } from './jobs/payment-retries.ts';
 
@@ -64,6 +64,7 @@ export default defineService({
       // Each order's charge is a gateway call made inside the batch's transaction; one after
       // the other, a batch of 50 orders waited for 50 calls. Orders touch only their own rows.
       keysInParallel: PAYMENT_KEYS_IN_PARALLEL,
+      lockBatch: insertPendingPaymentsOfBatch,
       finishBatch: saveChargeOutcomes,
       jobs: [paymentRetryJob({ sql, codec, gateway, retry, logger }, env.PAYMENT_RETRY_EVERY_MS)],
     };

@@ -7,14 +7,30 @@
 // real database and the real simulator, in a transaction that is rolled back.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadLetterHeaderNames, EventCodec, lockAggregate, serviceUrl, type OrderCancelled, type Transaction } from '@shop/kit';
+import {
+  deadLetterHeaderNames,
+  EventCodec,
+  lockAggregate,
+  serviceUrl,
+  type ConsumedEvent,
+  type EventTopic,
+  type OrderCancelled,
+  type Transaction,
+} from '@shop/kit';
 import { GatewayClient } from '../../payment-svc/src/data-access/gateway-client.ts';
 import {
   insertChargePending,
+  recordCancellation,
   saveStagedChargeOutcomes,
   stageChargeOutcome,
 } from '../../payment-svc/src/data-access/payments-repository.ts';
-import { chargeKey, refundKey, settleCancelledOrder, type PaymentsDependencies } from '../../payment-svc/src/domain/payments.ts';
+import {
+  chargeKey,
+  insertPendingPaymentsOfBatch,
+  refundKey,
+  settleCancelledOrder,
+  type PaymentsDependencies,
+} from '../../payment-svc/src/domain/payments.ts';
 import { expectStatus } from '../harness/client.ts';
 import { adminToken, call, expectProblem, newCustomer, type TestUser } from '../harness/http.ts';
 import { TopicRecorder } from '../harness/kafka.ts';
@@ -312,6 +328,45 @@ describe('after PAYMENT_ERROR (payment-svc domain against its database and the s
       });
     });
     expect((await ledger(orderId))[0]!.refunds).toHaveLength(1);
+  });
+
+  it("a batch's pending payments are inserted in one statement, and each order's handler takes its own once", async () => {
+    const [first, second] = [randomUUID(), randomUUID()];
+    const placed = (orderId: string): ConsumedEvent<EventTopic> => ({
+      id: randomUUID(),
+      topic: 'order-placed',
+      key: orderId,
+      value: {
+        orderId,
+        userId: customer.id,
+        items: [],
+        totalCents: 1_500,
+        currency: 'EUR',
+        paymentToken: 'tok_ok',
+        placedAt: Date.now(),
+      },
+      partition: 0,
+      offset: '0',
+      timestamp: Date.now(),
+    });
+    const payment = (orderId: string) => ({ id: randomUUID(), orderId, userId: customer.id, amountCents: 1_500, currency: 'EUR' });
+    await rolledBack(async (tx) => {
+      await recordCancellation(tx, second, 'CUSTOMER_CANCELLED');
+      // The first order twice (two events of it in the batch): one payment.
+      await insertPendingPaymentsOfBatch(tx, [placed(first), placed(second), placed(first)]);
+      const inserted = await tx<{ id: string; orderId: string }[]>`
+        select id, order_id from payments where order_id = any(${[first, second]}::uuid[]) order by order_id`;
+      expect(inserted.map((row) => row.orderId)).toEqual([first, second].sort());
+      const idOf = (orderId: string) => inserted.find((row) => row.orderId === orderId)!.id;
+      // The handlers find them inserted (an insert of their own would conflict, and answer nothing).
+      expect(await insertChargePending(tx, payment(first), 'tok_ok')).toMatchObject({
+        pending: { id: idOf(first), status: 'CHARGE_PENDING', paymentToken: 'tok_ok' },
+        cancelled: false,
+      });
+      expect(await insertChargePending(tx, payment(first), 'tok_ok')).toBeUndefined();
+      expect(await insertChargePending(tx, payment(second), 'tok_ok')).toMatchObject({ pending: { id: idOf(second) }, cancelled: true });
+      expect(await tx`select id from payments where order_id = any(${[first, second]}::uuid[])`).toHaveLength(2);
+    });
   });
 
   it('nothing in the ledger: the payment stays FAILED PAYMENT_ERROR, nothing is written', async () => {

@@ -1,4 +1,4 @@
-import { outboxClause, StagedWrites, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
+import { outboxClause, PerTransaction, StagedWrites, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
 import type { PaymentRow, PaymentStatus } from '../domain/payments.ts';
 
 type Db = Sql | Transaction;
@@ -17,19 +17,37 @@ export async function findPaymentOfOrder(sql: Db, orderId: string): Promise<Paym
 
 export type NewPayment = Pick<PaymentRow, 'id' | 'orderId' | 'userId' | 'amountCents' | 'currency'>;
 
+/** A payment inserted pending, and whether its order was cancelled before. */
+export interface PendingCharge {
+  pending: PaymentRow;
+  cancelled: boolean;
+}
+
+/** A new payment to insert pending, with the card token its charge uses. */
+export interface ChargeToInsert {
+  payment: NewPayment;
+  paymentToken: string;
+}
+
 /**
- * The order's payment about to be charged, pending until the gateway's answer says otherwise
- * in the same transaction, unless the order has a payment already (undefined then); and
- * whether the order was cancelled before. One round trip instead of a check and then the
- * insert. The order's lock must be held.
+ * The pending payments a transaction inserted ahead of its handlers (insertChargesPending), by
+ * order: undefined for an order that had one already, or whose handler has taken its own.
  */
-export async function insertChargePending(
-  tx: Transaction,
-  payment: NewPayment,
-  paymentToken: string,
-): Promise<{ pending: PaymentRow; cancelled: boolean } | undefined> {
+const insertedAhead = new PerTransaction(() => new Map<string, PendingCharge | undefined>());
+
+/**
+ * Each order's payment about to be charged, pending until the gateway's answer says otherwise
+ * in the same transaction, unless the order has a payment already; and whether the order was
+ * cancelled before. One statement for them all (a consumed batch's orders), also when an order
+ * comes twice (its first is inserted); insertChargePending then answers from what it returned.
+ * The orders' locks must be held.
+ */
+export async function insertChargesPending(tx: Transaction, charges: ChargeToInsert[]): Promise<void> {
+  const ahead = insertedAhead.of(tx);
+  const fresh = [...new Map(charges.filter((charge) => !ahead.has(charge.payment.orderId)).map((c) => [c.payment.orderId, c])).values()];
+  if (fresh.length === 0) return;
   const values = tx(
-    { ...payment, status: 'CHARGE_PENDING', paymentToken, nextAttemptAt: new Date() },
+    fresh.map(({ payment, paymentToken }) => ({ ...payment, status: 'CHARGE_PENDING', paymentToken, nextAttemptAt: new Date() })),
     'id',
     'orderId',
     'userId',
@@ -39,16 +57,28 @@ export async function insertChargePending(
     'paymentToken',
     'nextAttemptAt',
   );
-  const [row] = await tx<(PaymentRow & { cancelled: boolean })[]>`
+  const rows = await tx<(PaymentRow & { cancelled: boolean })[]>`
     with pending as (
       insert into payments ${values}
       on conflict (order_id) do nothing
       returning ${columns(tx)})
-    select pending.*, exists (select 1 from cancelled_orders where order_id = ${payment.orderId}) as cancelled
+    select pending.*, exists (select 1 from cancelled_orders c where c.order_id = pending.order_id) as cancelled
     from pending`;
-  if (!row) return undefined;
-  const { cancelled, ...pending } = row;
-  return { pending, cancelled };
+  for (const { payment } of fresh) ahead.set(payment.orderId, undefined);
+  for (const { cancelled, ...pending } of rows) ahead.set(pending.orderId, { pending, cancelled });
+}
+
+/**
+ * The order's payment about to be charged (see insertChargesPending), unless the order has a
+ * payment already (undefined then): inserted now, or taken from what the transaction inserted
+ * ahead, once.
+ */
+export async function insertChargePending(tx: Transaction, payment: NewPayment, paymentToken: string): Promise<PendingCharge | undefined> {
+  const ahead = insertedAhead.of(tx);
+  if (!ahead.has(payment.orderId)) await insertChargesPending(tx, [{ payment, paymentToken }]);
+  const inserted = ahead.get(payment.orderId);
+  ahead.set(payment.orderId, undefined);
+  return inserted;
 }
 
 /** A charge's definite outcome: charged (with the gateway's charge id), or failed (with its reason). */

@@ -7,6 +7,7 @@ import {
   writeOutboxEvent,
   type AuthenticatedUser,
   type BatchFinisher,
+  type BatchLocker,
   type EventCodec,
   type OrderCancelled,
   type OrderPlaced,
@@ -19,12 +20,14 @@ import {
   chargeUnanswered,
   findPaymentOfOrder,
   insertChargePending,
+  insertChargesPending,
   markRefunded,
   markSettledUncharged,
   recordCancellation,
   saveStagedChargeOutcomes,
   settlementUnfinished,
   stageChargeOutcome,
+  type NewPayment,
 } from '../data-access/payments-repository.ts';
 import { paymentFailure, paymentRefunded, paymentSuccess } from './events.ts';
 import {
@@ -151,6 +154,28 @@ export async function recordChargeVerdict(
 /** Writes, last in a consumed batch's transaction, the charge outcomes its order-placed events staged: one statement for the batch. */
 export const saveChargeOutcomes: BatchFinisher = saveStagedChargeOutcomes;
 
+const newPayment = (order: OrderPlaced): NewPayment => ({
+  id: randomUUID(),
+  orderId: order.orderId,
+  userId: order.userId,
+  amountCents: order.totalCents,
+  currency: order.currency,
+});
+
+/**
+ * Before a batch of order events: its orders' payments inserted pending in one statement, for
+ * each order-placed handler to take its own instead of inserting it with a round trip. The
+ * row of each new payment is locked by its insert, as the order it belongs to is (the
+ * consumer locks the batch's orders first).
+ */
+export const insertPendingPaymentsOfBatch: BatchLocker = async (tx, events) => {
+  const orders = events.flatMap((event) => (event.topic === 'order-placed' ? [event.value as OrderPlaced] : []));
+  await insertChargesPending(
+    tx,
+    orders.map((order) => ({ payment: newPayment(order), paymentToken: order.paymentToken })),
+  );
+};
+
 /**
  * order-placed: charge the order's total and record the outcome with its event, in the
  * consumer's transaction. Without a definite answer after a quick burst of calls, the payment
@@ -162,14 +187,7 @@ export const saveChargeOutcomes: BatchFinisher = saveStagedChargeOutcomes;
 export async function chargeOrder(tx: Transaction, dependencies: PaymentsDependencies, order: OrderPlaced): Promise<void> {
   // One order's placement, cancellation and retries are applied one after the other, never interleaved.
   await lockAggregate(tx, order.orderId);
-  const payment = {
-    id: randomUUID(),
-    orderId: order.orderId,
-    userId: order.userId,
-    amountCents: order.totalCents,
-    currency: order.currency,
-  };
-  const inserted = await insertChargePending(tx, payment, order.paymentToken);
+  const inserted = await insertChargePending(tx, newPayment(order), order.paymentToken);
   if (!inserted) return; // applied before
   const { pending, cancelled } = inserted;
   if (cancelled) {
