@@ -6,6 +6,7 @@ import { defineService, Port } from '@shop/kit';
 import { notificationRoutes } from './api/routes.ts';
 import { smtpMailer } from './data-access/smtp-mailer.ts';
 import { notificationProblems } from './domain/problems.ts';
+import { saveNotifications } from './domain/notifications.ts';
 import { notificationEventHandlers } from './events/handlers.ts';
 import { mailSender } from './jobs/mail-sender.ts';
 
@@ -70,6 +71,7 @@ export default defineService({
         await notificationRoutes(app, { sql });
       },
       handlers: notificationEventHandlers(),
+      finishBatch: saveNotifications,
       jobs: [sender.job],
     };
   },

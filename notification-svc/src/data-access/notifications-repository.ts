@@ -1,4 +1,4 @@
-import type { Sql, Transaction } from '@shop/kit';
+import { StagedWrites, type Sql, type Transaction } from '@shop/kit';
 import type { NotificationKind, RenderedMail } from '../domain/mails.ts';
 
 type Db = Sql | Transaction;
@@ -49,13 +49,32 @@ export async function upsertRecipient(tx: Transaction, recipient: Recipient): Pr
     where recipients.version < excluded.version`;
 }
 
+/** The mails of a transaction's events, not written yet. */
+const stagedNotifications = new StagedWrites<RenderedMail & { eventId: string }>();
+
 /**
- * Stores the mail of an event, once: processed_events already keeps a redelivered event from
- * getting here, and the event id as the key makes a second row impossible anyway.
+ * Stages the mail of an event for saveStagedNotifications, which writes a transaction's in one
+ * statement: a consumed batch's events cost one insert between them instead of one each.
  */
-export async function insertNotification(tx: Transaction, eventId: string, mail: RenderedMail): Promise<void> {
+export function stageNotification(tx: Transaction, eventId: string, mail: RenderedMail): void {
+  stagedNotifications.stage(tx, { eventId, ...mail });
+}
+
+/**
+ * Stores the mails the transaction staged, each once: processed_events already keeps a
+ * redelivered event from getting here, and the event id as the key makes a second row
+ * impossible anyway.
+ */
+export async function saveStagedNotifications(tx: Transaction): Promise<void> {
+  const staged = stagedNotifications.take(tx);
+  if (!staged) return;
+  const column = <K extends keyof (typeof staged.changes)[number]>(key: K) => staged.changes.map((mail) => mail[key]);
+  // As text: postgres.js sends an array of Dates as one timestamp, not as an array.
   await tx`
-    insert into notifications ${tx({ eventId, ...mail }, 'eventId', 'userId', 'kind', 'subject', 'body', 'occurredAt')}
+    insert into notifications (event_id, user_id, kind, subject, body, occurred_at)
+    select * from unnest(
+      ${column('eventId')}::uuid[], ${column('userId')}::uuid[], ${column('kind')}::text[], ${column('subject')}::text[],
+      ${column('body')}::text[], ${staged.changes.map((mail) => mail.occurredAt.toISOString())}::timestamptz[])
     on conflict (event_id) do nothing`;
 }
 

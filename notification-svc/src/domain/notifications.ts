@@ -1,10 +1,19 @@
 // What notification-svc does with the events it consumes (inside the consumer's transaction,
 // so exactly once) and what it answers about them.
-import { invalidCursor, keysetPage, type Sql, type Transaction, type UserRegistered, type UserUpdated } from '@shop/kit';
+import {
+  invalidCursor,
+  keysetPage,
+  type BatchFinisher,
+  type Sql,
+  type Transaction,
+  type UserRegistered,
+  type UserUpdated,
+} from '@shop/kit';
 import {
   findNotification,
-  insertNotification,
   notificationsOfUser,
+  saveStagedNotifications,
+  stageNotification,
   upsertRecipient,
   type NotificationRow,
 } from '../data-access/notifications-repository.ts';
@@ -15,10 +24,14 @@ import { notificationProblems } from './problems.ts';
  * Records the mail of an event, to be sent by the sender job. Sending here would be wrong:
  * the mail could go out and the transaction still roll back (a crash, a failed commit), and
  * the redelivered event would send it again; a row commits with the event id or not at all.
+ * The row is staged, and written with the batch's others by saveNotifications.
  */
-export async function recordNotification(tx: Transaction, eventId: string, mail: RenderedMail): Promise<void> {
-  await insertNotification(tx, eventId, mail);
+export function recordNotification(tx: Transaction, eventId: string, mail: RenderedMail): void {
+  stageNotification(tx, eventId, mail);
 }
+
+/** Writes, last in a consumed batch's transaction, the mails its events staged: one statement for the batch. */
+export const saveNotifications: BatchFinisher = saveStagedNotifications;
 
 /** user-registration: the user's address (version 1 of the account). */
 export async function rememberRegisteredUser(tx: Transaction, registration: UserRegistered): Promise<void> {

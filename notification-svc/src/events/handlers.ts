@@ -10,7 +10,7 @@ export function notificationEventHandlers(): EventHandlers {
   return {
     'user-registration': async (tx, { id, value }) => {
       await rememberRegisteredUser(tx, value);
-      await recordNotification(tx, id, welcomeMail(value));
+      recordNotification(tx, id, welcomeMail(value));
     },
     'user-updated': async (tx, { value }) => rememberUpdatedUser(tx, value),
     'order-confirmed': async (tx, { id, value }) => recordNotification(tx, id, orderConfirmedMail(value)),
