@@ -4,36 +4,14 @@
 // database with the service's tables (the running service never sees it): every event's mail
 // is recorded once, in one statement per batch, where one event at a time writes one each.
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { migrate, migratePlatform, type ConsumedEvent, type EventHandler, type EventsByTopic, type EventTopic, type Sql } from '@shop/kit';
+import { expect, it } from 'vitest';
+import type { ConsumedEvent, EventsByTopic, EventTopic } from '@shop/kit';
 import { saveNotifications } from '../../notification-svc/src/domain/notifications.ts';
 import { notificationEventHandlers } from '../../notification-svc/src/events/handlers.ts';
-import { connectAsSuperuser } from '../harness/stack.ts';
+import { applyAsBatch, applyOneByOne, scratchServiceDatabase, type ConsumerParts } from '../harness/batches.ts';
 
-const database = 'notification_records_test';
-const handlers = notificationEventHandlers();
-
-let sql: Sql;
-/** pg_stat_statements lives in the cluster; it is read from the postgres database. */
-let stats: Sql;
-
-beforeAll(async () => {
-  stats = connectAsSuperuser('postgres', 1);
-  await stats.unsafe(`drop database if exists ${database} with (force)`);
-  await stats.unsafe(`create database ${database}`);
-  await stats`create extension if not exists pg_stat_statements`;
-  sql = connectAsSuperuser(database, 2);
-  await sql`create publication outbox with (publish = 'insert')`;
-  await migratePlatform(sql);
-  await migrate(sql, fileURLToPath(new URL('../../notification-svc/migrations/', import.meta.url)), 'service_migrations');
-});
-
-afterAll(async () => {
-  await sql?.end();
-  await stats?.unsafe(`drop database if exists ${database} with (force)`);
-  await stats?.end();
-});
+const scratch = scratchServiceDatabase('notification_records_test', new URL('../../notification-svc/migrations/', import.meta.url));
+const consumer: ConsumerParts = { handlers: notificationEventHandlers(), finishBatch: saveNotifications };
 
 function event<T extends EventTopic>(topic: T, key: string, value: EventsByTopic[T]): ConsumedEvent<EventTopic> {
   return { id: randomUUID(), topic, key, value, partition: 0, offset: '0', timestamp: Date.now() };
@@ -74,41 +52,17 @@ function events(userId: string): ConsumedEvent<EventTopic>[] {
   ];
 }
 
-const handlerOf = (consumed: ConsumedEvent<EventTopic>) => handlers[consumed.topic] as EventHandler<EventTopic>;
-
-/** As the consumer applies a batch: each handler in turn, then the finisher, in one transaction. */
-async function applyAsBatch(batch: ConsumedEvent<EventTopic>[]): Promise<void> {
-  await sql.begin(async (tx) => {
-    for (const consumed of batch) await handlerOf(consumed)(tx, consumed);
-    await saveNotifications(tx);
-  });
-}
-
-async function applyOneByOne(batch: ConsumedEvent<EventTopic>[]): Promise<void> {
-  for (const consumed of batch) {
-    await sql.begin(async (tx) => {
-      await handlerOf(consumed)(tx, consumed);
-      await saveNotifications(tx);
-    });
-  }
-}
-
 const mailsOf = (userId: string) =>
-  sql<{ eventId: string; kind: string; status: string }[]>`
+  scratch.sql<{ eventId: string; kind: string; status: string }[]>`
     select event_id, kind, status from notifications where user_id = ${userId} order by occurred_at, kind`;
 
-async function inserts(): Promise<number> {
-  const [row] = await stats<{ calls: string | null }[]>`
-    select sum(s.calls) as calls from pg_stat_statements s join pg_database d on d.oid = s.dbid
-    where d.datname = ${database} and s.query like '%insert into notifications%'`;
-  return Number(row?.calls ?? 0);
-}
+const inserts = () => scratch.calls('%insert into notifications%');
 
 it("a batch records each event's mail once, in one statement; one event at a time, one statement each", async () => {
   const [batched, oneByOne] = [randomUUID(), randomUUID()];
   const batch = events(batched);
-  await stats`select pg_stat_statements_reset(0, oid, 0) from pg_database where datname = ${database}`;
-  await applyAsBatch(batch);
+  await scratch.resetStatementCounts();
+  await applyAsBatch(scratch.sql, consumer, batch);
   expect(await inserts()).toBe(1);
   const mails = await mailsOf(batched);
   expect(mails.map((mail) => mail.kind).sort()).toEqual(['ORDER_CANCELLED', 'ORDER_CONFIRMED', 'PAYMENT_REFUNDED']);
@@ -117,7 +71,7 @@ it("a batch records each event's mail once, in one statement; one event at a tim
   );
   expect(mails.every((mail) => mail.status === 'PENDING')).toBe(true);
 
-  await applyOneByOne(events(oneByOne));
+  await applyOneByOne(scratch.sql, consumer, events(oneByOne));
   expect(await inserts()).toBe(1 + 3);
   expect(await mailsOf(oneByOne)).toHaveLength(3);
 });

@@ -7,52 +7,26 @@
 // twice; and the batch must read its orders once and write them once, where one report at a
 // time reads and writes each.
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  EventCodec,
-  migrate,
-  migratePlatform,
-  type ConsumedEvent,
-  type EventHandler,
-  type EventsByTopic,
-  type EventTopic,
-  type Sql,
-} from '@shop/kit';
+import { expect, it } from 'vitest';
+import { EventCodec, type ConsumedEvent, type EventsByTopic, type EventTopic } from '@shop/kit';
 import { lockReportedOrders, saveDecisions } from '../../order-svc/src/domain/orders.ts';
 import { orderEventHandlers } from '../../order-svc/src/events/handlers.ts';
-import { connectAsSuperuser, stackEndpoints } from '../harness/stack.ts';
+import { applyAsBatch, applyOneByOne, scratchServiceDatabase, type ConsumerParts } from '../harness/batches.ts';
+import { stackEndpoints } from '../harness/stack.ts';
 
-const database = 'order_reports_test';
-const handlers = orderEventHandlers(new EventCodec(stackEndpoints().registryUrl));
-
-let sql: Sql;
-/** pg_stat_statements lives in the cluster; it is read from the postgres database. */
-let stats: Sql;
-
-beforeAll(async () => {
-  stats = connectAsSuperuser('postgres', 1);
-  await stats.unsafe(`drop database if exists ${database} with (force)`);
-  await stats.unsafe(`create database ${database}`);
-  await stats`create extension if not exists pg_stat_statements`;
-  sql = connectAsSuperuser(database, 2);
-  await sql`create publication outbox with (publish = 'insert')`;
-  await migratePlatform(sql);
-  await migrate(sql, fileURLToPath(new URL('../../order-svc/migrations/', import.meta.url)), 'service_migrations');
-});
-
-afterAll(async () => {
-  await sql?.end();
-  await stats?.unsafe(`drop database if exists ${database} with (force)`);
-  await stats?.end();
-});
+const scratch = scratchServiceDatabase('order_reports_test', new URL('../../order-svc/migrations/', import.meta.url));
+const consumer: ConsumerParts = {
+  handlers: orderEventHandlers(new EventCodec(stackEndpoints().registryUrl)),
+  lockBatch: lockReportedOrders,
+  finishBatch: saveDecisions,
+};
 
 type ReportTopic = 'payment-success' | 'payment-failure' | 'inventory-reserved' | 'inventory-rejected';
 
 async function pendingOrder(): Promise<string> {
   const id = randomUUID();
-  await sql`insert into orders ${sql({ id, userId: randomUUID(), status: 'PENDING', totalCents: 500, currency: 'EUR', paymentToken: 'tok_ok' })}`;
-  await sql`insert into order_items ${sql({ orderId: id, productId: randomUUID(), quantity: 1, unitPriceCents: 500 })}`;
+  await scratch.sql`insert into orders ${scratch.sql({ id, userId: randomUUID(), status: 'PENDING', totalCents: 500, currency: 'EUR', paymentToken: 'tok_ok' })}`;
+  await scratch.sql`insert into order_items ${scratch.sql({ orderId: id, productId: randomUUID(), quantity: 1, unitPriceCents: 500 })}`;
   return id;
 }
 
@@ -68,29 +42,10 @@ function report(topic: ReportTopic, orderId: string): ConsumedEvent<EventTopic> 
   return { id: randomUUID(), topic, key: orderId, value: values[topic], partition: 0, offset: '0', timestamp: Date.now() };
 }
 
-/** As the consumer applies a batch: the locker, then each handler in turn, then the finisher, in one transaction. */
-async function applyAsBatch(events: ConsumedEvent<EventTopic>[]): Promise<void> {
-  await sql.begin(async (tx) => {
-    await lockReportedOrders(tx, events);
-    for (const event of events) await (handlers[event.topic] as EventHandler<EventTopic>)(tx, event);
-    await saveDecisions(tx);
-  });
-}
-
-/** As the consumer applies a batch of one (no locker: its handler locks the order itself). */
-async function applyOneByOne(events: ConsumedEvent<EventTopic>[]): Promise<void> {
-  for (const event of events) {
-    await sql.begin(async (tx) => {
-      await (handlers[event.topic] as EventHandler<EventTopic>)(tx, event);
-      await saveDecisions(tx);
-    });
-  }
-}
-
 /** The same reports of four new orders, whichever way they are applied; one was paid before. */
 async function scenario() {
   const [confirmed, declined, outOfStock, paid] = [await pendingOrder(), await pendingOrder(), await pendingOrder(), await pendingOrder()];
-  await applyOneByOne([report('payment-success', confirmed)]);
+  await applyOneByOne(scratch.sql, consumer, [report('payment-success', confirmed)]);
   const events = [
     report('inventory-reserved', confirmed),
     report('inventory-reserved', declined),
@@ -108,30 +63,23 @@ async function scenario() {
 async function outcomes(orderIds: string[]) {
   return Promise.all(
     orderIds.map(async (id) => {
-      const [order] = await sql`
+      const [order] = await scratch.sql`
         select status, cancel_reason, payment_outcome, inventory_outcome, updated_at > created_at as updated
         from orders where id = ${id}`;
-      const events = await sql<{ type: string }[]>`select type from outbox where aggregateid = ${id} order by created_at, id`;
+      const events = await scratch.sql<{ type: string }[]>`select type from outbox where aggregateid = ${id} order by created_at, id`;
       return { ...order, events: events.map((row) => row.type) };
     }),
   );
 }
 
-/** Calls, in the scratch database, of statements whose text matches `pattern` (SQL `like`). */
-async function calls(pattern: string): Promise<number> {
-  const [row] = await stats<{ calls: string | null }[]>`
-    select sum(s.calls) as calls from pg_stat_statements s join pg_database d on d.oid = s.dbid
-    where d.datname = ${database} and s.query like ${pattern}`;
-  return Number(row?.calls ?? 0);
-}
-const orderReads = () => calls('%for update of o%');
-const orderWrites = () => calls('%update orders%');
+const orderReads = () => scratch.calls('%for update of o%');
+const orderWrites = () => scratch.calls('%update orders%');
 
 it('a batch of reports leaves each order as one report at a time does, with the same events', async () => {
   const batched = await scenario();
-  await applyAsBatch(batched.events);
+  await applyAsBatch(scratch.sql, consumer, batched.events);
   const oneByOne = await scenario();
-  await applyOneByOne(oneByOne.events);
+  await applyOneByOne(scratch.sql, consumer, oneByOne.events);
 
   const batchedOutcomes = await outcomes(batched.orders);
   expect(await outcomes(oneByOne.orders)).toEqual(batchedOutcomes);
@@ -158,11 +106,11 @@ it('a batch of reports leaves each order as one report at a time does, with the 
 it('a batch reads its orders in one statement and writes them in one; one report at a time reads and writes one per report', async () => {
   const batched = await scenario();
   const oneByOne = await scenario();
-  await stats`select pg_stat_statements_reset(0, oid, 0) from pg_database where datname = ${database}`;
-  await applyAsBatch(batched.events);
+  await scratch.resetStatementCounts();
+  await applyAsBatch(scratch.sql, consumer, batched.events);
   expect(await orderReads()).toBe(1);
   expect(await orderWrites()).toBe(1);
-  await applyOneByOne(oneByOne.events);
+  await applyOneByOne(scratch.sql, consumer, oneByOne.events);
   expect(await orderReads()).toBe(1 + oneByOne.events.length);
   expect(await orderWrites()).toBe(1 + oneByOne.events.length);
 });
@@ -170,8 +118,8 @@ it('a batch reads its orders in one statement and writes them in one; one report
 it('a report of an order this service does not have fails the batch, so the consumer applies it alone', async () => {
   const known = await pendingOrder();
   const events = [report('payment-success', known), report('payment-success', randomUUID())];
-  await expect(applyAsBatch(events)).rejects.toThrow(/does not exist here/);
+  await expect(applyAsBatch(scratch.sql, consumer, events)).rejects.toThrow(/does not exist here/);
   expect((await outcomes([known]))[0]).toMatchObject({ status: 'PENDING', paymentOutcome: null, events: [] });
-  await applyOneByOne([events[0]!]);
+  await applyOneByOne(scratch.sql, consumer, [events[0]!]);
   expect((await outcomes([known]))[0]).toMatchObject({ status: 'PENDING', paymentOutcome: 'SUCCEEDED', events: [] });
 });

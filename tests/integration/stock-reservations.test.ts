@@ -8,50 +8,20 @@
 // placed twice, and when it is placed and cancelled in one batch; and the batch must read
 // and write once, where one event at a time reads and writes per event.
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  EventCodec,
-  migrate,
-  migratePlatform,
-  type ConsumedEvent,
-  type EventHandler,
-  type EventsByTopic,
-  type EventTopic,
-  type Sql,
-} from '@shop/kit';
+import { expect, it } from 'vitest';
+import { EventCodec, type ConsumedEvent, type EventsByTopic, type EventTopic } from '@shop/kit';
 import { lockStockOfBatch, saveReservations } from '../../product-svc/src/domain/inventory.ts';
 import { inventoryEventHandlers } from '../../product-svc/src/events/handlers.ts';
-import { connectAsSuperuser, stackEndpoints } from '../harness/stack.ts';
+import { applyAsBatch, applyOneByOne, scratchServiceDatabase, type ConsumerParts } from '../harness/batches.ts';
+import { stackEndpoints } from '../harness/stack.ts';
 
-const database = 'stock_reservations_test';
+const scratch = scratchServiceDatabase('stock_reservations_test', new URL('../../product-svc/migrations/', import.meta.url));
 const codec = new EventCodec(stackEndpoints().registryUrl);
-const handlers = inventoryEventHandlers(codec);
-
-let sql: Sql;
-/** pg_stat_statements lives in the cluster; it is read from the postgres database. */
-let stats: Sql;
-
-beforeAll(async () => {
-  stats = connectAsSuperuser('postgres', 1);
-  await stats.unsafe(`drop database if exists ${database} with (force)`);
-  await stats.unsafe(`create database ${database}`);
-  await stats`create extension if not exists pg_stat_statements`;
-  sql = connectAsSuperuser(database, 2);
-  await sql`create publication outbox with (publish = 'insert')`;
-  await migratePlatform(sql);
-  await migrate(sql, fileURLToPath(new URL('../../product-svc/migrations/', import.meta.url)), 'service_migrations');
-});
-
-afterAll(async () => {
-  await sql?.end();
-  await stats?.unsafe(`drop database if exists ${database} with (force)`);
-  await stats?.end();
-});
+const consumer: ConsumerParts = { handlers: inventoryEventHandlers(codec), lockBatch: lockStockOfBatch, finishBatch: saveReservations };
 
 async function product(stock: number): Promise<string> {
   const id = randomUUID();
-  await sql`insert into products ${sql({ id, name: `p ${id}`, description: '', priceCents: 500, currency: 'EUR', stock })}`;
+  await scratch.sql`insert into products ${scratch.sql({ id, name: `p ${id}`, description: '', priceCents: 500, currency: 'EUR', stock })}`;
   return id;
 }
 
@@ -78,25 +48,6 @@ const placed = (orderId: string, lines: Line[]) =>
 
 const cancelled = (orderId: string) =>
   event('order-cancelled', orderId, { orderId, userId: randomUUID(), reason: 'CUSTOMER_CANCELLED', cancelledAt: Date.now() });
-
-/** As the consumer applies a batch: the locker, then each handler in turn, then the finisher, in one transaction. */
-async function applyAsBatch(events: ConsumedEvent<EventTopic>[]): Promise<void> {
-  await sql.begin(async (tx) => {
-    await lockStockOfBatch(tx, events);
-    for (const consumed of events) await (handlers[consumed.topic] as EventHandler<EventTopic>)(tx, consumed);
-    await saveReservations(tx);
-  });
-}
-
-/** As the consumer applies a batch of one (no locker: its handler reads what it needs itself). */
-async function applyOneByOne(events: ConsumedEvent<EventTopic>[]): Promise<void> {
-  for (const consumed of events) {
-    await sql.begin(async (tx) => {
-      await (handlers[consumed.topic] as EventHandler<EventTopic>)(tx, consumed);
-      await saveReservations(tx);
-    });
-  }
-}
 
 /** Two batches over fresh products and orders, whichever way they are applied; names stand for the ids. */
 async function scenario() {
@@ -139,17 +90,17 @@ type Scenario = Awaited<ReturnType<typeof scenario>>;
 
 /** Each order's reservation, each product's stock, and the events written (decoded, ids as names), in order. */
 async function outcomes({ names, products, orders }: Scenario) {
-  const reservations = await sql<{ orderId: string; status: string; items: { product_id: string; quantity: number }[] | null }[]>`
+  const reservations = await scratch.sql<{ orderId: string; status: string; items: { product_id: string; quantity: number }[] | null }[]>`
     select r.order_id, r.status,
       (select json_agg(json_build_object('product_id', i.product_id, 'quantity', i.quantity) order by i.product_id)
        from reservation_items i where i.order_id = r.order_id) as items
     from reservations r where r.order_id = any(${orders}::uuid[])`;
-  const stock = await sql<{ id: string; stock: number; version: number }[]>`
+  const stock = await scratch.sql<{ id: string; stock: number; version: number }[]>`
     select id, stock, version from products where id = any(${products}::uuid[])`;
   const ids = [...products, ...orders];
   // In the order written, which is the order Debezium publishes them in: a statement's rows
   // share created_at, and this scratch outbox is only ever appended to, so ctid tells.
-  const events = await sql<{ type: string; aggregateid: string; payload: Buffer }[]>`
+  const events = await scratch.sql<{ type: string; aggregateid: string; payload: Buffer }[]>`
     select type, aggregateid, payload from outbox where aggregateid = any(${ids}) order by ctid`;
   const decoded = await Promise.all(
     events.map(async ({ type, aggregateid, payload }) => {
@@ -177,9 +128,9 @@ async function outcomes({ names, products, orders }: Scenario) {
 
 it('batches of order events leave reservations and stock as one event at a time does, with the same events', async () => {
   const batched = await scenario();
-  for (const batch of batched.batches) await applyAsBatch(batch);
+  for (const batch of batched.batches) await applyAsBatch(scratch.sql, consumer, batch);
   const oneByOne = await scenario();
-  for (const batch of oneByOne.batches) await applyOneByOne(batch);
+  for (const batch of oneByOne.batches) await applyOneByOne(scratch.sql, consumer, batch);
 
   const batchedOutcomes = await outcomes(batched);
   expect(await outcomes(oneByOne)).toEqual(batchedOutcomes);
@@ -213,24 +164,17 @@ it('batches of order events leave reservations and stock as one event at a time 
   expect(batchedOutcomes.events.filter((e) => e.about === 'scarce').map((e) => e.stock)).toEqual([1, 0, 2]);
 });
 
-/** Calls, in the scratch database, of statements whose text matches `pattern` (SQL `like`). */
-async function calls(pattern: string): Promise<number> {
-  const [row] = await stats<{ calls: string | null }[]>`
-    select sum(s.calls) as calls from pg_stat_statements s join pg_database d on d.oid = s.dbid
-    where d.datname = ${database} and s.query like ${pattern}`;
-  return Number(row?.calls ?? 0);
-}
-const stockReads = () => calls('%from reservations where order_id = any%for update%');
-const stockWrites = () => calls('%insert into reservations%');
+const stockReads = () => scratch.calls('%from reservations where order_id = any%for update%');
+const stockWrites = () => scratch.calls('%insert into reservations%');
 
 it('a batch reads its stock in one statement and writes it in one; one event at a time reads per event and writes per decision', async () => {
   const batched = await scenario();
   const oneByOne = await scenario();
-  await stats`select pg_stat_statements_reset(0, oid, 0) from pg_database where datname = ${database}`;
-  for (const batch of batched.batches) await applyAsBatch(batch);
+  await scratch.resetStatementCounts();
+  for (const batch of batched.batches) await applyAsBatch(scratch.sql, consumer, batch);
   expect(await stockReads()).toBe(batched.batches.length);
   expect(await stockWrites()).toBe(batched.batches.length);
-  await applyOneByOne(oneByOne.batches.flat());
+  await applyOneByOne(scratch.sql, consumer, oneByOne.batches.flat());
   const events = oneByOne.batches.flat().length;
   // Four of the eleven events change nothing (placed again, placed after its cancellation,
   // a rejected order cancelled, cancelled again) and write nothing; a rejection writes.

@@ -1,0 +1,100 @@
+// What the tests of the services' batch handling share: a scratch database with one service's
+// tables, which the running service never sees, whose statements are counted; and a batch of
+// events applied as the kit's consumer applies it, or one event at a time.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  migrate,
+  migratePlatform,
+  type BatchFinisher,
+  type BatchLocker,
+  type ConsumedEvent,
+  type EventHandler,
+  type EventHandlers,
+  type EventTopic,
+  type Sql,
+} from '@shop/kit';
+import { connectAsSuperuser } from './stack.ts';
+
+export interface ScratchDatabase {
+  /** A pool on it, once the suite's beforeAll has run. */
+  readonly sql: Sql;
+  /** Calls of statements whose text matches `pattern` (SQL `like`) since the last reset. */
+  calls(pattern: string): Promise<number>;
+  resetStatementCounts(): Promise<void>;
+}
+
+/**
+ * Registers the suite's hooks that create the database `name` with the platform tables and the
+ * service's own (`migrations`, the service's migrations folder), and drop it after.
+ */
+export function scratchServiceDatabase(name: string, migrations: URL): ScratchDatabase {
+  let sql: Sql | undefined;
+  /** pg_stat_statements lives in the cluster; it is read from the postgres database. */
+  let stats: Sql | undefined;
+  beforeAll(async () => {
+    stats = connectAsSuperuser('postgres', 1);
+    await stats.unsafe(`drop database if exists ${name} with (force)`);
+    await stats.unsafe(`create database ${name}`);
+    await stats`create extension if not exists pg_stat_statements`;
+    sql = connectAsSuperuser(name, 2);
+    await sql`create publication outbox with (publish = 'insert')`;
+    await migratePlatform(sql);
+    await migrate(sql, fileURLToPath(migrations), 'service_migrations');
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await stats?.unsafe(`drop database if exists ${name} with (force)`);
+    await stats?.end();
+  });
+  const ready = <T>(pool: T | undefined): T => {
+    if (pool === undefined) throw new Error(`the scratch database ${name} is not set up yet (beforeAll)`);
+    return pool;
+  };
+  return {
+    get sql() {
+      return ready(sql);
+    },
+    async calls(pattern) {
+      const [row] = await ready(stats)<{ calls: string | null }[]>`
+        select sum(s.calls) as calls from pg_stat_statements s join pg_database d on d.oid = s.dbid
+        where d.datname = ${name} and s.query like ${pattern}`;
+      return Number(row?.calls ?? 0);
+    },
+    async resetStatementCounts() {
+      await ready(stats)`select pg_stat_statements_reset(0, oid, 0) from pg_database where datname = ${name}`;
+    },
+  };
+}
+
+/** What a service gives its consumer (defineService's parts). */
+export interface ConsumerParts {
+  handlers: EventHandlers;
+  lockBatch?: BatchLocker;
+  finishBatch?: BatchFinisher;
+}
+
+const handlerOf = ({ handlers }: ConsumerParts, event: ConsumedEvent<EventTopic>) => {
+  const handler = handlers[event.topic] as EventHandler<EventTopic> | undefined;
+  if (!handler) throw new Error(`no handler for ${event.topic}`);
+  return handler;
+};
+
+/** As the consumer applies a batch: the locker, then each handler in turn, then the finisher, in one transaction. */
+export async function applyAsBatch(sql: Sql, parts: ConsumerParts, events: ConsumedEvent<EventTopic>[]): Promise<void> {
+  await sql.begin(async (tx) => {
+    await parts.lockBatch?.(tx, events);
+    for (const event of events) await handlerOf(parts, event)(tx, event);
+    await parts.finishBatch?.(tx);
+  });
+}
+
+/** As the consumer applies batches of one (no locker: a handler reads what it needs itself), each in its own transaction. */
+export async function applyOneByOne(sql: Sql, parts: ConsumerParts, events: ConsumedEvent<EventTopic>[]): Promise<void> {
+  for (const event of events) {
+    await sql.begin(async (tx) => {
+      await handlerOf(parts, event)(tx, event);
+      await parts.finishBatch?.(tx);
+    });
+  }
+}
