@@ -37,6 +37,8 @@ export interface StepResult {
    */
   perOrder?: { transactions: Record<string, number>; roundTrips: Record<string, number>; records: Record<string, number> };
   resources: Record<string, { cpuPercent: number; memoryMb: number }>;
+  /** PostgreSQL's CPU by kind of process (see postgresProcessKind), % of one core; absent in runs from before it was measured. */
+  postgresByKind?: Record<string, number>;
   /** 202s for ≥ 95% of the offered rate, every order confirmed, placed → CONFIRMED p99 ≤ 1 s. */
   sustained: boolean;
 }
@@ -69,9 +71,38 @@ export interface BenchResults {
   steps: StepResult[];
   /** Each component's CPU and memory with no load, over a window as long as a step. */
   idle?: StepResult['resources'];
+  /** PostgreSQL's CPU by kind of process with no load. */
+  idlePostgresByKind?: Record<string, number>;
   pgbench: PgbenchResult;
   /** Absent in runs from before it was measured, and with BENCH_PEAK_SECONDS=0. */
   postSaturation?: PostSaturation;
+}
+
+/**
+ * PostgreSQL's part of the CPU per order, by kind of process: which database's backends, and
+ * how much the WAL senders (one per CDC connector, each decoding every database's WAL) and
+ * autovacuum take. Less the idle window's, as the components' figures are.
+ */
+function postgresByKindSection(results: BenchResults): string[] {
+  const measured = results.steps.filter((s) => s.postgresByKind && s.confirmed.count > 0);
+  if (measured.length === 0) return [];
+  const perOrder = (s: StepResult, kind: string) => {
+    const busy = Math.max(0, (s.postgresByKind?.[kind] ?? 0) - (results.idlePostgresByKind?.[kind] ?? 0));
+    return ((busy / 100) * results.settings.seconds * 1000) / s.confirmed.count;
+  };
+  const kinds = [...new Set(measured.flatMap((s) => Object.keys(s.postgresByKind!)))].sort(
+    (a, b) => measured.reduce((sum, s) => sum + perOrder(s, b), 0) - measured.reduce((sum, s) => sum + perOrder(s, a), 0),
+  );
+  return [
+    "## PostgreSQL's CPU per confirmed order, by process",
+    '',
+    "The postgres column above, told by process title and less each kind's idle CPU, in ms per order: each database's backends (the statements), the WAL senders (one per CDC connector, each decoding the WAL of every database), autovacuum, the other background processes (checkpointer, WAL writer, …), and the postmaster (with the CPU of backends that ended).",
+    '',
+    `| offered/s | ${kinds.join(' | ')} |`,
+    `|---|${kinds.map(() => '---').join('|')}|`,
+    ...measured.map((s) => `| ${s.offeredPerSecond} | ${kinds.map((kind) => ms(perOrder(s, kind))).join(' | ')} |`),
+    '',
+  ];
 }
 
 /** Milliseconds as a reader wants them: whole above 10, one decimal below. */
@@ -240,6 +271,7 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
       return `| ${s.offeredPerSecond} | ${ms(perOrder?.total)} | ${components.map((c) => ms(perOrder?.by[c])).join(' | ')} |`;
     }),
     '',
+    ...postgresByKindSection(results),
     ...workPerOrderSection(results.steps),
     ...postSaturationSection(results),
     '## CPU and memory per component',

@@ -78,6 +78,31 @@ function machineTicks(): MachineCpu {
   return { busy: user + nice + system + irq, softirq, steal, idle: idle + iowait };
 }
 
+/**
+ * What a PostgreSQL process is, from its title (`postgres: orders orders 127.0.0.1(5432) idle`,
+ * `postgres: walsender cdc 127.0.0.1(5433) START_REPLICATION`, `postgres: checkpointer`, with
+ * the cluster's name after `postgres:` when it has one): a backend of one database, a WAL
+ * sender (one per CDC connector, each decoding the whole cluster's WAL), autovacuum, the other
+ * background processes, or the postmaster (which also holds the CPU of backends that ended).
+ */
+export function postgresProcessKind(title: string): string {
+  const words = title.replace(/^postgres: (?:[^:\s]+: )?/, '').split(/\s+/);
+  if (!title.startsWith('postgres: ')) return 'postmaster';
+  if (words[0] === 'walsender') return 'WAL senders';
+  if (words[0] === 'autovacuum' && words[1] === 'worker') return 'autovacuum';
+  if (/^\S+\(\d+\)$/.test(words[2] ?? '') || words[2] === '[local]') return `backends: ${words[1]}`;
+  return 'background';
+}
+
+/** A process's title (its command line, which PostgreSQL rewrites); empty if it ended. */
+async function titleOf(pid: number): Promise<string> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ').trim();
+  } catch {
+    return '';
+  }
+}
+
 function descendantsOf(roots: number[], stats: ProcessStat[]): Set<number> {
   const members = new Set(roots);
   let grew = true;
@@ -106,9 +131,18 @@ export class ResourceSampler {
   private machineAtStart: { ticks: MachineCpu; at: number } | undefined;
   /** The machine's CPU between start and stop, in % of one core (they add up to the cores × 100), once stopped. */
   machine: MachineCpu | undefined;
+  /** The component whose CPU is also told by kind of process, and how a process's title names its kind. */
+  private readonly breakDown: { component: string; kindOf: (title: string) => string } | undefined;
+  /** Per process of that component: its kind, and its CPU ticks at the last sample. */
+  private processes = new Map<number, { kind: string; ticks: number }>();
+  private ticksByKind = new Map<string, number>();
+  private breakDownSince: number | undefined;
+  /** The broken-down component's CPU between the first sample and stop, by kind of process, in % of one core, once stopped. */
+  kinds: Record<string, number> | undefined;
 
-  constructor(roots: Map<string, number>) {
+  constructor(roots: Map<string, number>, breakDown?: { component: string; kindOf: (title: string) => string }) {
     this.roots = roots;
+    this.breakDown = breakDown;
   }
 
   start(intervalMs = 1000, memoryIntervalMs = 5000): void {
@@ -134,6 +168,15 @@ export class ResourceSampler {
       const percent = (kind: keyof MachineCpu) => Math.round(((after[kind] - before[kind]) / CLOCK_TICKS_PER_SECOND / seconds) * 100);
       this.machine = { busy: percent('busy'), softirq: percent('softirq'), steal: percent('steal'), idle: percent('idle') };
     }
+    if (this.breakDownSince !== undefined) {
+      const seconds = (Date.now() - this.breakDownSince) / 1000;
+      this.kinds = Object.fromEntries(
+        [...this.ticksByKind].map(([kind, ticks]) => [kind, (ticks / CLOCK_TICKS_PER_SECOND / seconds) * 100]),
+      );
+    }
+    this.processes.clear();
+    this.ticksByKind.clear();
+    this.breakDownSince = undefined;
     const summary = new Map<string, { cpuPercent: number; peakPssBytes: number }>();
     for (const [name, samples] of this.samples) {
       const measured = samples.slice(1);
@@ -165,6 +208,25 @@ export class ResourceSampler {
       }
       list.push({ cpuPercent, pssBytes });
       this.samples.set(name, list);
+      if (name === this.breakDown?.component) await this.sampleKinds(tree, now);
     }
+  }
+
+  /**
+   * Adds each process's CPU since the last sample to its kind. A process first seen here
+   * started since then (the first sample only records where each stands); one that ended
+   * since loses its last interval, and its life's CPU goes to its parent, the postmaster.
+   */
+  private async sampleKinds(tree: ProcessStat[], now: number): Promise<void> {
+    const first = this.breakDownSince === undefined;
+    this.breakDownSince ??= now;
+    const seen = new Map<number, { kind: string; ticks: number }>();
+    for (const process of tree) {
+      const known = this.processes.get(process.pid);
+      const kind = known?.kind ?? this.breakDown!.kindOf(await titleOf(process.pid));
+      if (!first) this.ticksByKind.set(kind, (this.ticksByKind.get(kind) ?? 0) + process.cpuTicks - (known?.ticks ?? 0));
+      seen.set(process.pid, { kind, ticks: process.cpuTicks });
+    }
+    this.processes = seen;
   }
 }

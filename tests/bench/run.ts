@@ -16,7 +16,7 @@ import { connectAsSuperuser, connectServiceDatabase, repositoryRoot, stackEndpoi
 import type { GeneratorPlan, GeneratorResult, RequestSample } from './load-generator.ts';
 import { runPgbench } from './pgbench.ts';
 import { cpuMsPerOrder, ms, renderReport, type BenchResults, type PostSaturation, type StepResult } from './report.ts';
-import { ResourceSampler } from './resources.ts';
+import { postgresProcessKind, ResourceSampler } from './resources.ts';
 import { latencyChart } from './chart.ts';
 
 const settings = {
@@ -58,6 +58,13 @@ function componentRoots(): Map<string, number> {
   }
   return roots;
 }
+
+/** A sampler of every component, PostgreSQL's CPU also told by kind of process (backends per database, WAL senders, …). */
+const componentSampler = () => new ResourceSampler(componentRoots(), { component: 'postgres', kindOf: postgresProcessKind });
+
+/** Each kind's CPU, % of one core, to a tenth. */
+const roundedKinds = (kinds: Record<string, number>) =>
+  Object.fromEntries(Object.entries(kinds).map(([kind, percent]) => [kind, Math.round(percent * 10) / 10]));
 
 /** When each order was first seen on order-placed and order-confirmed, by this process's clock. */
 async function observeOrders(kafka: Kafka) {
@@ -278,7 +285,7 @@ async function main(): Promise<void> {
       `POST /orders peak: ${settings.poolSize} clients back to back, ${warmupMs / 1000} s warm-up + ${settings.peakSeconds} s, order-svc's outbox connector paused`,
     );
     await setConnectorState(connector, 'PAUSED');
-    const sampler = new ResourceSampler(componentRoots());
+    const sampler = componentSampler();
     const samplerStart = setTimeout(() => sampler.start(), warmupMs);
     let generated: GeneratorResult;
     try {
@@ -331,15 +338,16 @@ async function main(): Promise<void> {
   // What the stack burns with no orders at all (pollers, heartbeats, timers), measured as long
   // as a step: subtracted from each step's CPU, it leaves what the orders themselves cost.
   log(`idle: ${settings.durationMs / 1000} s with no load`);
-  const idleSampler = new ResourceSampler(componentRoots());
+  const idleSampler = componentSampler();
   idleSampler.start();
   await new Promise((resolve) => setTimeout(resolve, settings.durationMs));
   const idle = rounded(await idleSampler.stop());
+  const idlePostgresByKind = idleSampler.kinds && roundedKinds(idleSampler.kinds);
   log(`idle: ${Object.values(idle).reduce((sum, r) => sum + r.cpuPercent, 0)}% CPU in all`);
 
   const steps: StepResult[] = [];
   for (const rate of settings.rates) {
-    const sampler = new ResourceSampler(componentRoots());
+    const sampler = componentSampler();
     const countersBefore = await workCounters(superuser, kafkaAdmin);
     const samplerStart = setTimeout(() => sampler.start(), settings.warmupMs);
     const generated = await runGenerator({
@@ -419,6 +427,7 @@ async function main(): Promise<void> {
       confirmedP50BySecond,
       perOrder: work,
       resources: rounded(resources),
+      ...(sampler.kinds ? { postgresByKind: roundedKinds(sampler.kinds) } : {}),
       sustained: false,
     };
     step.sustained = step.acceptedPerSecond >= 0.95 * rate && confirmed === accepted.length && (step.confirmed.p99 ?? Infinity) <= 1000;
@@ -461,6 +470,7 @@ async function main(): Promise<void> {
     },
     steps,
     idle,
+    ...(idlePostgresByKind ? { idlePostgresByKind } : {}),
     pgbench,
     ...(postSaturation ? { postSaturation } : {}),
   };
