@@ -13,9 +13,7 @@ import { readdir, readFile } from 'node:fs/promises';
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
-export interface ResourceSample {
-  /** CPU time used since the previous sample, in percent of one core. */
-  cpuPercent: number;
+interface ResourceSample {
   /** Undefined where memory was not sampled. */
   pssBytes: number | undefined;
 }
@@ -123,6 +121,8 @@ export class ResourceSampler {
   private readonly roots: Map<string, number>;
   private readonly samples = new Map<string, ResourceSample[]>();
   private previous = new Map<string, { ticks: number; at: number }>();
+  /** Each component's CPU ticks at the first sample: its mean over the window is measured from there. */
+  private first = new Map<string, { ticks: number; at: number }>();
   private timer: NodeJS.Timeout | undefined;
   /** The samples under way, one after the other: a slow one delays the next rather than overlapping it. */
   private sampling: Promise<void> = Promise.resolve();
@@ -168,8 +168,9 @@ export class ResourceSampler {
       const percent = (kind: keyof MachineCpu) => Math.round(((after[kind] - before[kind]) / CLOCK_TICKS_PER_SECOND / seconds) * 100);
       this.machine = { busy: percent('busy'), softirq: percent('softirq'), steal: percent('steal'), idle: percent('idle') };
     }
-    if (this.breakDownSince !== undefined) {
-      const seconds = (Date.now() - this.breakDownSince) / 1000;
+    const last = this.previous.get(this.breakDown?.component ?? '');
+    if (this.breakDownSince !== undefined && last && last.at > this.breakDownSince) {
+      const seconds = (last.at - this.breakDownSince) / 1000;
       this.kinds = Object.fromEntries(
         [...this.ticksByKind].map(([kind, ticks]) => [kind, (ticks / CLOCK_TICKS_PER_SECOND / seconds) * 100]),
       );
@@ -179,14 +180,21 @@ export class ResourceSampler {
     this.breakDownSince = undefined;
     const summary = new Map<string, { cpuPercent: number; peakPssBytes: number }>();
     for (const [name, samples] of this.samples) {
-      const measured = samples.slice(1);
+      // The window's ticks over its length, not the mean of the samples' percentages: under
+      // load the samples bunch (one waits for the last), and a mean of unequal intervals
+      // weighed the short ones as much as the long (PostgreSQL at 80% of a core where its
+      // processes' ticks gave 53%).
+      const [from, to] = [this.first.get(name), this.previous.get(name)];
+      const cpuPercent =
+        from && to && to.at > from.at ? ((to.ticks - from.ticks) / CLOCK_TICKS_PER_SECOND / ((to.at - from.at) / 1000)) * 100 : 0;
       summary.set(name, {
-        cpuPercent: measured.reduce((sum, s) => sum + s.cpuPercent, 0) / Math.max(1, measured.length),
+        cpuPercent,
         peakPssBytes: Math.max(0, ...samples.map((s) => s.pssBytes ?? 0)),
       });
     }
     this.samples.clear();
     this.previous.clear();
+    this.first.clear();
     return summary;
   }
 
@@ -197,16 +205,15 @@ export class ResourceSampler {
       const members = descendantsOf([root], stats);
       const tree = stats.filter((s) => members.has(s.pid));
       const ticks = tree.reduce((sum, s) => sum + s.cpuTicks, 0);
-      const before = this.previous.get(name);
-      const cpuPercent = before ? ((ticks - before.ticks) / CLOCK_TICKS_PER_SECOND / ((now - before.at) / 1000)) * 100 : 0;
       this.previous.set(name, { ticks, at: now });
+      if (!this.first.has(name)) this.first.set(name, { ticks, at: now });
       const list = this.samples.get(name) ?? [];
       let pssBytes: number | undefined;
       if (withMemory) {
         pssBytes = 0;
         for (const member of tree) pssBytes += await pssOf(member.pid);
       }
-      list.push({ cpuPercent, pssBytes });
+      list.push({ pssBytes });
       this.samples.set(name, list);
       if (name === this.breakDown?.component) await this.sampleKinds(tree, now);
     }
