@@ -136,7 +136,6 @@ export class ResourceSampler {
   /** Per process of that component: its kind, and its CPU ticks at the last sample. */
   private processes = new Map<number, { kind: string; ticks: number }>();
   private ticksByKind = new Map<string, number>();
-  private breakDownSince: number | undefined;
   /** The broken-down component's CPU between the first sample and stop, by kind of process, in % of one core, once stopped. */
   kinds: Record<string, number> | undefined;
 
@@ -168,16 +167,16 @@ export class ResourceSampler {
       const percent = (kind: keyof MachineCpu) => Math.round(((after[kind] - before[kind]) / CLOCK_TICKS_PER_SECOND / seconds) * 100);
       this.machine = { busy: percent('busy'), softirq: percent('softirq'), steal: percent('steal'), idle: percent('idle') };
     }
-    const last = this.previous.get(this.breakDown?.component ?? '');
-    if (this.breakDownSince !== undefined && last && last.at > this.breakDownSince) {
-      const seconds = (last.at - this.breakDownSince) / 1000;
+    const component = this.breakDown?.component ?? '';
+    const [since, last] = [this.first.get(component)?.at, this.previous.get(component)?.at];
+    if (since !== undefined && last !== undefined && last > since) {
+      const seconds = (last - since) / 1000;
       this.kinds = Object.fromEntries(
         [...this.ticksByKind].map(([kind, ticks]) => [kind, (ticks / CLOCK_TICKS_PER_SECOND / seconds) * 100]),
       );
     }
     this.processes.clear();
     this.ticksByKind.clear();
-    this.breakDownSince = undefined;
     const summary = new Map<string, { cpuPercent: number; peakPssBytes: number }>();
     for (const [name, samples] of this.samples) {
       // The window's ticks over its length, not the mean of the samples' percentages: under
@@ -225,8 +224,7 @@ export class ResourceSampler {
    * since loses its last interval, and its life's CPU goes to its parent, the postmaster.
    */
   private async sampleKinds(tree: ProcessStat[], now: number): Promise<void> {
-    const first = this.breakDownSince === undefined;
-    this.breakDownSince ??= now;
+    const first = this.first.get(this.breakDown!.component)?.at === now;
     const seen = new Map<number, { kind: string; ticks: number }>();
     for (const process of tree) {
       const known = this.processes.get(process.pid);
