@@ -4,6 +4,7 @@
 //
 //   node tests/bench/profile-summary.ts <file.cpuprofile> [top functions, default 15]
 import { readFileSync } from 'node:fs';
+import { packageOf } from './profile-owner.ts';
 
 interface ProfileNode {
   id: number;
@@ -15,16 +16,6 @@ interface CpuProfile {
   endTime: number;
   samples: number[];
   timeDeltas: number[];
-}
-
-function packageOf(url: string, functionName: string): string {
-  if (functionName === '(garbage collector)') return '(garbage collector)';
-  if (functionName === '(idle)' || functionName === '(program)') return functionName;
-  const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (dependency) return dependency[1]!;
-  if (url.startsWith('node:') || url === '') return '(node internals)';
-  const own = /\/work\/[^/]+\/([^/]+)\//.exec(url) ?? /([^/]+)\/src\//.exec(url);
-  return own ? own[1]! : url;
 }
 
 const [file, topArgument] = process.argv.slice(2);
