@@ -5,7 +5,7 @@
 //   stack/bin/native stop order-svc; NODE_OPTIONS=--inspect=127.0.0.1:9229 stack/bin/native start order-svc
 // then, while load runs:
 //   node tests/bench/heap-sample.ts <inspector port> <seconds> [top functions, default 15]
-// Used for "Allocations per order" in tests/bench/README.md.
+// Used for "What a message allocates" in tests/bench/README.md.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { packageOf } from './profile-owner.ts';
 
