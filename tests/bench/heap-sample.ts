@@ -7,10 +7,10 @@
 //   node tests/bench/heap-sample.ts <inspector port> <seconds> [top functions, default 15]
 // Used for "What a message allocates" in tests/bench/README.md.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { packageOf } from './profile-owner.ts';
+import { functionLabel, packageOf, printShares, type CallFrame } from './profile-attribution.ts';
 
 interface SampledNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   selfSize: number;
   children: SampledNode[];
 }
@@ -24,17 +24,19 @@ await new Promise((resolve, reject) => {
   socket.onerror = reject;
 });
 let nextId = 1;
-const pending = new Map<number, (result: unknown) => void>();
+const pending = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
 socket.onmessage = (message) => {
   const reply = JSON.parse(String(message.data)) as { id?: number; result?: unknown; error?: unknown };
-  if (reply.id === undefined) return;
-  if (reply.error) throw new Error(JSON.stringify(reply.error));
-  pending.get(reply.id)?.(reply.result);
+  const waiter = reply.id === undefined ? undefined : pending.get(reply.id);
+  if (!waiter) return;
+  pending.delete(reply.id!);
+  if (reply.error) waiter.reject(new Error(JSON.stringify(reply.error)));
+  else waiter.resolve(reply.result);
 };
 const call = (method: string, params: object = {}) =>
-  new Promise<unknown>((resolve) => {
+  new Promise<unknown>((resolve, reject) => {
     const id = nextId++;
-    pending.set(id, resolve);
+    pending.set(id, { resolve, reject });
     socket.send(JSON.stringify({ id, method, params }));
   });
 
@@ -58,17 +60,11 @@ let total = 0;
 // A built-in (`Map`, `sort`, `entries`: no script) allocates for whoever called it, so its
 // bytes go to the nearest caller that has a script, named "caller → built-in".
 const visit = (node: SampledNode, caller: { name: string; owner: string } | undefined) => {
-  const { functionName, url, lineNumber } = node.callFrame;
-  const self = url
-    ? {
-        name: `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/[^/]+\//, '')}:${lineNumber + 1}`,
-        owner: packageOf(url, functionName),
-      }
-    : undefined;
+  const self = node.callFrame.url ? { name: functionLabel(node.callFrame), owner: packageOf(node.callFrame) } : undefined;
   if (node.selfSize > 0) {
     total += node.selfSize;
-    const owner = self?.owner ?? caller?.owner ?? packageOf(url, functionName);
-    const name = self?.name ?? `${caller?.name ?? '(root)'} → ${functionName || '(anonymous)'}`;
+    const owner = self?.owner ?? caller?.owner ?? packageOf(node.callFrame);
+    const name = self?.name ?? `${caller?.name ?? '(root)'} → ${node.callFrame.functionName || '(anonymous)'}`;
     byPackage.set(owner, (byPackage.get(owner) ?? 0) + node.selfSize);
     byFunction.set(name, (byFunction.get(name) ?? 0) + node.selfSize);
   }
@@ -77,11 +73,5 @@ const visit = (node: SampledNode, caller: { name: string; owner: string } | unde
 visit(profile.head, undefined);
 
 const megabytes = (bytes: number) => (bytes / 1048576).toFixed(1);
-const share = (bytes: number) => `${((100 * bytes) / total).toFixed(1)}%`;
 console.log(`${seconds.toFixed(1)} s sampled: ${megabytes(total)} MB allocated, ${megabytes(total / seconds)} MB/s\n`);
-console.log('| package | share of bytes allocated |\n|---|---|');
-for (const [name, bytes] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`| ${name} | ${share(bytes)} |`);
-console.log('\n| function | share of bytes allocated |\n|---|---|');
-for (const [name, bytes] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(topArgument ?? 15))) {
-  console.log(`| \`${name}\` | ${share(bytes)} |`);
-}
+printShares('bytes allocated', total, byPackage, byFunction, Number(topArgument ?? 15));

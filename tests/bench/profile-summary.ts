@@ -4,11 +4,11 @@
 //
 //   node tests/bench/profile-summary.ts <file.cpuprofile> [top functions, default 15]
 import { readFileSync } from 'node:fs';
-import { packageOf } from './profile-owner.ts';
+import { functionLabel, packageOf, printShares, type CallFrame } from './profile-attribution.ts';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -29,22 +29,16 @@ const byPackage = new Map<string, number>();
 const byFunction = new Map<string, number>();
 let busy = 0;
 for (const [id, micros] of selfMicros) {
-  const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-  const owner = packageOf(url, functionName);
+  const { callFrame } = byId.get(id)!;
+  const owner = packageOf(callFrame);
   if (owner === '(idle)') continue;
   busy += micros;
   byPackage.set(owner, (byPackage.get(owner) ?? 0) + micros);
-  const name = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/[^/]+\//, '')}:${lineNumber + 1}`;
+  const name = functionLabel(callFrame);
   byFunction.set(name, (byFunction.get(name) ?? 0) + micros);
 }
 const wall = profile.endTime - profile.startTime;
-const share = (micros: number) => `${((100 * micros) / busy).toFixed(1)}%`;
 console.log(
   `${file}: ${(wall / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy (${((100 * busy) / wall).toFixed(0)}% of one core)\n`,
 );
-console.log('| package | share of busy time |\n|---|---|');
-for (const [name, micros] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`| ${name} | ${share(micros)} |`);
-console.log('\n| function | share of busy time |\n|---|---|');
-for (const [name, micros] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(topArgument ?? 15))) {
-  console.log(`| \`${name}\` | ${share(micros)} |`);
-}
+printShares('busy time', busy, byPackage, byFunction, Number(topArgument ?? 15));
