@@ -20,11 +20,14 @@ const kafka = new Kafka({ clientId: 'consumer-test', brokers: endpoints.kafkaBro
 
 let sql: Sql;
 let producer: Producer;
+const kafkaAdmin = kafka.admin();
 let consumer: EventConsumer;
 let deadLetters: TopicRecorder;
 const metrics = new Registry();
 /** The ids the consumer told its filter it applied, in order. */
 const toldApplied: string[] = [];
+/** While set, the handler of a `gate-` event waits for it: the consumer fetches nothing meanwhile. */
+let gate: { reached: boolean; opened: Promise<void> } | undefined;
 /** Effects the handler staged for the batch's finisher to write, by transaction. */
 const staged = new WeakMap<object, { eventId: string; username: string }[]>();
 
@@ -86,6 +89,7 @@ beforeAll(async () => {
 
   producer = kafka.producer();
   await producer.connect();
+  await kafkaAdmin.connect();
   deadLetters = await TopicRecorder.start(endpoints.kafkaBrokers, ['dlq']);
   consumer = new EventConsumer({
     group,
@@ -120,6 +124,10 @@ beforeAll(async () => {
           staged.set(tx, [...(staged.get(tx) ?? []), { eventId: event.id, username: event.value.username }]);
           return;
         }
+        if (event.value.username.startsWith('gate-') && gate) {
+          gate.reached = true;
+          await gate.opened;
+        }
         if (event.value.username.startsWith('breaks-rule')) throw new Error(`business rule broken by ${event.value.username}`);
         if (event.value.username.startsWith('lock-')) {
           // Whether this transaction holds the advisory lock of lockAggregate(tx, event.key) as
@@ -141,6 +149,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await consumer?.stop();
   await producer?.disconnect();
+  await kafkaAdmin.disconnect();
   await deadLetters?.stop();
   await sql?.end();
 });
@@ -277,6 +286,80 @@ describe('the consumer', () => {
     const letters = lettersOfThisGroup(deadLetters.records).filter((r) => r.key === key);
     expect(letters.map((r) => r.headers['id'])).toEqual([failingId]);
     expect((await batchOutcomes()).failed).toBeGreaterThan(afterGood.failed);
+  });
+
+  it('applies the batches of partitions fetched together in one transaction; if it fails, each partition on its own', async () => {
+    /** Holds the consumer in a handler while `send` produces, so that one fetch then finds it all. */
+    const fetchedTogether = async (send: () => Promise<void>) => {
+      let open!: () => void;
+      gate = { reached: false, opened: new Promise((resolve) => (open = resolve)) };
+      const key = randomUUID();
+      await sendEvent(key, registration(`gate-${key.slice(0, 8)}`));
+      await waitUntil('the consumer to wait in the gate', () => Promise.resolve(gate!.reached));
+      await send();
+      open();
+      gate = undefined;
+    };
+    /** Two events for each partition of the topic, sent in one request. */
+    const onEveryPartition = async (name: (partition: number, index: number) => string) => {
+      const { partitions } = (await kafkaAdmin.fetchTopicMetadata({ topics: [topic] })).topics[0]!;
+      const events = partitions.flatMap(({ partitionId }) =>
+        [0, 1].map((index) => ({ partition: partitionId, id: randomUUID(), event: registration(name(partitionId, index)) })),
+      );
+      await producer.send({
+        topic,
+        messages: await Promise.all(
+          events.map(async ({ partition, id, event }) => ({
+            partition,
+            key: event.userId,
+            value: await codec.encode(topic, event),
+            headers: { id, type: topic },
+          })),
+        ),
+      });
+      return events;
+    };
+    /** The transactions (their ids) that recorded these events, by partition. */
+    const transactionsOf = async (events: { partition: number; id: string }[]) => {
+      const rows = await sql<{ eventId: string; xmin: string }[]>`
+        select event_id, xmin::text from processed_events where consumer = ${group} and event_id in ${sql(events.map((e) => e.id))}`;
+      const xminOf = new Map(rows.map((row) => [row.eventId, row.xmin]));
+      return {
+        all: new Set(xminOf.values()),
+        recorded: rows.length,
+        byPartition: (p: number) => new Set(events.filter((e) => e.partition === p).map((e) => xminOf.get(e.id))),
+      };
+    };
+
+    const tag = randomUUID().slice(0, 8);
+    let good: Awaited<ReturnType<typeof onEveryPartition>> = [];
+    await fetchedTogether(async () => {
+      good = await onEveryPartition((partition, index) => `together-${partition}-${index}-${tag}`);
+    });
+    await waitUntil('every event to be applied', async () => (await transactionsOf(good)).recorded === good.length);
+    expect(new Set(good.map((e) => e.partition)).size).toBeGreaterThan(1);
+    expect((await transactionsOf(good)).all.size).toBe(1);
+
+    let mixed: Awaited<ReturnType<typeof onEveryPartition>> = [];
+    await fetchedTogether(async () => {
+      mixed = await onEveryPartition((partition, index) =>
+        partition === 1 && index === 0 ? `breaks-rule-gathered-${tag}` : `apart-${partition}-${index}-${tag}`,
+      );
+    });
+    const failing = mixed.find((e) => e.event.username.startsWith('breaks-rule'))!;
+    const rest = mixed.filter((e) => e !== failing);
+    await deadLetters.waitFor('the failing event', (records) => lettersOfThisGroup(records).some((r) => r.headers['id'] === failing.id));
+    await waitUntil('the others to be applied', async () => (await transactionsOf(rest)).recorded === rest.length);
+    for (const { event } of mixed)
+      expect({ username: event.username, applied: await appliedCount(event.username) }).toEqual({
+        username: event.username,
+        applied: event === failing.event ? 0 : 1,
+      });
+    // The partitions without the failing event were applied each in a transaction of its own.
+    const applied = await transactionsOf(rest);
+    expect(applied.byPartition(0).size).toBe(1);
+    expect(applied.byPartition(2).size).toBe(1);
+    expect([...applied.byPartition(0)][0]).not.toBe([...applied.byPartition(2)][0]);
   });
 
   it("runs the finisher last in each batch's transaction, and isolates a message it fails on as a handler's", async () => {

@@ -9,6 +9,7 @@ import { headersAsText, type Logger } from '../kafka/client.ts';
 import { applyByKey } from './by-key.ts';
 import { DEAD_LETTER_TOPIC, deadLetterOf, type DeadLetterReason } from './dead-letter.ts';
 import { backoffDelay, classifyFailure } from './failures.ts';
+import { Gathering } from './gathering.ts';
 import { eventCatalogue } from '../../../schemas/catalogue.ts';
 import type { Attributes, Context } from '@opentelemetry/api';
 import { contextFromHeaders, inSpan, ORDER_ID_ATTRIBUTE, recordSpan, SpanKind } from '../tracing/tracing.ts';
@@ -67,7 +68,10 @@ export interface ConsumerSettings {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** Partitions processed in parallel; within a partition (so within a key) order is kept. */
+  /**
+   * Partitions processed at once; within a partition (so within a key) order is kept. The
+   * batches of those that one fetch brings together share one transaction (see Gathering).
+   */
   partitionsConsumedConcurrently: number;
   /** The most messages of one partition applied in one transaction (1: a transaction per message). */
   batchSize: number;
@@ -125,6 +129,12 @@ interface Traced {
   trace: EventTrace;
 }
 
+/** A record fetched, with the trace its processing continues (its time in Kafka already recorded). */
+interface TracedDelivery {
+  delivery: Delivery;
+  trace: EventTrace;
+}
+
 class StopRequested extends Error {
   override name = 'StopRequested';
 }
@@ -153,7 +163,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * order inside it, so that a busy consumer pays one commit for many events. If anything in a
  * batch fails, the transaction is rolled back and the batch is applied again message by
  * message, each with the rules above, so one bad message is isolated and only it is
- * dead-lettered.
+ * dead-lettered. The batches of several partitions that are fetched together are first tried
+ * in one transaction (see Gathering); if that fails, each partition's batch goes its own way.
  */
 export class EventConsumer {
   private readonly consumer: Consumer;
@@ -165,6 +176,7 @@ export class EventConsumer {
   private readonly batches: Counter<'topic' | 'outcome'>;
 
   private readonly options: EventConsumerOptions;
+  private readonly gathering = new Gathering<TracedDelivery[]>((parts) => this.applyAtOnce(parts.flat()));
 
   constructor(options: EventConsumerOptions) {
     this.options = options;
@@ -259,44 +271,58 @@ export class EventConsumer {
     }
   }
 
-  /** A fetched batch of one partition, in transactions of up to `batchSize` messages, each committed before the next. */
+  /**
+   * A fetched batch of one partition, in transactions of up to `batchSize` messages, each
+   * committed before the next; each such part shares its transaction with the parts of other
+   * partitions that arrive with it.
+   */
   private async consumeBatch(payload: EachBatchPayload): Promise<void> {
     const { topic, partition, messages } = payload.batch;
     const heartbeat = () => payload.heartbeat();
     const size = this.options.settings.batchSize;
     for (let start = 0; start < messages.length; start += size) {
       if (!payload.isRunning() || payload.isStale()) return;
-      const deliveries = messages.slice(start, start + size).map((message) => ({ topic, partition, message }));
-      if (deliveries.length === 1) await this.process(deliveries[0]!, heartbeat);
-      else await this.processTogether(deliveries, heartbeat);
-      payload.resolveOffset(deliveries.at(-1)!.message.offset);
+      // Once per message, also when the part is then applied again on its own or one by one.
+      const part = messages.slice(start, start + size).map((message) => {
+        const delivery = { topic, partition, message };
+        return { delivery, trace: this.traceOf(delivery) };
+      });
+      if ((await this.gathering.join(part)) !== 'applied') {
+        if (part.length === 1) await this.process(part[0]!.delivery, heartbeat, part[0]!.trace);
+        else await this.processTogether(part, heartbeat);
+      }
+      payload.resolveOffset(part.at(-1)!.delivery.message.offset);
       await payload.commitOffsetsIfNecessary();
       await heartbeat();
     }
   }
 
   /**
-   * The fast way: every message decoded, then one transaction for all. Whatever fails sends
-   * the batch the slow way, message by message, where retries, outages and dead letters are
-   * handled one message at a time.
+   * The fast way: every message decoded, then one transaction for all. Whether it committed,
+   * counted for each topic among them; a failure is logged and changes nothing.
    */
-  private async processTogether(deliveries: Delivery[], heartbeat: Heartbeat): Promise<void> {
-    const topic = deliveries[0]!.topic;
-    // Once per message, also when the batch is then applied one by one.
-    const traces = deliveries.map((delivery) => this.traceOf(delivery));
+  private async applyAtOnce(part: TracedDelivery[]): Promise<boolean> {
+    const topics = new Set(part.map(({ delivery }) => delivery.topic));
     try {
       const events: Traced[] = [];
-      for (const [index, delivery] of deliveries.entries()) events.push({ event: await this.decode(delivery), trace: traces[index]! });
-      if (await this.apply(events)) this.batches.inc({ topic, outcome: 'committed' });
+      for (const { delivery, trace } of part) events.push({ event: await this.decode(delivery), trace });
+      if (await this.apply(events)) for (const topic of topics) this.batches.inc({ topic, outcome: 'committed' });
+      return true;
     } catch (error) {
-      if (error instanceof StopRequested) throw error;
-      this.batches.inc({ topic, outcome: 'failed' });
-      this.options.logger.debug(
-        { group: this.options.group, topic, partition: deliveries[0]!.partition, size: deliveries.length, err: error },
-        'applying a batch failed; applying its messages one by one',
-      );
-      for (const [index, delivery] of deliveries.entries()) await this.process(delivery, heartbeat, traces[index]);
+      for (const topic of topics) this.batches.inc({ topic, outcome: 'failed' });
+      const partitions = [...new Set(part.map(({ delivery }) => `${delivery.topic}/${delivery.partition}`))];
+      this.options.logger.debug({ group: this.options.group, partitions, size: part.length, err: error }, 'applying a batch failed');
+      return false;
     }
+  }
+
+  /**
+   * One partition's part at once; whatever fails sends it the slow way, message by message,
+   * where retries, outages and dead letters are handled one message at a time.
+   */
+  private async processTogether(part: TracedDelivery[], heartbeat: Heartbeat): Promise<void> {
+    if (await this.applyAtOnce(part)) return;
+    for (const { delivery, trace } of part) await this.process(delivery, heartbeat, trace);
   }
 
   /**
