@@ -300,18 +300,27 @@ describe('the consumer', () => {
       open();
       gate = undefined;
     };
-    /** Two events for each partition of the topic, sent in one request. */
-    const onEveryPartition = async (name: (partition: number, index: number) => string) => {
+    /** Two events for each partition of the topic, sent in one request; each with a key of its own unless `sharedKey` says. */
+    const onEveryPartition = async (
+      name: (partition: number, index: number) => string,
+      sharedKey?: (partition: number, index: number) => boolean,
+    ) => {
       const { partitions } = (await kafkaAdmin.fetchTopicMetadata({ topics: [topic] })).topics[0]!;
+      const shared = randomUUID();
       const events = partitions.flatMap(({ partitionId }) =>
-        [0, 1].map((index) => ({ partition: partitionId, id: randomUUID(), event: registration(name(partitionId, index)) })),
+        [0, 1].map((index) => ({
+          partition: partitionId,
+          id: randomUUID(),
+          key: sharedKey?.(partitionId, index) ? shared : randomUUID(),
+          event: registration(name(partitionId, index)),
+        })),
       );
       await producer.send({
         topic,
         messages: await Promise.all(
-          events.map(async ({ partition, id, event }) => ({
+          events.map(async ({ partition, id, key, event }) => ({
             partition,
-            key: event.userId,
+            key,
             value: await codec.encode(topic, event),
             headers: { id, type: topic },
           })),
@@ -360,6 +369,20 @@ describe('the consumer', () => {
     expect(applied.byPartition(0).size).toBe(1);
     expect(applied.byPartition(2).size).toBe(1);
     expect([...applied.byPartition(0)][0]).not.toBe([...applied.byPartition(2)][0]);
+
+    // Batches that share a key (an order's events on two topics, in a service) never share a
+    // transaction: each is applied after the other has committed, as the handlers expect.
+    let keyed: Awaited<ReturnType<typeof onEveryPartition>> = [];
+    await fetchedTogether(async () => {
+      keyed = await onEveryPartition(
+        (partition, index) => `keyed-${partition}-${index}-${tag}`,
+        (partition, index) => partition < 2 && index === 0,
+      );
+    });
+    await waitUntil('the keyed events to be applied', async () => (await transactionsOf(keyed)).recorded === keyed.length);
+    const byKey = await transactionsOf(keyed);
+    expect(byKey.all.size).toBe(2);
+    expect([...byKey.byPartition(0)][0]).not.toBe([...byKey.byPartition(1)][0]);
   });
 
   it("runs the finisher last in each batch's transaction, and isolates a message it fails on as a handler's", async () => {

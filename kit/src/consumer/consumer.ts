@@ -129,6 +129,8 @@ interface Traced {
   trace: EventTrace;
 }
 
+const keyOf = ({ message }: Delivery) => message.key?.toString() ?? '';
+
 /** A record fetched, with the trace its processing continues (its time in Kafka already recorded). */
 interface TracedDelivery {
   delivery: Delivery;
@@ -164,7 +166,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * batch fails, the transaction is rolled back and the batch is applied again message by
  * message, each with the rules above, so one bad message is isolated and only it is
  * dead-lettered. The batches of several partitions that are fetched together are first tried
- * in one transaction (see Gathering); if that fails, each partition's batch goes its own way.
+ * in one transaction (see Gathering), unless they share a key; if that fails, each partition's
+ * batch goes its own way.
  */
 export class EventConsumer {
   private readonly consumer: Consumer;
@@ -176,7 +179,16 @@ export class EventConsumer {
   private readonly batches: Counter<'topic' | 'outcome'>;
 
   private readonly options: EventConsumerOptions;
-  private readonly gathering = new Gathering<TracedDelivery[]>((parts) => this.applyAtOnce(parts.flat()));
+  private readonly gathering = new Gathering<TracedDelivery[]>({
+    // Handlers were written for a transaction that holds one topic's events of a key: one
+    // order's placement and its cancellation, say, are each applied after the other has
+    // committed. Parts that share a key therefore never share a transaction.
+    fits: (part, taken) => {
+      const keys = new Set(taken.flatMap((other) => other.map(({ delivery }) => keyOf(delivery))));
+      return part.every(({ delivery }) => !keys.has(keyOf(delivery)));
+    },
+    applyTogether: (parts) => this.applyAtOnce(parts.flat()),
+  });
 
   constructor(options: EventConsumerOptions) {
     this.options = options;
@@ -416,7 +428,7 @@ export class EventConsumer {
   }
 
   /**
-   * Applies events of one partition: those the filter finds needless are only counted, the
+   * Applies events of one partition, or of several gathered: those the filter finds needless are only counted, the
    * rest go through one transaction. Outcomes are counted once it has committed, so a failed
    * batch is judged again message by message and counted once. Returns whether a transaction ran.
    */
@@ -433,7 +445,7 @@ export class EventConsumer {
   }
 
   /**
-   * Applies events of one partition, in order, in one transaction; returns those applied.
+   * Applies events, each partition's in order, in one transaction; returns those applied.
    * One statement locks the events' aggregates (see aggregateLocks) and records their ids: a
    * concurrent delivery of the same event waits on the lock, then finds the id and skips; an
    * event already recorded (a redelivery) is not applied again.

@@ -1,9 +1,22 @@
 /**
  * What became of a part handed to a gathering: applied with the others in one go, or to be
- * applied by its caller on its own (`alone`: nothing else came; `failed`: the joint attempt
- * failed and changed nothing, and the caller's own rules sort out which message is to blame).
+ * applied by its caller on its own (`alone`: nothing else came, or it may not share the
+ * attempt; `failed`: the joint attempt failed and changed nothing, and the caller's own rules
+ * sort out which message is to blame).
  */
 export type GatheredOutcome = 'applied' | 'alone' | 'failed';
+
+export interface GatheringOptions<Part> {
+  /** Whether a part may share the attempt with those already taken (in arrival order). */
+  fits: (part: Part, taken: Part[]) => boolean;
+  /** Applies the parts together; returns whether it applied them all. It must not throw. */
+  applyTogether: (parts: Part[]) => Promise<boolean>;
+}
+
+interface Waiting<Part> {
+  part: Part;
+  settle: (outcome: GatheredOutcome) => void;
+}
 
 /**
  * Gathers the parts that arrive in the same turn of the event loop into one joint attempt.
@@ -13,29 +26,48 @@ export type GatheredOutcome = 'applied' | 'alone' | 'failed';
  * transaction rather than for the slowest of several competing for the same two cores.
  *
  * The attempt starts once the event loop has run what was due (setImmediate), so it adds no
- * wait of its own. A part that arrives while an attempt runs opens the next gathering.
+ * wait of its own. A part that does not fit with those taken before it is given back at once;
+ * one that arrives while an attempt runs opens the next gathering.
  */
 export class Gathering<Part> {
-  private open: { parts: Part[]; outcome: Promise<GatheredOutcome> } | undefined;
-  private readonly applyTogether: (parts: Part[]) => Promise<boolean>;
+  private open: Waiting<Part>[] | undefined;
+  private readonly options: GatheringOptions<Part>;
 
-  /** `applyTogether` returns whether it applied every part; it must not throw. */
-  constructor(applyTogether: (parts: Part[]) => Promise<boolean>) {
-    this.applyTogether = applyTogether;
+  constructor(options: GatheringOptions<Part>) {
+    this.options = options;
   }
 
   join(part: Part): Promise<GatheredOutcome> {
-    if (this.open) {
-      this.open.parts.push(part);
-      return this.open.outcome;
-    }
-    const parts = [part];
-    const outcome = new Promise<void>((resolve) => setImmediate(resolve)).then(async (): Promise<GatheredOutcome> => {
-      this.open = undefined;
-      if (parts.length === 1) return 'alone';
-      return (await this.applyTogether(parts)) ? 'applied' : 'failed';
+    return new Promise((settle) => {
+      if (this.open) {
+        this.open.push({ part, settle });
+        return;
+      }
+      this.open = [{ part, settle }];
+      setImmediate(() => void this.attempt());
     });
-    this.open = { parts, outcome };
-    return outcome;
+  }
+
+  private async attempt(): Promise<void> {
+    const waiting = this.open ?? [];
+    this.open = undefined;
+    const taken: Waiting<Part>[] = [];
+    for (const entry of waiting) {
+      if (
+        taken.length === 0 ||
+        this.options.fits(
+          entry.part,
+          taken.map(({ part }) => part),
+        )
+      )
+        taken.push(entry);
+      else entry.settle('alone');
+    }
+    if (taken.length === 1) {
+      taken[0]!.settle('alone');
+      return;
+    }
+    const outcome = (await this.options.applyTogether(taken.map(({ part }) => part))) ? 'applied' : 'failed';
+    for (const entry of taken) entry.settle(outcome);
   }
 }
