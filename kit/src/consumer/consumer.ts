@@ -183,10 +183,7 @@ export class EventConsumer {
     // Handlers were written for a transaction that holds one topic's events of a key: one
     // order's placement and its cancellation, say, are each applied after the other has
     // committed. Parts that share a key therefore never share a transaction.
-    fits: (part, taken) => {
-      const keys = new Set(taken.flatMap((other) => other.map(({ delivery }) => keyOf(delivery))));
-      return part.every(({ delivery }) => !keys.has(keyOf(delivery)));
-    },
+    keysOf: (part) => part.map(({ delivery }) => keyOf(delivery)),
     applyTogether: (parts) => this.applyAtOnce(parts.flat()),
   });
 

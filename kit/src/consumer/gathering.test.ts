@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Gathering } from './gathering.ts';
 
-/** A gathering of strings that records its attempts; a part fits unless it starts with the letter of one taken. */
+/** A gathering of strings that records its attempts; a string's key is its first letter. */
 function recorded(succeeds = true) {
   const attempts: string[][] = [];
   const gathering = new Gathering<string>({
-    fits: (part, taken) => !taken.some((other) => other[0] === part[0]),
+    keysOf: (part) => [part[0]!],
     applyTogether: async (parts) => {
       attempts.push(parts);
       return Promise.resolve(succeeds);
@@ -53,7 +53,7 @@ describe('a gathering', () => {
     let release!: () => void;
     const running = new Promise<void>((resolve) => (release = resolve));
     const gathering = new Gathering<string>({
-      fits: () => true,
+      keysOf: (part) => [part],
       applyTogether: async (parts) => {
         attempts.push(parts);
         if (attempts.length === 1) await running;

@@ -1,14 +1,14 @@
 /**
  * What became of a part handed to a gathering: applied with the others in one go, or to be
- * applied by its caller on its own (`alone`: nothing else came, or it may not share the
- * attempt; `failed`: the joint attempt failed and changed nothing, and the caller's own rules
+ * applied by its caller on its own (`alone`: nothing else came, or it shares a key with a
+ * part taken before it; `failed`: the joint attempt failed and changed nothing, and the caller's own rules
  * sort out which message is to blame).
  */
 export type GatheredOutcome = 'applied' | 'alone' | 'failed';
 
 export interface GatheringOptions<Part> {
-  /** Whether a part may share the attempt with those already taken (in arrival order). */
-  fits: (part: Part, taken: Part[]) => boolean;
+  /** The keys a part holds: a part that holds a key of one taken before it (in arrival order) may not share the attempt. */
+  keysOf: (part: Part) => Iterable<string>;
   /** Applies the parts together; returns whether it applied them all. It must not throw. */
   applyTogether: (parts: Part[]) => Promise<boolean>;
 }
@@ -26,7 +26,7 @@ interface Waiting<Part> {
  * transaction rather than for the slowest of several competing for the same two cores.
  *
  * The attempt starts once the event loop has run what was due (setImmediate), so it adds no
- * wait of its own. A part that does not fit with those taken before it is given back at once;
+ * wait of its own. A part that shares a key with one taken before it is given back at once;
  * one that arrives while an attempt runs opens the next gathering.
  */
 export class Gathering<Part> {
@@ -52,16 +52,15 @@ export class Gathering<Part> {
     const waiting = this.open ?? [];
     this.open = undefined;
     const taken: Waiting<Part>[] = [];
+    const takenKeys = new Set<string>();
     for (const entry of waiting) {
-      if (
-        taken.length === 0 ||
-        this.options.fits(
-          entry.part,
-          taken.map(({ part }) => part),
-        )
-      )
-        taken.push(entry);
-      else entry.settle('alone');
+      const keys = [...this.options.keysOf(entry.part)];
+      if (keys.some((key) => takenKeys.has(key))) {
+        entry.settle('alone');
+        continue;
+      }
+      taken.push(entry);
+      for (const key of keys) takenKeys.add(key);
     }
     if (taken.length === 1) {
       taken[0]!.settle('alone');
