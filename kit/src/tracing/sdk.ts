@@ -1,7 +1,8 @@
 // The OpenTelemetry SDK, loaded only when tracing is on (tracing.ts imports this module then):
 // spans batched to Zipkin's v2 API, W3C trace context, async-hooks context, a parent-based
-// ratio sampler, and the instrumentations of Fastify (server spans) and undici (Node's fetch:
-// client spans, traceparent sent to the gateway).
+// ratio sampler, and the instrumentations of Fastify (server spans) and undici (fetch, and
+// undici's own request, which publishes on the same diagnostics channels: client spans,
+// traceparent sent to the gateway).
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';

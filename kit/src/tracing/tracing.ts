@@ -23,8 +23,8 @@ export interface Tracing {
 
 /**
  * Starts the SDK for a service, before its Fastify app exists (so @fastify/otel sees the app
- * being created and the undici instrumentation sees every outbound fetch). Returns a no-op
- * when tracing is off.
+ * being created and the undici instrumentation sees every outbound request). Returns a
+ * no-op when tracing is off.
  */
 export async function startTracing(service: string, settings: TracingSettings): Promise<Tracing> {
   if (!settings.zipkinUrl || settings.sampleRatio <= 0) return { enabled: false, shutdown: async () => undefined };

@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import type { GatewayAnswer } from '../domain/gateway-answers.ts';
 
 export interface GatewaySettings {
@@ -40,16 +41,19 @@ export class GatewayClient {
     return this.request('GET', `/charges?reference=${encodeURIComponent(reference)}`);
   }
 
+  // undici's request rather than the global fetch: the same keep-alive pool (undici's global
+  // dispatcher) without the WHATWG Request, Headers and stream objects, which made a call cost
+  // the client 0.36-0.63 ms of CPU against 0.13-0.29 (bench README). Its signal gives the
+  // whole call one deadline, as fetch's did.
   private async request(method: 'GET' | 'POST', path: string, body?: object): Promise<GatewayAnswer> {
     try {
-      const response = await fetch(`${this.settings.url}${path}`, {
+      const response = await request(`${this.settings.url}${path}`, {
         method,
-        headers: body ? { 'content-type': 'application/json' } : {},
-        ...(body ? { body: JSON.stringify(body) } : {}),
+        ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(this.settings.timeoutMs),
       });
-      const text = await response.text();
-      return { status: response.status, body: parse(text) };
+      const text = await response.body.text();
+      return { status: response.statusCode, body: parse(text) };
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError';
       return { unreachable: timedOut ? `no answer within ${this.settings.timeoutMs} ms` : (error as Error).message };
