@@ -20,7 +20,7 @@ import { postgresProcessKind, ResourceSampler } from './resources.ts';
 import { latencyChart } from './chart.ts';
 
 const settings = {
-  rates: (process.env['BENCH_RATES'] ?? '25,50,100,200,400').split(',').map(Number),
+  rates: (process.env['BENCH_RATES'] ?? '25,50,100,200,300,400').split(',').map(Number),
   warmupMs: Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5) * 1000,
   durationMs: Number(process.env['BENCH_SECONDS'] ?? 20) * 1000,
   customers: 60,
