@@ -2,11 +2,13 @@
 // request (what payment-svc's GatewayClient uses): N charges to the running gateway-sim,
 // 64 at once as payment-svc makes them, the client's own CPU (process.cpuUsage) per call.
 // Run on a quiet stack; each client twice, alternated, the first round warming up:
-//   stack/bin/with-node node tests/bench/http-client-cost.ts      (GATEWAY_SIM_URL, CALLS)
+//   stack/bin/with-node node tests/bench/http-client-cost.ts      (CALLS; the gateway's address
+//   as payment-svc finds it: GATEWAY_SIM_URL, or loopback at GATEWAY_SIM_PORT)
 import { randomUUID } from 'node:crypto';
+import { serviceUrl } from '@shop/kit';
 import { request } from 'undici';
 
-const gateway = process.env['GATEWAY_SIM_URL'] ?? 'http://127.0.0.1:3005';
+const gateway = serviceUrl('gateway-sim');
 const calls = Number(process.env['CALLS'] ?? 3000);
 const atOnce = 64;
 

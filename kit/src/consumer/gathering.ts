@@ -1,13 +1,16 @@
 /**
  * What became of a part handed to a gathering: applied with the others in one go, or to be
  * applied by its caller on its own (`alone`: nothing else came, or it shares a key with a
- * part taken before it; `failed`: the joint attempt failed and changed nothing, and the caller's own rules
- * sort out which message is to blame).
+ * part taken before it; `failed`: the joint attempt failed and changed nothing, and the
+ * caller's own rules sort out which message is to blame).
  */
 export type GatheredOutcome = 'applied' | 'alone' | 'failed';
 
 export interface GatheringOptions<Part> {
-  /** The keys a part holds: a part that holds a key of one taken before it (in arrival order) may not share the attempt. */
+  /**
+   * The keys a part holds: a part that holds a key of one taken before it (in arrival order)
+   * may not share the attempt.
+   */
   keysOf: (part: Part) => Iterable<string>;
   /** Applies the parts together; returns whether it applied them all. It must not throw. */
   applyTogether: (parts: Part[]) => Promise<boolean>;
