@@ -3,7 +3,7 @@ export { ConfigurationError, loadConfig, Port, requireEnv } from './config.ts';
 export { connectDatabase, type DatabaseSettings, type Fragment, type Sql, type Transaction } from './db/connect.ts';
 export { migrate, migratePlatform, platformMigrations, type MigrationResult } from './db/migrate.ts';
 export { migrateServiceDatabases } from './db/platform.ts';
-export { lockAggregate } from './db/locks.ts';
+export { aggregateLocks, lockAggregate } from './db/locks.ts';
 export { PerTransaction } from './db/per-transaction.ts';
 export {
   housekeepingJobs,
@@ -43,6 +43,7 @@ export {
 export { StagedWrites, type Staged } from './outbox/staged-writes.ts';
 export {
   EventConsumer,
+  type BatchCommitted,
   type BatchFinisher,
   type BatchLocker,
   type ConsumedEvent,
@@ -80,7 +81,7 @@ export {
   type ServiceParts,
 } from './service/definition.ts';
 export { jobs, type PeriodicJob } from './jobs/plugin.ts';
-export { activeTraceId, ORDER_ID_ATTRIBUTE, tagActiveSpan } from './tracing/tracing.ts';
+export { activeTraceId, currentTraceparent, inSpan, ORDER_ID_ATTRIBUTE, tagActiveSpan, withTraceparent } from './tracing/tracing.ts';
 export { buildService, type BuildOptions } from './service/build.ts';
 export { startService } from './service/start.ts';
 export { buildOffline } from './service/offline.ts';

@@ -3,8 +3,9 @@
 // simulator's outage lasts (the tests end it by hand, in the gateway's database), a
 // cancellation that arrives while the charge is pending, a refund answered "already refunded"
 // and one refused. Every outcome is checked in payment-svc's API, the gateway's ledger and the
-// events in Kafka. The crash between a refund and its commit is replayed against payment-svc's
-// real database and the real simulator, in a transaction that is rolled back.
+// events in Kafka. The crash between a refund and its commit, and the charge dispatcher's
+// claims and their answers, are replayed against payment-svc's real database and the real
+// simulator, in transactions that are rolled back.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,13 +19,17 @@ import {
   type Transaction,
 } from '@shop/kit';
 import { GatewayClient } from '../../payment-svc/src/data-access/gateway-client.ts';
+import { recordAnswers } from '../../payment-svc/src/domain/charging.ts';
 import {
+  beginSettlement,
+  claimDueCharges,
   insertChargePending,
   recordCancellation,
   saveStagedChargeOutcomes,
   stageChargeOutcome,
 } from '../../payment-svc/src/data-access/payments-repository.ts';
 import {
+  burstBoundMs,
   chargeKey,
   insertPendingPaymentsOfBatch,
   refundKey,
@@ -257,7 +262,7 @@ describe('refunds', () => {
   });
 });
 
-describe('after PAYMENT_ERROR (payment-svc domain against its database and the simulator, rolled back)', () => {
+describe("payment-svc's domain against its database and the simulator, rolled back: after PAYMENT_ERROR, a batch's pending payments, the charge dispatcher's claims", () => {
   const dependencies: PaymentsDependencies = {
     codec,
     gateway: new GatewayClient({ url: serviceUrl('gateway-sim'), timeoutMs: 5_000 }),
@@ -377,6 +382,62 @@ describe('after PAYMENT_ERROR (payment-svc domain against its database and the s
       const [payment] = await tx`select status, failure_reason from payments where order_id = ${orderId}`;
       expect(payment).toEqual({ status: 'FAILED', failureReason: 'PAYMENT_ERROR' });
       expect(await tx`select type from outbox where aggregateid = ${orderId}`).toEqual([]);
+    });
+  });
+
+  it('a due charge is claimed once: rescheduled for as long as its calls may last, so no one asks again meanwhile', async () => {
+    const orderId = randomUUID();
+    await rolledBack(async (tx) => {
+      const { pending } = (await insertChargePending(
+        tx,
+        { id: randomUUID(), orderId, userId: customer.id, amountCents: 1_500, currency: 'EUR' },
+        'tok_ok',
+      ))!;
+      await tx`update payments set next_attempt_at = now() - interval '1 second' where id = ${pending.id}`;
+      const claimed = (await claimDueCharges(tx, 1_000, burstBoundMs(dependencies.retry))).find((row) => row.id === pending.id);
+      expect(claimed).toMatchObject({ status: 'CHARGE_PENDING', attempts: 0, paymentToken: 'tok_ok' });
+      // Until the claim lapses, a settlement that finds no charge in the ledger waits for one to land.
+      const [{ claimedFor }] = await tx<[{ claimedFor: number }]>`
+        select extract(epoch from next_attempt_at - now()) * 1000 as claimed_for from payments where id = ${pending.id}`;
+      expect(claimedFor).toBeCloseTo(burstBoundMs(dependencies.retry), -2);
+      expect(claimed!.chargeUnansweredAt).toEqual(claimed!.nextAttemptAt);
+      expect((await claimDueCharges(tx, 1_000, burstBoundMs(dependencies.retry))).map((row) => row.id)).not.toContain(pending.id);
+    });
+  });
+
+  it("a claim's answer is recorded once, and dropped when the payment changed meanwhile (cancelled and settling, or another claim's answer recorded)", async () => {
+    const [kept, cancelled, overtaken] = [randomUUID(), randomUUID(), randomUUID()];
+    await rolledBack(async (tx) => {
+      const claim = async (orderId: string) =>
+        (await insertChargePending(tx, { id: randomUUID(), orderId, userId: customer.id, amountCents: 1_500, currency: 'EUR' }, 'tok_ok'))!
+          .pending;
+      const [first, second, third] = [await claim(kept), await claim(cancelled), await claim(overtaken)];
+      await beginSettlement(tx, second.id);
+      await tx`update payments set attempts = attempts + 1 where id = ${third.id}`;
+      const charged = (payment: typeof first, chargeId: string) => ({
+        payment,
+        verdict: { kind: 'charged', chargeId } as const,
+        traceparent: null,
+        recorded: () => undefined,
+        failed: () => undefined,
+      });
+      // The first order answered twice (claimed again while its first answer was being recorded).
+      await recordAnswers(tx, dependencies, [
+        charged(first, 'ch_1'),
+        charged(first, 'ch_1'),
+        charged(second, 'ch_2'),
+        charged(third, 'ch_3'),
+      ]);
+      const payments = await tx<{ orderId: string; status: string; gatewayChargeId: string | null }[]>`
+        select order_id, status, gateway_charge_id from payments where order_id = any(${[kept, cancelled, overtaken]}::uuid[])`;
+      expect(Object.fromEntries(payments.map((p) => [p.orderId, [p.status, p.gatewayChargeId]]))).toEqual({
+        [kept]: ['SUCCEEDED', 'ch_1'],
+        [cancelled]: ['REFUND_PENDING', null],
+        [overtaken]: ['CHARGE_PENDING', null],
+      });
+      const events = await tx<{ aggregateid: string; type: string }[]>`
+        select aggregateid, type from outbox where aggregateid = any(${[kept, cancelled, overtaken]})`;
+      expect(events).toEqual([{ aggregateid: kept, type: 'payment-success' }]);
     });
   });
 });

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
 import {
   EventConsumer,
+  type BatchCommitted,
   type BatchFinisher,
   type BatchLocker,
   type ConsumerSettings,
@@ -21,6 +22,7 @@ export interface ConsumerPluginOptions {
   handlers: EventHandlers;
   lockBatch?: BatchLocker | undefined;
   finishBatch?: BatchFinisher | undefined;
+  committed?: BatchCommitted | undefined;
   filter?: EventFilter | undefined;
   keysInParallel?: number | undefined;
   settings: ConsumerSettings;

@@ -1,4 +1,4 @@
-import { outboxClause, PerTransaction, StagedWrites, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
+import { aggregateLocks, outboxClause, PerTransaction, StagedWrites, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
 import type { PaymentRow, PaymentStatus } from '../domain/payments.ts';
 
 type Db = Sql | Transaction;
@@ -6,9 +6,6 @@ type Db = Sql | Transaction;
 const columns = (sql: Db) => sql`
   id, order_id, user_id, amount_cents, currency, status, failure_reason, gateway_charge_id, gateway_refund_id,
   payment_token, attempts, next_attempt_at, last_error, charge_unanswered_at, created_at, updated_at`;
-
-/** The statuses the retry job works on. */
-const PENDING: PaymentStatus[] = ['CHARGE_PENDING', 'REFUND_PENDING'];
 
 export async function findPaymentOfOrder(sql: Db, orderId: string): Promise<PaymentRow | undefined> {
   const [row] = await sql<PaymentRow[]>`select ${columns(sql)} from payments where order_id = ${orderId}`;
@@ -186,21 +183,61 @@ export async function markRefundFailed(tx: Transaction, paymentId: string, charg
   return row!;
 }
 
-/** Orders whose pending charge or refund is due, oldest due first; read without locks, locked one by one after. */
-export async function dueOrders(sql: Sql, limit: number): Promise<string[]> {
+/**
+ * Claims up to `limit` due pending charges for this process to ask the gateway about now: each
+ * is rescheduled to `inFlightMs` from now, so no one else asks meanwhile (another instance, or
+ * this one's next claim) and a process that dies with calls in flight leaves them due again
+ * then; and, until then, a settlement that finds no charge in the ledger knows one may still
+ * land (charge_unanswered_at). Rows another transaction holds are skipped, not waited for.
+ */
+export async function claimDueCharges(sql: Db, limit: number, inFlightMs: number): Promise<PaymentRow[]> {
+  return sql<PaymentRow[]>`
+    update payments set next_attempt_at = now() + ${inFlightMs} * interval '1 millisecond',
+                        charge_unanswered_at = now() + ${inFlightMs} * interval '1 millisecond', updated_at = now()
+    where id in (
+      select id from payments
+      where status = 'CHARGE_PENDING' and next_attempt_at <= now()
+      order by next_attempt_at
+      limit ${limit}
+      for update skip locked)
+    returning ${columns(sql)}`;
+}
+
+/**
+ * Of charges claimed by claimDueCharges, those still as claimed (pending, no try recorded since),
+ * locked with their orders: a cancellation settled meanwhile, or another claim's answer
+ * recorded, and this claim's answer is dropped. Its order's lock first, as every writer of a
+ * payment takes it.
+ */
+export async function lockStillClaimed(tx: Transaction, claimed: PaymentRow[]): Promise<Set<string>> {
+  const rows = await tx<{ id: string }[]>`
+    with locked as (${aggregateLocks(
+      tx,
+      claimed.map((payment) => payment.orderId),
+    )})
+    select p.id from payments p
+    join unnest(${claimed.map((payment) => payment.id)}::uuid[], ${claimed.map((payment) => payment.attempts)}::int[]) as c (id, attempts)
+      on p.id = c.id and p.attempts = c.attempts
+    where p.status = 'CHARGE_PENDING' and (select count(*) from locked) > 0
+    for update of p`;
+  return new Set(rows.map((row) => row.id));
+}
+
+/** Orders whose pending refund (a cancelled order's settlement) is due, oldest due first; read without locks, locked one by one after. */
+export async function dueSettlements(sql: Sql, limit: number): Promise<string[]> {
   const rows = await sql<{ orderId: string }[]>`
     select order_id from payments
-    where status in ${sql(PENDING)} and next_attempt_at <= now()
+    where status = 'REFUND_PENDING' and next_attempt_at <= now()
     order by next_attempt_at
     limit ${limit}`;
   return rows.map((row) => row.orderId);
 }
 
-/** The order's payment if it is still pending and due, locked; another instance that holds it is skipped. */
-export async function lockDuePayment(tx: Transaction, orderId: string): Promise<PaymentRow | undefined> {
+/** The order's payment if its settlement is still pending and due, locked; another instance that holds it is skipped. */
+export async function lockDueSettlement(tx: Transaction, orderId: string): Promise<PaymentRow | undefined> {
   const [row] = await tx<PaymentRow[]>`
     select ${columns(tx)} from payments
-    where order_id = ${orderId} and status in ${tx(PENDING)} and next_attempt_at <= now()
+    where order_id = ${orderId} and status = 'REFUND_PENDING' and next_attempt_at <= now()
     for update skip locked`;
   return row;
 }
@@ -215,8 +252,4 @@ export async function countUnsettled(sql: Sql): Promise<{ status: PaymentStatus;
 
 export async function recordCancellation(tx: Transaction, orderId: string, reason: string): Promise<void> {
   await tx`insert into cancelled_orders ${tx({ orderId, reason }, 'orderId', 'reason')} on conflict (order_id) do nothing`;
-}
-
-export async function isCancelled(tx: Transaction, orderId: string): Promise<boolean> {
-  return (await tx`select 1 from cancelled_orders where order_id = ${orderId}`).length > 0;
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { askUntilDefinite, nextAttemptAt, type RetrySettings } from './payments.ts';
+import { askUntilDefinite, burstBoundMs, nextAttemptAt, type RetrySettings } from './payments.ts';
 
 const retry: RetrySettings = {
   quickAttempts: 3,
@@ -37,6 +37,14 @@ describe("an event handler's quick burst of gateway calls", () => {
     const ask = asker(['unknown'], 250);
     expect(await askUntilDefinite(retry, 3, ask)).toEqual({ kind: 'unknown' });
     expect(ask.calls).toBe(1);
+  });
+
+  it('starts no call once its backoff has taken it past a call timeout: a burst ends within two timeouts (a claim lasts that long)', async () => {
+    const ask = asker(['unknown']);
+    const slowBackoff = { ...retry, quickBackoff: { baseMs: 600, maxMs: 600 } };
+    expect(await askUntilDefinite(slowBackoff, 3, ask)).toEqual({ kind: 'unknown' });
+    expect(ask.calls).toBe(1);
+    expect(burstBoundMs(retry)).toBe(2 * retry.callTimeoutMs);
   });
 });
 

@@ -6,7 +6,6 @@ import {
   publishWith,
   writeOutboxEvent,
   type AuthenticatedUser,
-  type BatchFinisher,
   type BatchLocker,
   type EventCodec,
   type OrderCancelled,
@@ -24,14 +23,12 @@ import {
   markRefunded,
   markSettledUncharged,
   recordCancellation,
-  saveStagedChargeOutcomes,
   settlementUnfinished,
   stageChargeOutcome,
   type NewPayment,
 } from '../data-access/payments-repository.ts';
 import { paymentFailure, paymentRefunded, paymentSuccess } from './events.ts';
 import {
-  chargeVerdict,
   ledgerVerdict,
   needsSettlement,
   refundVerdict,
@@ -39,6 +36,7 @@ import {
   type ChargeVerdict,
   type LedgerVerdict,
 } from './gateway-answers.ts';
+import type { ChargeTraces } from './charging.ts';
 import { paymentProblems } from './problems.ts';
 
 /**
@@ -107,24 +105,30 @@ export const nextAttemptAt = (retry: RetrySettings, attempts: number, now = new 
   new Date(now.getTime() + backoffDelay(Math.max(1, attempts), retry.jobBackoff));
 
 /**
- * Asks `calls` times at most while the answer is not definite, and stops asking once a call's
- * timeout has passed in all: a gateway that does not answer costs the partition one timeout,
- * not several, while a quick 503 is worth asking again at once.
+ * Asks `calls` times at most while the answer is not definite, and starts no call once a
+ * call's timeout has passed in all: a gateway that does not answer costs one timeout, not
+ * several, while a quick 503 is worth asking again at once. A burst therefore ends within two
+ * timeouts of its start (burstBoundMs), which is how long a claimed charge stays claimed.
  */
 export async function askUntilDefinite<V extends { kind: string }>(retry: RetrySettings, calls: number, ask: () => Promise<V>): Promise<V> {
   const started = Date.now();
   for (let call = 1; ; call++) {
     const verdict = await ask();
-    if (verdict.kind !== 'unknown' || call >= calls || Date.now() - started >= retry.callTimeoutMs) return verdict;
+    const spent = () => Date.now() - started >= retry.callTimeoutMs;
+    if (verdict.kind !== 'unknown' || call >= calls || spent()) return verdict;
     await sleep(backoffDelay(call, retry.quickBackoff));
+    if (spent()) return verdict;
   }
 }
+
+/** The longest a burst of askUntilDefinite lasts: its last call starts within one timeout and lasts at most another. */
+export const burstBoundMs = (retry: RetrySettings) => 2 * retry.callTimeoutMs;
 
 /**
  * Records a charge try's verdict: the outcome with its event, or (no definite answer) when to
  * ask again. The payment must be CHARGE_PENDING and its order's lock held. An outcome is
- * staged, and the transaction writes what it staged with saveStagedChargeOutcomes before it
- * commits: the consumer after its batch (saveChargeOutcomes), the retry job itself.
+ * staged: the transaction writes what it staged with saveStagedChargeOutcomes before it
+ * commits, one statement for all the charges it records.
  */
 export async function recordChargeVerdict(
   tx: Transaction,
@@ -151,9 +155,6 @@ export async function recordChargeVerdict(
   }
 }
 
-/** Writes, last in a consumed batch's transaction, the charge outcomes its order-placed events staged: one statement for the batch. */
-export const saveChargeOutcomes: BatchFinisher = saveStagedChargeOutcomes;
-
 const newPayment = (order: OrderPlaced): NewPayment => ({
   id: randomUUID(),
   orderId: order.orderId,
@@ -165,8 +166,7 @@ const newPayment = (order: OrderPlaced): NewPayment => ({
 /**
  * Before a batch of order events: its orders' payments inserted pending in one statement, for
  * each order-placed handler to take its own instead of inserting it with a round trip. The
- * row of each new payment is locked by its insert, as the order it belongs to is (the
- * consumer locks the batch's orders first).
+ * consumer locks the batch's orders first.
  */
 export const insertPendingPaymentsOfBatch: BatchLocker = async (tx, events) => {
   const orders = events.flatMap((event) => (event.topic === 'order-placed' ? [event.value as OrderPlaced] : []));
@@ -177,32 +177,32 @@ export const insertPendingPaymentsOfBatch: BatchLocker = async (tx, events) => {
 };
 
 /**
- * order-placed: charge the order's total and record the outcome with its event, in the
- * consumer's transaction. Without a definite answer after a quick burst of calls, the payment
- * is committed CHARGE_PENDING and the retry job asks again (same key) until there is one: the
- * partition moves on, and the charge is never given up for lack of an answer. A crash after
- * the gateway charged but before the commit means a redelivery, which asks again with the
- * same key and gets the same charge back.
+ * order-placed: the order's payment, CHARGE_PENDING, in the consumer's transaction; the charge
+ * itself is asked of the gateway once that has committed, by the charge dispatcher
+ * (charging.ts), which the consumer wakes. A database transaction is never held open on the
+ * gateway, and the partition moves on while charges are in flight. What is committed pending
+ * is charged whatever happens next: the dispatcher claims it from the table, also after a
+ * crash, and the idempotency key makes asking again harmless.
  */
-export async function chargeOrder(tx: Transaction, dependencies: PaymentsDependencies, order: OrderPlaced): Promise<void> {
-  // One order's placement, cancellation and retries are applied one after the other, never interleaved.
+export async function chargeOrder(
+  tx: Transaction,
+  dependencies: PaymentsDependencies,
+  order: OrderPlaced,
+  traces: ChargeTraces,
+): Promise<void> {
+  // One order's placement, cancellation and charge are applied one after the other, never interleaved.
   await lockAggregate(tx, order.orderId);
   const inserted = await insertChargePending(tx, newPayment(order), order.paymentToken);
   if (!inserted) return; // applied before
-  const { pending, cancelled } = inserted;
-  if (cancelled) {
-    // Cancelled before this placement was applied here. That does not prove nothing was
-    // charged: an earlier try of this same event may have charged and then been rolled back
-    // (a crash, or a failed batch applied again one by one) while the cancellation went
-    // through. The ledger says; whatever landed is refunded.
-    await settleNow(tx, dependencies, pending.id);
+  if (inserted.cancelled) {
+    // Cancelled before this placement was applied here: settled at once, never charged. A
+    // charge is only asked once its pending payment has committed, so none can have landed
+    // under the order's key; the settlement asks the ledger all the same (one call, in a rare
+    // race), as a release that charged inside this transaction needed.
+    await settleNow(tx, dependencies, inserted.pending.id);
     return;
   }
-  const request = chargeRequest(pending, order.paymentToken);
-  const verdict = await askUntilDefinite(dependencies.retry, dependencies.retry.quickAttempts, async () =>
-    chargeVerdict(await dependencies.gateway.charge(request)),
-  );
-  await recordChargeVerdict(tx, dependencies, pending, verdict);
+  traces.remember(order.orderId);
 }
 
 /** The gateway refused a refund definitely: the money stays with the shop until someone looks. */
