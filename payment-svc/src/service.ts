@@ -83,10 +83,9 @@ export default defineService({
       handlers: paymentEventHandlers(dependencies, charges),
       // Orders touch only their own rows; only a settlement waits on the gateway in a handler.
       keysInParallel: SETTLEMENTS_IN_PARALLEL,
-      lockBatch: insertPendingPaymentsOfBatch,
-      committed: (events) => {
-        if (events.some((event) => event.topic === 'order-placed')) charges.wake();
-      },
+      lockBatch: insertPendingPaymentsOfBatch(retry),
+      // The charges a batch claimed are asked once it has committed.
+      committed: (events) => charges.committed(events.flatMap((event) => (event.topic === 'order-placed' ? [event.key] : []))),
       jobs: [
         chargeJob(charges, env.PAYMENT_RETRY_EVERY_MS),
         settlementRetryJob({ ...dependencies, sql, logger }, env.PAYMENT_RETRY_EVERY_MS),

@@ -33,18 +33,25 @@ export interface ChargeToInsert {
 const insertedAhead = new PerTransaction(() => new Map<string, PendingCharge | undefined>());
 
 /**
- * Each order's payment about to be charged, pending until the gateway's answer says otherwise
- * in the same transaction, unless the order has a payment already; and whether the order was
- * cancelled before. One statement for them all (a consumed batch's orders), also when an order
- * comes twice (its first is inserted); insertChargePending then answers from what it returned.
- * The orders' locks must be held.
+ * Each order's payment, pending and claimed until `claimedUntil` by the process whose
+ * transaction this is (see claimDueCharges: it charges them once the transaction commits),
+ * unless the order has a payment already; and whether the order was cancelled before. One
+ * statement for them all (a consumed batch's orders), also when an order comes twice (its
+ * first is inserted); insertChargePending then answers from what it returned. The orders'
+ * locks must be held.
  */
-export async function insertChargesPending(tx: Transaction, charges: ChargeToInsert[]): Promise<void> {
+export async function insertChargesPending(tx: Transaction, charges: ChargeToInsert[], claimedUntil: Date): Promise<void> {
   const ahead = insertedAhead.of(tx);
   const fresh = [...new Map(charges.filter((charge) => !ahead.has(charge.payment.orderId)).map((c) => [c.payment.orderId, c])).values()];
   if (fresh.length === 0) return;
   const values = tx(
-    fresh.map(({ payment, paymentToken }) => ({ ...payment, status: 'CHARGE_PENDING', paymentToken, nextAttemptAt: new Date() })),
+    fresh.map(({ payment, paymentToken }) => ({
+      ...payment,
+      status: 'CHARGE_PENDING',
+      paymentToken,
+      nextAttemptAt: claimedUntil,
+      chargeUnansweredAt: claimedUntil,
+    })),
     'id',
     'orderId',
     'userId',
@@ -53,6 +60,7 @@ export async function insertChargesPending(tx: Transaction, charges: ChargeToIns
     'status',
     'paymentToken',
     'nextAttemptAt',
+    'chargeUnansweredAt',
   );
   const rows = await tx<(PaymentRow & { cancelled: boolean })[]>`
     with pending as (
@@ -66,13 +74,18 @@ export async function insertChargesPending(tx: Transaction, charges: ChargeToIns
 }
 
 /**
- * The order's payment about to be charged (see insertChargesPending), unless the order has a
+ * The order's payment, pending and claimed (see insertChargesPending), unless the order has a
  * payment already (undefined then): inserted now, or taken from what the transaction inserted
  * ahead, once.
  */
-export async function insertChargePending(tx: Transaction, payment: NewPayment, paymentToken: string): Promise<PendingCharge | undefined> {
+export async function insertChargePending(
+  tx: Transaction,
+  payment: NewPayment,
+  paymentToken: string,
+  claimedUntil: Date,
+): Promise<PendingCharge | undefined> {
   const ahead = insertedAhead.of(tx);
-  if (!ahead.has(payment.orderId)) await insertChargesPending(tx, [{ payment, paymentToken }]);
+  if (!ahead.has(payment.orderId)) await insertChargesPending(tx, [{ payment, paymentToken }], claimedUntil);
   const inserted = ahead.get(payment.orderId);
   ahead.set(payment.orderId, undefined);
   return inserted;
@@ -129,11 +142,15 @@ export async function chargeUnanswered(tx: Transaction, paymentId: string, nextA
   return row!;
 }
 
-/** The order was cancelled: whatever the payment was, its money is now to be settled, tries counted afresh. */
-export async function beginSettlement(tx: Transaction, paymentId: string): Promise<PaymentRow> {
+/**
+ * The order was cancelled: whatever the payment was, its money is now to be settled, tries
+ * counted afresh. `neverAsked`: no charge of it was ever asked of the gateway (its claim was
+ * not committed), so none can still land.
+ */
+export async function beginSettlement(tx: Transaction, paymentId: string, { neverAsked = false } = {}): Promise<PaymentRow> {
   const [row] = await tx<PaymentRow[]>`
     update payments set status = 'REFUND_PENDING', payment_token = null, attempts = 0, next_attempt_at = now(), last_error = null,
-                        updated_at = now()
+                        charge_unanswered_at = case when ${neverAsked} then null else charge_unanswered_at end, updated_at = now()
     where id = ${paymentId}
     returning ${columns(tx)}`;
   return row!;
@@ -184,16 +201,16 @@ export async function markRefundFailed(tx: Transaction, paymentId: string, charg
 }
 
 /**
- * Claims up to `limit` due pending charges for this process to ask the gateway about now: each
- * is rescheduled to `inFlightMs` from now, so no one else asks meanwhile (another instance, or
- * this one's next claim) and a process that dies with calls in flight leaves them due again
- * then; and, until then, a settlement that finds no charge in the ledger knows one may still
- * land (charge_unanswered_at). Rows another transaction holds are skipped, not waited for.
+ * Claims up to `limit` due pending charges for this process to ask the gateway about: each is
+ * claimed until `claimedUntil`, so no one else asks meanwhile (another instance, or this one's
+ * next claim), and a process that dies with calls in flight leaves them due again then; and,
+ * until then, a settlement that finds no charge in the ledger knows one may still land
+ * (charge_unanswered_at). Rows another transaction holds are skipped, not waited for. (A new
+ * payment is inserted claimed by the consumer's transaction: insertChargesPending.)
  */
-export async function claimDueCharges(sql: Db, limit: number, inFlightMs: number): Promise<PaymentRow[]> {
+export async function claimDueCharges(sql: Db, limit: number, claimedUntil: Date): Promise<PaymentRow[]> {
   return sql<PaymentRow[]>`
-    update payments set next_attempt_at = now() + ${inFlightMs} * interval '1 millisecond',
-                        charge_unanswered_at = now() + ${inFlightMs} * interval '1 millisecond', updated_at = now()
+    update payments set next_attempt_at = ${claimedUntil}, charge_unanswered_at = ${claimedUntil}, updated_at = now()
     where id in (
       select id from payments
       where status = 'CHARGE_PENDING' and next_attempt_at <= now()
@@ -203,24 +220,43 @@ export async function claimDueCharges(sql: Db, limit: number, inFlightMs: number
     returning ${columns(sql)}`;
 }
 
+/** What a claimed charge's payment has become by the time its answer is recorded. */
+export type ClaimState = 'claimed' | 'settling' | 'other';
+
 /**
- * Of charges claimed by claimDueCharges, those still as claimed (pending, no try recorded since),
- * locked with their orders: a cancellation settled meanwhile, or another claim's answer
- * recorded, and this claim's answer is dropped. Its order's lock first, as every writer of a
- * payment takes it.
+ * What charges claimed by this process (claimDueCharges, insertChargesPending) have become,
+ * locked with their orders: still as claimed (pending, no try recorded since), being settled
+ * (the order was cancelled meanwhile; what landed is not known yet), or otherwise changed
+ * (another claim's answer was recorded). Its order's lock first, as every writer of a payment
+ * takes it.
  */
-export async function lockStillClaimed(tx: Transaction, claimed: PaymentRow[]): Promise<Set<string>> {
-  const rows = await tx<{ id: string }[]>`
+export async function lockClaimed(tx: Transaction, claimed: PaymentRow[]): Promise<Map<string, ClaimState>> {
+  const rows = await tx<{ id: string; state: ClaimState }[]>`
     with locked as (${aggregateLocks(
       tx,
       claimed.map((payment) => payment.orderId),
     )})
-    select p.id from payments p
+    select p.id, case when p.status = 'CHARGE_PENDING' and p.attempts = c.attempts then 'claimed'
+                      when p.status = 'REFUND_PENDING' and p.gateway_charge_id is null then 'settling'
+                      else 'other' end as state
+    from payments p
     join unnest(${claimed.map((payment) => payment.id)}::uuid[], ${claimed.map((payment) => payment.attempts)}::int[]) as c (id, attempts)
-      on p.id = c.id and p.attempts = c.attempts
-    where p.status = 'CHARGE_PENDING' and (select count(*) from locked) > 0
+      on p.id = c.id
+    where (select count(*) from locked) > 0
     for update of p`;
-  return new Set(rows.map((row) => row.id));
+  return new Map(rows.map((row) => [row.id, row.state]));
+}
+
+/**
+ * The calls of a claim on payments now being settled have ended: a charge can no longer land
+ * from them later than a gateway timeout from now, so the settlement waiting for the claim to
+ * lapse is due again now, and knows that much.
+ */
+export async function claimsEnded(tx: Transaction, paymentIds: string[]): Promise<void> {
+  if (paymentIds.length === 0) return;
+  await tx`
+    update payments set charge_unanswered_at = clock_timestamp(), next_attempt_at = least(next_attempt_at, now()), updated_at = now()
+    where id = any(${paymentIds}::uuid[]) and status = 'REFUND_PENDING' and charge_unanswered_at > clock_timestamp()`;
 }
 
 /** Orders whose pending refund (a cancelled order's settlement) is due, oldest due first; read without locks, locked one by one after. */

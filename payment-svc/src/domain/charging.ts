@@ -1,23 +1,25 @@
 // The charge dispatcher: asks the gateway for the charges that order-placed committed pending,
-// outside any database transaction. It claims due payments from the table (so a charge is
-// asked after a crash as surely as now), makes their calls side by side, and records the
-// answers as they come, those of calls ending together in one transaction. The consumer wakes
-// it after each commit; its tick finds the charges whose next try has come.
+// outside any database transaction. The consumer's transaction inserts each payment claimed by
+// this process and hands it over once committed; the dispatcher's tick claims the pending
+// charges whose next try has come, or whose claim lapsed (a process died with its calls in
+// flight). Calls run side by side, 64 at most, and the answers of calls that end together are
+// recorded in one transaction.
 import { currentTraceparent, inSpan, ORDER_ID_ATTRIBUTE, withTraceparent, type Logger, type Sql, type Transaction } from '@shop/kit';
-import { claimDueCharges, lockStillClaimed, saveStagedChargeOutcomes } from '../data-access/payments-repository.ts';
+import { claimDueCharges, claimsEnded, lockClaimed, saveStagedChargeOutcomes } from '../data-access/payments-repository.ts';
 import { chargeVerdict, type ChargeVerdict } from './gateway-answers.ts';
 import {
   askUntilDefinite,
-  burstBoundMs,
   chargeRequest,
+  claimedUntil,
+  mayStillAsk,
   recordChargeVerdict,
   type PaymentRow,
   type PaymentsDependencies,
 } from './payments.ts';
 
-/** Where order-placed leaves the trace its charge continues (the handler's span). */
-export interface ChargeTraces {
-  remember(orderId: string): void;
+/** Where order-placed leaves the charge its transaction claimed, to be asked once that has committed. */
+export interface ClaimedCharges {
+  claimed(payment: PaymentRow): void;
 }
 
 export interface ChargeDispatcherOptions extends PaymentsDependencies {
@@ -25,119 +27,144 @@ export interface ChargeDispatcherOptions extends PaymentsDependencies {
   logger: Logger;
   /** Gateway calls in flight at most: what the processor is asked to take from one client at once. */
   callsInFlight: number;
-  /** How often due charges are looked for when nothing wakes the dispatcher (retries come due). */
+  /** How often due charges are looked for in the table (retries come due, claims lapse). */
   everyMs: number;
 }
 
-/** A claimed charge's answer, waiting to be recorded with the others that came in meanwhile. */
-export interface Answer {
+/** A claimed charge, with the trace it continues (order-placed's, when it was claimed by the consumer). */
+interface Claim {
   payment: PaymentRow;
-  verdict: ChargeVerdict;
   traceparent: string | null;
+}
+
+/** A claimed charge's answer, waiting to be recorded with the others that came in meanwhile. */
+export interface Answer extends Claim {
+  verdict: ChargeVerdict;
   recorded: () => void;
   failed: (error: unknown) => void;
 }
 
-/** Traces kept for orders not claimed here yet; beyond this (another instance claimed them), the oldest are forgotten. */
-const REMEMBERED_TRACES = 10_000;
+/** Claims of transactions not known to have committed (a batch rolled back and retried leaves some): the oldest are forgotten beyond this. */
+const UNCOMMITTED_CLAIMS = 10_000;
 
 /**
- * The answers of claimed charges, recorded. A claim whose payment changed meanwhile (the order
- * was cancelled and is being settled, or another claim's answer was recorded first) is
- * dropped: the gateway answers the same key the same way, so nothing is lost. A payment
- * answered twice in the batch (claimed again while the first answer was being recorded)
- * counts once.
+ * The answers of claimed charges, recorded. A claim whose payment changed meanwhile is
+ * dropped: the gateway answers the same key the same way, so nothing is lost. If the order was
+ * cancelled and its payment is being settled, the settlement learns that the claim's calls
+ * have ended, so it waits one gateway timeout for a charge to land rather than for the claim
+ * to lapse. A payment answered twice in the batch (claimed again while the first answer was
+ * being recorded) counts once.
  */
 export async function recordAnswers(tx: Transaction, dependencies: PaymentsDependencies, answers: Answer[]): Promise<void> {
-  const stillClaimed = await lockStillClaimed(
+  const states = await lockClaimed(
     tx,
     answers.map(({ payment }) => payment),
   );
+  const settling: string[] = [];
   for (const { payment, verdict, traceparent } of answers) {
-    if (!stillClaimed.delete(payment.id)) continue;
+    const state = states.get(payment.id);
+    states.delete(payment.id);
+    if (state === 'settling') settling.push(payment.id);
+    if (state !== 'claimed') continue;
     // Each answer's event belongs to its order's trace, not to the batch's first.
     await withTraceparent(traceparent, () => recordChargeVerdict(tx, dependencies, payment, verdict));
   }
+  await claimsEnded(tx, settling);
   await saveStagedChargeOutcomes(tx);
 }
 
-export class ChargeDispatcher implements ChargeTraces {
+export class ChargeDispatcher implements ClaimedCharges {
   readonly #options: ChargeDispatcherOptions;
-  /** The trace of each order whose payment was committed pending here, until its charge is decided. */
-  readonly #traces = new Map<string, string>();
+  /** Claims made by the consumer's open transactions, by order, until they are known to have committed. */
+  readonly #uncommitted = new Map<string, Claim>();
+  /** Claims waiting for a free slot, oldest first. */
+  readonly #ready: Claim[] = [];
   readonly #charging = new Set<Promise<void>>();
-  #inFlight = 0;
-  /** The last claim took every free slot: more may be due, so a call that ends wakes the loop. */
-  #full = false;
-  #woken = false;
+  /** The last look at the table found more due than there were slots: a call that ends wakes the loop. */
+  #backlog = false;
   #wake: (() => void) | undefined;
   #answers: Answer[] = [];
   #recording = false;
+  /** Once the service closes, what the consumer still commits is left to lapse, and is claimed again after a restart. */
+  #stopped = false;
 
   constructor(options: ChargeDispatcherOptions) {
     this.#options = options;
   }
 
-  /** Called in order-placed's span: the charge made after the commit continues its trace. */
-  remember(orderId: string): void {
-    const traceparent = currentTraceparent();
-    if (!traceparent) return;
-    if (this.#traces.size >= REMEMBERED_TRACES) this.#traces.delete(this.#traces.keys().next().value!);
-    this.#traces.set(orderId, traceparent);
+  /** Called in order-placed's handler, in its span: the charge continues its trace. */
+  claimed(payment: PaymentRow): void {
+    if (this.#uncommitted.size >= UNCOMMITTED_CLAIMS) this.#uncommitted.delete(this.#uncommitted.keys().next().value!);
+    this.#uncommitted.set(payment.orderId, { payment, traceparent: currentTraceparent() });
   }
 
-  /** New pending charges were committed: claim them now rather than at the next tick. */
-  wake(): void {
-    this.#woken = true;
-    this.#wake?.();
+  /** The consumer committed these orders' placements: their claims are asked now. */
+  committed(orderIds: string[]): void {
+    if (this.#stopped) return;
+    for (const orderId of orderIds) {
+      const claim = this.#uncommitted.get(orderId);
+      if (!claim) continue;
+      this.#uncommitted.delete(orderId);
+      this.#ready.push(claim);
+    }
+    this.#startReady();
   }
 
-  /** Claims and charges until the signal aborts; then waits for the calls in flight and their answers' transactions. */
+  /** Claims due charges from the table until the signal aborts; then waits for the calls in flight and their answers' transactions. */
   async run(signal: AbortSignal): Promise<void> {
     try {
       while (!signal.aborted) {
-        this.#woken = false;
-        const free = this.#options.callsInFlight - this.#inFlight;
-        this.#full = free <= 0;
+        const free = this.#options.callsInFlight - this.#charging.size - this.#ready.length;
+        this.#backlog = free <= 0;
         if (free > 0) {
-          const claimed = await claimDueCharges(this.#options.sql, free, burstBoundMs(this.#options.retry));
-          this.#full = claimed.length === free;
-          for (const payment of claimed) this.#charge(payment);
+          const claimed = await claimDueCharges(this.#options.sql, free, claimedUntil(this.#options.retry));
+          this.#backlog = claimed.length === free;
+          // A retry starts a trace of its own: the order's is not kept past its first try here.
+          this.#ready.push(...claimed.map((payment) => ({ payment, traceparent: null })));
+          this.#startReady();
         }
-        if (!this.#woken) await this.#nap(signal);
+        await this.#nap(signal);
       }
     } finally {
+      this.#stopped = true;
+      this.#ready.length = 0;
       await Promise.all(this.#charging);
     }
   }
 
-  #charge(payment: PaymentRow): void {
+  /** Starts the ready claims there are slots for; a claim that waited too long to end its calls before it lapses is left to lapse. */
+  #startReady(): void {
+    while (this.#charging.size < this.#options.callsInFlight && this.#ready.length > 0) {
+      const claim = this.#ready.shift()!;
+      if (mayStillAsk(this.#options.retry, claim.payment)) this.#charge(claim);
+    }
+  }
+
+  #charge({ payment, traceparent }: Claim): void {
     const { gateway, retry, logger } = this.#options;
     // The first try gets the quick burst an answer like a 503 deserves; a retry, one call (its
     // backoff between tries is the patience).
     const calls = payment.attempts === 0 ? retry.quickAttempts : 1;
-    this.#inFlight += 1;
     const attributes = { [ORDER_ID_ATTRIBUTE]: payment.orderId, 'shop.payment.attempt': payment.attempts + 1 };
-    const charging = withTraceparent(this.#traces.get(payment.orderId), () =>
+    const charging = withTraceparent(traceparent, () =>
       inSpan('charge', { attributes }, async () => {
         // The token is kept while the charge is pending (a CHECK constraint says so).
         const request = chargeRequest(payment, payment.paymentToken!);
         const verdict = await askUntilDefinite(retry, calls, async () => chargeVerdict(await gateway.charge(request)));
         await this.#record(payment, verdict);
-        if (verdict.kind !== 'unknown') this.#traces.delete(payment.orderId);
       }),
     )
       .catch((error: unknown) => {
-        // The claim lapses (burstBoundMs) and the charge is asked again under its key.
+        // The claim lapses and the charge is asked again under its key.
         logger.warn(
           { err: error, orderId: payment.orderId },
           "recording a charge's answer failed; it is asked again once its claim lapses",
         );
       })
       .finally(() => {
-        this.#inFlight -= 1;
         this.#charging.delete(charging);
-        if (this.#full) this.wake();
+        this.#startReady();
+        if (this.#backlog) this.#wake?.();
       });
     this.#charging.add(charging);
   }
@@ -165,7 +192,7 @@ export class ChargeDispatcher implements ChargeTraces {
     this.#recording = false;
   }
 
-  /** Until woken, the tick, or the signal. */
+  /** Until the tick, a slot freed while there is a backlog, or the signal. */
   #nap(signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve();

@@ -36,7 +36,7 @@ import {
   type ChargeVerdict,
   type LedgerVerdict,
 } from './gateway-answers.ts';
-import type { ChargeTraces } from './charging.ts';
+import type { ClaimedCharges } from './charging.ts';
 import { paymentProblems } from './problems.ts';
 
 /**
@@ -125,6 +125,18 @@ export async function askUntilDefinite<V extends { kind: string }>(retry: RetryS
 export const burstBoundMs = (retry: RetrySettings) => 2 * retry.callTimeoutMs;
 
 /**
+ * How long a claim on a pending charge lasts: a burst may start during its first call timeout
+ * (a claimed charge waits for a free slot), and lasts two more at most.
+ */
+export const claimMs = (retry: RetrySettings) => 3 * retry.callTimeoutMs;
+
+export const claimedUntil = (retry: RetrySettings, now = Date.now()) => new Date(now + claimMs(retry));
+
+/** Whether a claimed charge may still be asked: only if its burst ends before its claim does, so nothing lands after a settlement stopped waiting. */
+export const mayStillAsk = (retry: RetrySettings, claimed: { nextAttemptAt: Date | null }, now = Date.now()): boolean =>
+  claimed.nextAttemptAt !== null && now + burstBoundMs(retry) <= claimed.nextAttemptAt.getTime();
+
+/**
  * Records a charge try's verdict: the outcome with its event, or (no definite answer) when to
  * ask again. The payment must be CHARGE_PENDING and its order's lock held. An outcome is
  * staged: the transaction writes what it staged with saveStagedChargeOutcomes before it
@@ -168,41 +180,44 @@ const newPayment = (order: OrderPlaced): NewPayment => ({
  * each order-placed handler to take its own instead of inserting it with a round trip. The
  * consumer locks the batch's orders first.
  */
-export const insertPendingPaymentsOfBatch: BatchLocker = async (tx, events) => {
-  const orders = events.flatMap((event) => (event.topic === 'order-placed' ? [event.value as OrderPlaced] : []));
-  await insertChargesPending(
-    tx,
-    orders.map((order) => ({ payment: newPayment(order), paymentToken: order.paymentToken })),
-  );
-};
+export const insertPendingPaymentsOfBatch =
+  (retry: RetrySettings): BatchLocker =>
+  async (tx, events) => {
+    const orders = events.flatMap((event) => (event.topic === 'order-placed' ? [event.value as OrderPlaced] : []));
+    await insertChargesPending(
+      tx,
+      orders.map((order) => ({ payment: newPayment(order), paymentToken: order.paymentToken })),
+      claimedUntil(retry),
+    );
+  };
 
 /**
- * order-placed: the order's payment, CHARGE_PENDING, in the consumer's transaction; the charge
- * itself is asked of the gateway once that has committed, by the charge dispatcher
- * (charging.ts), which the consumer wakes. A database transaction is never held open on the
- * gateway, and the partition moves on while charges are in flight. What is committed pending
- * is charged whatever happens next: the dispatcher claims it from the table, also after a
- * crash, and the idempotency key makes asking again harmless.
+ * order-placed: the order's payment, CHARGE_PENDING and claimed by this process, in the
+ * consumer's transaction; once that has committed, the charge dispatcher (charging.ts) asks
+ * the gateway. A database transaction is never held open on the gateway, and the partition
+ * moves on while charges are in flight. What is committed pending is charged whatever happens
+ * next: a claim lapses, and a pending charge is claimed again from the table, also after a
+ * crash; the idempotency key makes asking again harmless.
  */
 export async function chargeOrder(
   tx: Transaction,
   dependencies: PaymentsDependencies,
   order: OrderPlaced,
-  traces: ChargeTraces,
+  charges: ClaimedCharges,
 ): Promise<void> {
   // One order's placement, cancellation and charge are applied one after the other, never interleaved.
   await lockAggregate(tx, order.orderId);
-  const inserted = await insertChargePending(tx, newPayment(order), order.paymentToken);
+  const inserted = await insertChargePending(tx, newPayment(order), order.paymentToken, claimedUntil(dependencies.retry));
   if (!inserted) return; // applied before
   if (inserted.cancelled) {
-    // Cancelled before this placement was applied here: settled at once, never charged. A
-    // charge is only asked once its pending payment has committed, so none can have landed
-    // under the order's key; the settlement asks the ledger all the same (one call, in a rare
-    // race), as a release that charged inside this transaction needed.
-    await settleNow(tx, dependencies, inserted.pending.id);
+    // Cancelled before this placement was applied here: settled at once, and never asked of
+    // the gateway, so no charge can land under the order's key. The settlement asks the
+    // ledger all the same (one call, in a rare race), as a release that charged inside this
+    // transaction needed.
+    await settleNow(tx, dependencies, inserted.pending.id, { neverAsked: true });
     return;
   }
-  traces.remember(order.orderId);
+  charges.claimed(inserted.pending);
 }
 
 /** The gateway refused a refund definitely: the money stays with the shop until someone looks. */
@@ -315,8 +330,13 @@ export async function settleCancelledOrder(
 }
 
 /** Starts settling a cancelled order's payment and tries once; a definite refusal fails the event. */
-async function settleNow(tx: Transaction, dependencies: PaymentsDependencies, paymentId: string): Promise<void> {
-  const settling = await beginSettlement(tx, paymentId);
+async function settleNow(
+  tx: Transaction,
+  dependencies: PaymentsDependencies,
+  paymentId: string,
+  options?: { neverAsked: boolean },
+): Promise<void> {
+  const settling = await beginSettlement(tx, paymentId, options);
   const outcome = await settlePayment(tx, dependencies, settling, dependencies.retry.quickAttempts);
   if (outcome) throw outcome.refused;
 }
