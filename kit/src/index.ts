@@ -34,6 +34,7 @@ export {
   outboxColumns,
   outboxEvent,
   outboxInsert,
+  outboxInsertWhere,
   publishAllWith,
   publishWith,
   writeOutboxEvent,

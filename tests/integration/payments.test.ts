@@ -25,11 +25,10 @@ import {
   claimDueCharges,
   insertChargePending,
   recordCancellation,
-  saveStagedChargeOutcomes,
-  stageChargeOutcome,
 } from '../../payment-svc/src/data-access/payments-repository.ts';
 import {
   chargeKey,
+  claimAnswer,
   claimedUntil,
   claimMs,
   insertPendingPaymentsOfBatch,
@@ -302,13 +301,11 @@ describe("payment-svc's domain against its database and the simulator, rolled ba
       'tok_ok',
       claimedUntil(dependencies.retry),
     ))!;
-    stageChargeOutcome(tx, {
-      paymentId: pending.id,
-      status: 'FAILED',
-      reason: 'PAYMENT_ERROR',
-      detail: 'gateway answered 422 IDEMPOTENCY_KEY_REUSED',
-    });
-    await saveStagedChargeOutcomes(tx);
+    // As the charge dispatcher leaves it (its payment-failure is not what these tests are about).
+    await tx`
+      update payments set status = 'FAILED', failure_reason = 'PAYMENT_ERROR', payment_token = null, attempts = 1,
+                          next_attempt_at = null, charge_unanswered_at = null, last_error = 'gateway answered 422 IDEMPOTENCY_KEY_REUSED'
+      where id = ${pending.id}`;
   }
 
   it('a charge that landed and was refunded before a crash: refunded again by its key, the same refund, and payment-refunded is written', async () => {
@@ -431,19 +428,13 @@ describe("payment-svc's domain against its database and the simulator, rolled ba
       await beginSettlement(tx, second.id);
       await tx`update payments set next_attempt_at = charge_unanswered_at where id = ${second.id}`;
       await tx`update payments set attempts = attempts + 1 where id = ${third.id}`;
-      const charged = (payment: typeof first, chargeId: string) => ({
-        payment,
-        verdict: { kind: 'charged', chargeId } as const,
-        traceparent: null,
-        recorded: () => undefined,
-        failed: () => undefined,
-      });
+      const charged = (payment: typeof first, chargeId: string) => claimAnswer(dependencies, payment, { kind: 'charged', chargeId });
       // The first order answered twice (claimed again while its first answer was being recorded).
-      await recordAnswers(tx, dependencies, [
-        charged(first, 'ch_1'),
-        charged(first, 'ch_1'),
-        charged(second, 'ch_2'),
-        charged(third, 'ch_3'),
+      await recordAnswers(tx, [
+        await charged(first, 'ch_1'),
+        await charged(first, 'ch_1'),
+        await charged(second, 'ch_2'),
+        await charged(third, 'ch_3'),
       ]);
       const payments = await tx<{ orderId: string; status: string; gatewayChargeId: string | null; settlementWaits: boolean }[]>`
         select order_id, status, gateway_charge_id, next_attempt_at > now() as settlement_waits
@@ -454,7 +445,9 @@ describe("payment-svc's domain against its database and the simulator, rolled ba
         [overtaken]: ['CHARGE_PENDING', null],
       });
       expect(payments.find((p) => p.orderId === cancelled)!.settlementWaits).toBe(false);
-      const [{ unansweredAt }] = await tx<[{ unansweredAt: Date }]>`select charge_unanswered_at as unanswered_at from payments where id = ${second.id}`;
+      const [{ unansweredAt }] = await tx<
+        [{ unansweredAt: Date }]
+      >`select charge_unanswered_at as unanswered_at from payments where id = ${second.id}`;
       expect(unansweredAt.getTime()).toBeLessThan(Date.now() + 1_000);
       const events = await tx<{ aggregateid: string; type: string }[]>`
         select aggregateid, type from outbox where aggregateid = any(${[kept, cancelled, overtaken]})`;

@@ -1,4 +1,4 @@
-import { aggregateLocks, outboxClause, PerTransaction, StagedWrites, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
+import { outboxInsertWhere, PerTransaction, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
 import type { PaymentRow, PaymentStatus } from '../domain/payments.ts';
 
 type Db = Sql | Transaction;
@@ -95,51 +95,60 @@ export async function insertChargePending(
 export type ChargeOutcome =
   { paymentId: string; status: 'SUCCEEDED'; chargeId: string } | { paymentId: string; status: 'FAILED'; reason: string; detail: string };
 
-/** The charge outcomes a transaction decided and has not written yet, with the outbox rows announcing them. */
-const stagedOutcomes = new StagedWrites<ChargeOutcome>();
+/** A claimed charge's answer, to record if its payment is still as claimed (pending, `claimedAttempts` tries recorded). */
+export type ClaimAnswer =
+  /** A definite outcome, with the event announcing it. */
+  | { paymentId: string; claimedAttempts: number; outcome: ChargeOutcome; announcement: OutboxRow }
+  /** No definite answer: the charge is asked again at `nextAttemptAt`. */
+  | { paymentId: string; claimedAttempts: number; unanswered: { nextAttemptAt: Date; error: string } };
 
 /**
- * Stages a pending charge's outcome and the event that announces it (when there is one), for
- * saveStagedChargeOutcomes to write with the transaction's others in one statement: a
- * consumed batch's charges cost one round trip between them instead of one each.
+ * Records claimed charges' answers in one statement, without a transaction around it. An
+ * answer is written only if its payment is still as claimed, and an outcome's event only with
+ * it: a payment a cancellation is settling, or whose other claim's answer was recorded first,
+ * is left alone (the gateway answers the same key the same way, so nothing is lost), except
+ * that a settlement waiting for the claim to lapse learns that its calls have ended, and waits
+ * one gateway timeout for a charge to land from then instead. A success keeps no failure
+ * reason, a failure no charge id; either ends the claim (charge_unanswered_at). One answer
+ * per payment.
  */
-export function stageChargeOutcome(tx: Transaction, outcome: ChargeOutcome, announcement?: OutboxRow): void {
-  stagedOutcomes.stage(tx, outcome, announcement ? [announcement] : []);
-}
-
-/** Writes the charge outcomes the transaction staged, and their events in the order they were staged: one statement. */
-export async function saveStagedChargeOutcomes(tx: Transaction): Promise<void> {
-  const staged = stagedOutcomes.take(tx);
-  if (!staged) return;
-  const { changes: outcomes, announcements } = staged;
+export async function saveClaimAnswers(sql: Db, answers: ClaimAnswer[]): Promise<void> {
+  const definite = answers.flatMap((answer) => ('outcome' in answer ? [answer] : []));
+  const open = answers.flatMap((answer) => ('unanswered' in answer ? [answer] : []));
   const charged = (outcome: ChargeOutcome) => (outcome.status === 'SUCCEEDED' ? outcome : undefined);
   const failed = (outcome: ChargeOutcome) => (outcome.status === 'FAILED' ? outcome : undefined);
-  // A failure keeps the charge id it has (none), a success the failure reason (none).
-  await tx`
-    with updated as (
+  await sql`
+    with answered as (
       update payments p set
-        status = o.status, gateway_charge_id = coalesce(o.charge_id, p.gateway_charge_id),
-        failure_reason = coalesce(o.reason, p.failure_reason), payment_token = null, attempts = p.attempts + 1,
-        next_attempt_at = null, last_error = o.detail, charge_unanswered_at = null, updated_at = now()
+        status = a.status, gateway_charge_id = a.charge_id, failure_reason = a.reason, payment_token = null,
+        attempts = p.attempts + 1, next_attempt_at = null, last_error = a.detail, charge_unanswered_at = null, updated_at = now()
       from unnest(
-        ${outcomes.map((outcome) => outcome.paymentId)}::uuid[], ${outcomes.map((outcome) => outcome.status)}::text[],
-        ${outcomes.map((outcome) => charged(outcome)?.chargeId ?? null)}::text[],
-        ${outcomes.map((outcome) => failed(outcome)?.reason ?? null)}::text[],
-        ${outcomes.map((outcome) => failed(outcome)?.detail ?? null)}::text[]
-      ) as o (id, status, charge_id, reason, detail)
-      where p.id = o.id)
-    ${outboxClause(tx, announcements)}
-    select 1`;
-}
-
-/** A charge try without a definite answer: asked again at `nextAttemptAt`. */
-export async function chargeUnanswered(tx: Transaction, paymentId: string, nextAttemptAt: Date, error: string): Promise<PaymentRow> {
-  const [row] = await tx<PaymentRow[]>`
-    update payments set attempts = attempts + 1, next_attempt_at = ${nextAttemptAt}, last_error = ${error},
-                        charge_unanswered_at = clock_timestamp(), updated_at = now()
-    where id = ${paymentId}
-    returning ${columns(tx)}`;
-  return row!;
+        ${definite.map((answer) => answer.paymentId)}::uuid[], ${definite.map((answer) => answer.claimedAttempts)}::int[],
+        ${definite.map(({ outcome }) => outcome.status)}::text[], ${definite.map(({ outcome }) => charged(outcome)?.chargeId ?? null)}::text[],
+        ${definite.map(({ outcome }) => failed(outcome)?.reason ?? null)}::text[],
+        ${definite.map(({ outcome }) => failed(outcome)?.detail ?? null)}::text[]
+      ) as a (id, attempts, status, charge_id, reason, detail)
+      where p.id = a.id and p.status = 'CHARGE_PENDING' and p.attempts = a.attempts
+      returning p.order_id),
+    unanswered as (
+      update payments p set
+        attempts = p.attempts + 1, next_attempt_at = a.next_attempt_at, last_error = a.error,
+        charge_unanswered_at = clock_timestamp(), updated_at = now()
+      from unnest(
+        ${open.map((answer) => answer.paymentId)}::uuid[], ${open.map((answer) => answer.claimedAttempts)}::int[],
+        ${open.map(({ unanswered }) => unanswered.nextAttemptAt.toISOString())}::timestamptz[],
+        ${open.map(({ unanswered }) => unanswered.error)}::text[]
+      ) as a (id, attempts, next_attempt_at, error)
+      where p.id = a.id and p.status = 'CHARGE_PENDING' and p.attempts = a.attempts),
+    claim_ended as (
+      update payments set charge_unanswered_at = clock_timestamp(), next_attempt_at = least(next_attempt_at, now()), updated_at = now()
+      where id = any(${answers.map((answer) => answer.paymentId)}::uuid[])
+        and status = 'REFUND_PENDING' and charge_unanswered_at > clock_timestamp())
+    ${outboxInsertWhere(
+      sql,
+      definite.map((answer) => answer.announcement),
+      sql`select order_id::text from answered`,
+    )}`;
 }
 
 /**
@@ -218,45 +227,6 @@ export async function claimDueCharges(sql: Db, limit: number, claimedUntil: Date
       limit ${limit}
       for update skip locked)
     returning ${columns(sql)}`;
-}
-
-/** What a claimed charge's payment has become by the time its answer is recorded. */
-export type ClaimState = 'claimed' | 'settling' | 'other';
-
-/**
- * What charges claimed by this process (claimDueCharges, insertChargesPending) have become,
- * locked with their orders: still as claimed (pending, no try recorded since), being settled
- * (the order was cancelled meanwhile; what landed is not known yet), or otherwise changed
- * (another claim's answer was recorded). Its order's lock first, as every writer of a payment
- * takes it.
- */
-export async function lockClaimed(tx: Transaction, claimed: PaymentRow[]): Promise<Map<string, ClaimState>> {
-  const rows = await tx<{ id: string; state: ClaimState }[]>`
-    with locked as (${aggregateLocks(
-      tx,
-      claimed.map((payment) => payment.orderId),
-    )})
-    select p.id, case when p.status = 'CHARGE_PENDING' and p.attempts = c.attempts then 'claimed'
-                      when p.status = 'REFUND_PENDING' and p.gateway_charge_id is null then 'settling'
-                      else 'other' end as state
-    from payments p
-    join unnest(${claimed.map((payment) => payment.id)}::uuid[], ${claimed.map((payment) => payment.attempts)}::int[]) as c (id, attempts)
-      on p.id = c.id
-    where (select count(*) from locked) > 0
-    for update of p`;
-  return new Map(rows.map((row) => [row.id, row.state]));
-}
-
-/**
- * The calls of a claim on payments now being settled have ended: a charge can no longer land
- * from them later than a gateway timeout from now, so the settlement waiting for the claim to
- * lapse is due again now, and knows that much.
- */
-export async function claimsEnded(tx: Transaction, paymentIds: string[]): Promise<void> {
-  if (paymentIds.length === 0) return;
-  await tx`
-    update payments set charge_unanswered_at = clock_timestamp(), next_attempt_at = least(next_attempt_at, now()), updated_at = now()
-    where id = any(${paymentIds}::uuid[]) and status = 'REFUND_PENDING' and charge_unanswered_at > clock_timestamp()`;
 }
 
 /** Orders whose pending refund (a cancelled order's settlement) is due, oldest due first; read without locks, locked one by one after. */

@@ -3,16 +3,16 @@
 // this process and hands it over once committed; the dispatcher's tick claims the pending
 // charges whose next try has come, or whose claim lapsed (a process died with its calls in
 // flight). Calls run side by side, 64 at most, and the answers of calls that end together are
-// recorded in one transaction.
+// recorded in one statement.
 import { currentTraceparent, inSpan, ORDER_ID_ATTRIBUTE, withTraceparent, type Logger, type Sql, type Transaction } from '@shop/kit';
-import { claimDueCharges, claimsEnded, lockClaimed, saveStagedChargeOutcomes } from '../data-access/payments-repository.ts';
-import { chargeVerdict, type ChargeVerdict } from './gateway-answers.ts';
+import { claimDueCharges, saveClaimAnswers, type ClaimAnswer } from '../data-access/payments-repository.ts';
+import { chargeVerdict } from './gateway-answers.ts';
 import {
   askUntilDefinite,
   chargeRequest,
+  claimAnswer,
   claimedUntil,
   mayStillAsk,
-  recordChargeVerdict,
   type PaymentRow,
   type PaymentsDependencies,
 } from './payments.ts';
@@ -38,8 +38,8 @@ interface Claim {
 }
 
 /** A claimed charge's answer, waiting to be recorded with the others that came in meanwhile. */
-export interface Answer extends Claim {
-  verdict: ChargeVerdict;
+interface WaitingAnswer {
+  answer: ClaimAnswer;
   recorded: () => void;
   failed: (error: unknown) => void;
 }
@@ -48,29 +48,13 @@ export interface Answer extends Claim {
 const UNCOMMITTED_CLAIMS = 10_000;
 
 /**
- * The answers of claimed charges, recorded. A claim whose payment changed meanwhile is
- * dropped: the gateway answers the same key the same way, so nothing is lost. If the order was
- * cancelled and its payment is being settled, the settlement learns that the claim's calls
- * have ended, so it waits one gateway timeout for a charge to land rather than for the claim
- * to lapse. A payment answered twice in the batch (claimed again while the first answer was
- * being recorded) counts once.
+ * Claimed charges' answers, recorded in one statement (see saveClaimAnswers: what a claim no
+ * longer holds is left alone). A payment answered twice (claimed again while its first answer
+ * was waiting to be recorded) counts once.
  */
-export async function recordAnswers(tx: Transaction, dependencies: PaymentsDependencies, answers: Answer[]): Promise<void> {
-  const states = await lockClaimed(
-    tx,
-    answers.map(({ payment }) => payment),
-  );
-  const settling: string[] = [];
-  for (const { payment, verdict, traceparent } of answers) {
-    const state = states.get(payment.id);
-    states.delete(payment.id);
-    if (state === 'settling') settling.push(payment.id);
-    if (state !== 'claimed') continue;
-    // Each answer's event belongs to its order's trace, not to the batch's first.
-    await withTraceparent(traceparent, () => recordChargeVerdict(tx, dependencies, payment, verdict));
-  }
-  await claimsEnded(tx, settling);
-  await saveStagedChargeOutcomes(tx);
+export async function recordAnswers(sql: Sql | Transaction, answers: ClaimAnswer[]): Promise<void> {
+  const once = [...new Map(answers.map((answer) => [answer.paymentId, answer])).values()];
+  await saveClaimAnswers(sql, once);
 }
 
 export class ChargeDispatcher implements ClaimedCharges {
@@ -83,7 +67,7 @@ export class ChargeDispatcher implements ClaimedCharges {
   /** The last look at the table found more due than there were slots: a call that ends wakes the loop. */
   #backlog = false;
   #wake: (() => void) | undefined;
-  #answers: Answer[] = [];
+  #answers: WaitingAnswer[] = [];
   #recording = false;
   /** Once the service closes, what the consumer still commits is left to lapse, and is claimed again after a restart. */
   #stopped = false;
@@ -151,7 +135,8 @@ export class ChargeDispatcher implements ClaimedCharges {
         // The token is kept while the charge is pending (a CHECK constraint says so).
         const request = chargeRequest(payment, payment.paymentToken!);
         const verdict = await askUntilDefinite(retry, calls, async () => chargeVerdict(await gateway.charge(request)));
-        await this.#record(payment, verdict);
+        // The answer's event is encoded here, in the charge's span, whose trace it continues.
+        await this.#record(await claimAnswer(this.#options, payment, verdict));
       }),
     )
       .catch((error: unknown) => {
@@ -169,10 +154,10 @@ export class ChargeDispatcher implements ClaimedCharges {
     this.#charging.add(charging);
   }
 
-  /** Resolves once the answer is committed, with those that came in while the last transaction ran. */
-  #record(payment: PaymentRow, verdict: ChargeVerdict): Promise<void> {
+  /** Resolves once the answer is written, with those that came in while the last write ran. */
+  #record(answer: ClaimAnswer): Promise<void> {
     return new Promise((recorded, failed) => {
-      this.#answers.push({ payment, verdict, traceparent: currentTraceparent(), recorded, failed });
+      this.#answers.push({ answer, recorded, failed });
       if (!this.#recording) void this.#recordWaiting();
     });
   }
@@ -180,12 +165,15 @@ export class ChargeDispatcher implements ClaimedCharges {
   async #recordWaiting(): Promise<void> {
     this.#recording = true;
     while (this.#answers.length > 0) {
-      const answers = this.#answers.splice(0);
+      const waiting = this.#answers.splice(0);
       try {
-        await this.#options.sql.begin((tx) => recordAnswers(tx, this.#options, answers));
-        for (const answer of answers) answer.recorded();
+        await recordAnswers(
+          this.#options.sql,
+          waiting.map(({ answer }) => answer),
+        );
+        for (const { recorded } of waiting) recorded();
       } catch (error) {
-        for (const answer of answers) answer.failed(error);
+        for (const { failed } of waiting) failed(error);
       }
     }
     // No await between the last look at the queue and this: an answer pushed after it starts a new round.

@@ -16,7 +16,6 @@ import {
 import type { ChargeRequest, GatewayClient } from '../data-access/gateway-client.ts';
 import {
   beginSettlement,
-  chargeUnanswered,
   findPaymentOfOrder,
   insertChargePending,
   insertChargesPending,
@@ -24,7 +23,7 @@ import {
   markSettledUncharged,
   recordCancellation,
   settlementUnfinished,
-  stageChargeOutcome,
+  type ClaimAnswer,
   type NewPayment,
 } from '../data-access/payments-repository.ts';
 import { paymentFailure, paymentRefunded, paymentSuccess } from './events.ts';
@@ -137,33 +136,35 @@ export const mayStillAsk = (retry: RetrySettings, claimed: { nextAttemptAt: Date
   claimed.nextAttemptAt !== null && now + burstBoundMs(retry) <= claimed.nextAttemptAt.getTime();
 
 /**
- * Records a charge try's verdict: the outcome with its event, or (no definite answer) when to
- * ask again. The payment must be CHARGE_PENDING and its order's lock held. An outcome is
- * staged: the transaction writes what it staged with saveStagedChargeOutcomes before it
- * commits, one statement for all the charges it records.
+ * What a claimed charge's verdict writes: its outcome with the event announcing it (encoded
+ * here, in the charge's trace), or, without a definite answer, when to ask again.
  */
-export async function recordChargeVerdict(
-  tx: Transaction,
+export async function claimAnswer(
   { codec, retry }: PaymentsDependencies,
-  payment: PaymentRow,
+  claimed: PaymentRow,
   verdict: ChargeVerdict,
-): Promise<void> {
+): Promise<ClaimAnswer> {
   const now = new Date();
+  const claim = { paymentId: claimed.id, claimedAttempts: claimed.attempts };
+  const announced = (event: Parameters<typeof publishWith>[1]) => publishWith(codec, event, async (row) => row);
   switch (verdict.kind) {
-    case 'charged': {
-      const outcome = { paymentId: payment.id, status: 'SUCCEEDED', chargeId: verdict.chargeId } as const;
-      await publishWith(codec, paymentSuccess(payment, verdict.chargeId, now), async (row) => stageChargeOutcome(tx, outcome, row));
-      return;
-    }
+    case 'charged':
+      return {
+        ...claim,
+        outcome: { paymentId: claimed.id, status: 'SUCCEEDED', chargeId: verdict.chargeId },
+        announcement: await announced(paymentSuccess(claimed, verdict.chargeId, now)),
+      };
     case 'declined':
     case 'failed': {
       const reason = verdict.kind === 'declined' ? 'CARD_DECLINED' : 'PAYMENT_ERROR';
-      const outcome = { paymentId: payment.id, status: 'FAILED', reason, detail: verdict.detail } as const;
-      await publishWith(codec, paymentFailure(payment, reason, verdict.detail, now), async (row) => stageChargeOutcome(tx, outcome, row));
-      return;
+      return {
+        ...claim,
+        outcome: { paymentId: claimed.id, status: 'FAILED', reason, detail: verdict.detail },
+        announcement: await announced(paymentFailure(claimed, reason, verdict.detail, now)),
+      };
     }
     case 'unknown':
-      await chargeUnanswered(tx, payment.id, nextAttemptAt(retry, payment.attempts + 1, now), verdict.detail);
+      return { ...claim, unanswered: { nextAttemptAt: nextAttemptAt(retry, claimed.attempts + 1, now), error: verdict.detail } };
   }
 }
 
