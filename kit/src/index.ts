@@ -3,7 +3,7 @@ export { ConfigurationError, loadConfig, Port, requireEnv } from './config.ts';
 export { connectDatabase, type DatabaseSettings, type Fragment, type Sql, type Transaction } from './db/connect.ts';
 export { migrate, migratePlatform, platformMigrations, type MigrationResult } from './db/migrate.ts';
 export { migrateServiceDatabases } from './db/platform.ts';
-export { aggregateLocks, lockAggregate } from './db/locks.ts';
+export { lockAggregate } from './db/locks.ts';
 export { PerTransaction } from './db/per-transaction.ts';
 export {
   housekeepingJobs,
@@ -34,7 +34,6 @@ export {
   outboxColumns,
   outboxEvent,
   outboxInsert,
-  outboxInsertWhere,
   publishAllWith,
   publishWith,
   writeOutboxEvent,
@@ -44,7 +43,6 @@ export {
 export { StagedWrites, type Staged } from './outbox/staged-writes.ts';
 export {
   EventConsumer,
-  type BatchCommitted,
   type BatchFinisher,
   type BatchLocker,
   type ConsumedEvent,
@@ -82,7 +80,7 @@ export {
   type ServiceParts,
 } from './service/definition.ts';
 export { jobs, type PeriodicJob } from './jobs/plugin.ts';
-export { activeTraceId, currentTraceparent, inSpan, ORDER_ID_ATTRIBUTE, tagActiveSpan, withTraceparent } from './tracing/tracing.ts';
+export { activeTraceId, ORDER_ID_ATTRIBUTE, tagActiveSpan } from './tracing/tracing.ts';
 export { buildService, type BuildOptions } from './service/build.ts';
 export { startService } from './service/start.ts';
 export { buildOffline } from './service/offline.ts';

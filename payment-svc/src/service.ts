@@ -5,11 +5,9 @@ import { registerPaymentMetrics } from './api/metrics.ts';
 import { paymentRoutes } from './api/routes.ts';
 import { GatewayClient } from './data-access/gateway-client.ts';
 import { paymentProblems } from './domain/problems.ts';
-import { ChargeDispatcher } from './domain/charging.ts';
-import { insertPendingPaymentsOfBatch, type RetrySettings } from './domain/payments.ts';
+import { insertPendingPaymentsOfBatch, saveChargeOutcomes, type RetrySettings } from './domain/payments.ts';
 import { paymentEventHandlers } from './events/handlers.ts';
-import { chargeJob } from './jobs/charges.ts';
-import { settlementRetryJob } from './jobs/payment-retries.ts';
+import { paymentRetryJob } from './jobs/payment-retries.ts';
 
 /** payment-svc's own variables (the shared ones are in kit/src/service/config.ts). */
 export const PaymentServiceEnvironment = Type.Object({
@@ -24,7 +22,7 @@ export const PaymentServiceEnvironment = Type.Object({
   PAYMENT_RETRY_EVERY_MS: Type.Integer({
     minimum: 100,
     default: 1_000,
-    description: 'How often the charge dispatcher and the settlement retries look for due charges and refunds',
+    description: 'How often the retry job looks for due charges and refunds',
   }),
   PAYMENT_RETRY_BASE_MS: Type.Integer({
     minimum: 100,
@@ -39,17 +37,11 @@ export const PaymentServiceEnvironment = Type.Object({
 });
 
 /**
- * Charges asked of the gateway at once. 256 made the simulator queue them on its ten database
- * connections, and the calls took longer than the queue saved (tests/bench/README.md); a
- * real processor would not take that many from one client either.
+ * Orders of one consumed batch charged (or settled) at once. Each charge waits on the gateway
+ * inside the batch's transaction, so this bounds how long a batch holds the partition: at 8, a
+ * batch of 60 orders at 200/s took eight calls' time and the saga fell seconds behind.
  */
-const CHARGES_IN_FLIGHT = 64;
-
-/**
- * Cancelled orders of one consumed batch settled at once: a settlement asks the gateway inside
- * the batch's transaction, so this bounds how long a batch of them holds the partition.
- */
-const SETTLEMENTS_IN_PARALLEL = 64;
+const PAYMENT_KEYS_IN_PARALLEL = 64;
 
 export default defineService({
   name: 'payment-svc',
@@ -66,30 +58,19 @@ export default defineService({
       callTimeoutMs: env.GATEWAY_TIMEOUT_MS,
       jobBackoff: { baseMs: env.PAYMENT_RETRY_BASE_MS, maxMs: env.PAYMENT_RETRY_MAX_MS },
     };
-    const dependencies = { codec, gateway, retry };
-    const charges = new ChargeDispatcher({
-      ...dependencies,
-      sql,
-      logger,
-      callsInFlight: CHARGES_IN_FLIGHT,
-      everyMs: env.PAYMENT_RETRY_EVERY_MS,
-    });
     return {
       routes: async (app) => {
         // setup gets no metrics registry; the app's comes with the routes.
         registerPaymentMetrics(app.metrics, sql);
         await paymentRoutes(app, { sql });
       },
-      handlers: paymentEventHandlers(dependencies, charges),
-      // Orders touch only their own rows; only a settlement waits on the gateway in a handler.
-      keysInParallel: SETTLEMENTS_IN_PARALLEL,
-      lockBatch: insertPendingPaymentsOfBatch(retry),
-      // The charges a batch claimed are asked once it has committed.
-      committed: (events) => charges.committed(events.flatMap((event) => (event.topic === 'order-placed' ? [event.key] : []))),
-      jobs: [
-        chargeJob(charges, env.PAYMENT_RETRY_EVERY_MS),
-        settlementRetryJob({ ...dependencies, sql, logger }, env.PAYMENT_RETRY_EVERY_MS),
-      ],
+      handlers: paymentEventHandlers({ codec, gateway, retry }),
+      // Each order's charge is a gateway call made inside the batch's transaction; one after
+      // the other, a batch of 50 orders waited for 50 calls. Orders touch only their own rows.
+      keysInParallel: PAYMENT_KEYS_IN_PARALLEL,
+      lockBatch: insertPendingPaymentsOfBatch,
+      finishBatch: saveChargeOutcomes,
+      jobs: [paymentRetryJob({ sql, codec, gateway, retry, logger }, env.PAYMENT_RETRY_EVERY_MS)],
     };
   },
 });

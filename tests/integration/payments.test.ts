@@ -3,9 +3,8 @@
 // simulator's outage lasts (the tests end it by hand, in the gateway's database), a
 // cancellation that arrives while the charge is pending, a refund answered "already refunded"
 // and one refused. Every outcome is checked in payment-svc's API, the gateway's ledger and the
-// events in Kafka. The crash between a refund and its commit, and the charge dispatcher's
-// claims and their answers, are replayed against payment-svc's real database and the real
-// simulator, in transactions that are rolled back.
+// events in Kafka. The crash between a refund and its commit is replayed against payment-svc's
+// real database and the real simulator, in a transaction that is rolled back.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,18 +18,14 @@ import {
   type Transaction,
 } from '@shop/kit';
 import { GatewayClient } from '../../payment-svc/src/data-access/gateway-client.ts';
-import { recordAnswers } from '../../payment-svc/src/domain/charging.ts';
 import {
-  beginSettlement,
-  claimDueCharges,
   insertChargePending,
   recordCancellation,
+  saveStagedChargeOutcomes,
+  stageChargeOutcome,
 } from '../../payment-svc/src/data-access/payments-repository.ts';
 import {
   chargeKey,
-  claimAnswer,
-  claimedUntil,
-  claimMs,
   insertPendingPaymentsOfBatch,
   refundKey,
   settleCancelledOrder,
@@ -262,7 +257,7 @@ describe('refunds', () => {
   });
 });
 
-describe("payment-svc's domain against its database and the simulator, rolled back: after PAYMENT_ERROR, a batch's pending payments, the charge dispatcher's claims", () => {
+describe('after PAYMENT_ERROR (payment-svc domain against its database and the simulator, rolled back)', () => {
   const dependencies: PaymentsDependencies = {
     codec,
     gateway: new GatewayClient({ url: serviceUrl('gateway-sim'), timeoutMs: 5_000 }),
@@ -299,13 +294,14 @@ describe("payment-svc's domain against its database and the simulator, rolled ba
       tx,
       { id: randomUUID(), orderId, userId: customer.id, amountCents: 1_500, currency: 'EUR' },
       'tok_ok',
-      claimedUntil(dependencies.retry),
     ))!;
-    // As the charge dispatcher leaves it (its payment-failure is not what these tests are about).
-    await tx`
-      update payments set status = 'FAILED', failure_reason = 'PAYMENT_ERROR', payment_token = null, attempts = 1,
-                          next_attempt_at = null, charge_unanswered_at = null, last_error = 'gateway answered 422 IDEMPOTENCY_KEY_REUSED'
-      where id = ${pending.id}`;
+    stageChargeOutcome(tx, {
+      paymentId: pending.id,
+      status: 'FAILED',
+      reason: 'PAYMENT_ERROR',
+      detail: 'gateway answered 422 IDEMPOTENCY_KEY_REUSED',
+    });
+    await saveStagedChargeOutcomes(tx);
   }
 
   it('a charge that landed and was refunded before a crash: refunded again by its key, the same refund, and payment-refunded is written', async () => {
@@ -357,21 +353,18 @@ describe("payment-svc's domain against its database and the simulator, rolled ba
     await rolledBack(async (tx) => {
       await recordCancellation(tx, second, 'CUSTOMER_CANCELLED');
       // The first order twice (two events of it in the batch): one payment.
-      await insertPendingPaymentsOfBatch(dependencies.retry)(tx, [placed(first), placed(second), placed(first)]);
+      await insertPendingPaymentsOfBatch(tx, [placed(first), placed(second), placed(first)]);
       const inserted = await tx<{ id: string; orderId: string }[]>`
         select id, order_id from payments where order_id = any(${[first, second]}::uuid[]) order by order_id`;
       expect(inserted.map((row) => row.orderId)).toEqual([first, second].sort());
       const idOf = (orderId: string) => inserted.find((row) => row.orderId === orderId)!.id;
       // The handlers find them inserted (an insert of their own would conflict, and answer nothing).
-      expect(await insertChargePending(tx, payment(first), 'tok_ok', claimedUntil(dependencies.retry))).toMatchObject({
+      expect(await insertChargePending(tx, payment(first), 'tok_ok')).toMatchObject({
         pending: { id: idOf(first), status: 'CHARGE_PENDING', paymentToken: 'tok_ok' },
         cancelled: false,
       });
-      expect(await insertChargePending(tx, payment(first), 'tok_ok', claimedUntil(dependencies.retry))).toBeUndefined();
-      expect(await insertChargePending(tx, payment(second), 'tok_ok', claimedUntil(dependencies.retry))).toMatchObject({
-        pending: { id: idOf(second) },
-        cancelled: true,
-      });
+      expect(await insertChargePending(tx, payment(first), 'tok_ok')).toBeUndefined();
+      expect(await insertChargePending(tx, payment(second), 'tok_ok')).toMatchObject({ pending: { id: idOf(second) }, cancelled: true });
       expect(await tx`select id from payments where order_id = any(${[first, second]}::uuid[])`).toHaveLength(2);
     });
   });
@@ -384,74 +377,6 @@ describe("payment-svc's domain against its database and the simulator, rolled ba
       const [payment] = await tx`select status, failure_reason from payments where order_id = ${orderId}`;
       expect(payment).toEqual({ status: 'FAILED', failureReason: 'PAYMENT_ERROR' });
       expect(await tx`select type from outbox where aggregateid = ${orderId}`).toEqual([]);
-    });
-  });
-
-  it('a new payment is claimed by the transaction that inserts it; a due one is claimed once, so no one asks again until the claim lapses', async () => {
-    const orderId = randomUUID();
-    const until = () => claimedUntil(dependencies.retry);
-    await rolledBack(async (tx) => {
-      const { pending } = (await insertChargePending(
-        tx,
-        { id: randomUUID(), orderId, userId: customer.id, amountCents: 1_500, currency: 'EUR' },
-        'tok_ok',
-        until(),
-      ))!;
-      // Claimed by the consumer's transaction: not claimable from the table while the claim lasts.
-      expect(pending.nextAttemptAt!.getTime() - Date.now()).toBeGreaterThan(claimMs(dependencies.retry) - 1_000);
-      expect((await claimDueCharges(tx, 1_000, until())).map((row) => row.id)).not.toContain(pending.id);
-      // Lapsed (its process died): claimed again, once.
-      await tx`update payments set next_attempt_at = now() - interval '1 second' where id = ${pending.id}`;
-      const claimed = (await claimDueCharges(tx, 1_000, until())).find((row) => row.id === pending.id);
-      expect(claimed).toMatchObject({ status: 'CHARGE_PENDING', attempts: 0, paymentToken: 'tok_ok' });
-      // Until the claim lapses, a settlement that finds no charge in the ledger waits for one to land.
-      const [{ claimedFor }] = await tx<[{ claimedFor: number }]>`
-        select (extract(epoch from next_attempt_at - clock_timestamp()) * 1000)::float8 as claimed_for from payments where id = ${pending.id}`;
-      expect(claimedFor).toBeGreaterThan(claimMs(dependencies.retry) - 1_000);
-      expect(claimed!.chargeUnansweredAt).toEqual(claimed!.nextAttemptAt);
-      expect((await claimDueCharges(tx, 1_000, until())).map((row) => row.id)).not.toContain(pending.id);
-    });
-  });
-
-  it("a claim's answer is recorded once, and dropped when the payment changed meanwhile (cancelled and settling: told the claim ended; another claim's answer recorded)", async () => {
-    const [kept, cancelled, overtaken] = [randomUUID(), randomUUID(), randomUUID()];
-    await rolledBack(async (tx) => {
-      const claim = async (orderId: string) =>
-        (await insertChargePending(
-          tx,
-          { id: randomUUID(), orderId, userId: customer.id, amountCents: 1_500, currency: 'EUR' },
-          'tok_ok',
-          claimedUntil(dependencies.retry),
-        ))!.pending;
-      const [first, second, third] = [await claim(kept), await claim(cancelled), await claim(overtaken)];
-      // The settlement finds no charge in the ledger, and waits for the claim to lapse.
-      await beginSettlement(tx, second.id);
-      await tx`update payments set next_attempt_at = charge_unanswered_at where id = ${second.id}`;
-      await tx`update payments set attempts = attempts + 1 where id = ${third.id}`;
-      const charged = (payment: typeof first, chargeId: string) => claimAnswer(dependencies, payment, { kind: 'charged', chargeId });
-      // The first order answered twice (claimed again while its first answer was being recorded).
-      await recordAnswers(tx, [
-        await charged(first, 'ch_1'),
-        await charged(first, 'ch_1'),
-        await charged(second, 'ch_2'),
-        await charged(third, 'ch_3'),
-      ]);
-      const payments = await tx<{ orderId: string; status: string; gatewayChargeId: string | null; settlementWaits: boolean }[]>`
-        select order_id, status, gateway_charge_id, next_attempt_at > now() as settlement_waits
-        from payments where order_id = any(${[kept, cancelled, overtaken]}::uuid[])`;
-      expect(Object.fromEntries(payments.map((p) => [p.orderId, [p.status, p.gatewayChargeId]]))).toEqual({
-        [kept]: ['SUCCEEDED', 'ch_1'],
-        [cancelled]: ['REFUND_PENDING', null],
-        [overtaken]: ['CHARGE_PENDING', null],
-      });
-      expect(payments.find((p) => p.orderId === cancelled)!.settlementWaits).toBe(false);
-      const [{ unansweredAt }] = await tx<
-        [{ unansweredAt: Date }]
-      >`select charge_unanswered_at as unanswered_at from payments where id = ${second.id}`;
-      expect(unansweredAt.getTime()).toBeLessThan(Date.now() + 1_000);
-      const events = await tx<{ aggregateid: string; type: string }[]>`
-        select aggregateid, type from outbox where aggregateid = any(${[kept, cancelled, overtaken]})`;
-      expect(events).toEqual([{ aggregateid: kept, type: 'payment-success' }]);
     });
   });
 });

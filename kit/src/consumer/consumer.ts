@@ -63,13 +63,6 @@ export interface EventFilter {
   applied(events: ConsumedEvent<EventTopic>[]): void;
 }
 
-/**
- * Told, once a batch's transaction has committed, which events it applied: for work that must
- * only start once those effects are durable and must not hold the partition meanwhile
- * (payment-svc's gateway calls, made by a job this wakes). It must not throw or wait.
- */
-export type BatchCommitted = (events: ConsumedEvent<EventTopic>[]) => void;
-
 export interface ConsumerSettings {
   /** Attempts at applying a message before it is dead-lettered. */
   maxAttempts: number;
@@ -102,7 +95,6 @@ export interface EventConsumerOptions {
   handlers: EventHandlers;
   lockBatch?: BatchLocker | undefined;
   finishBatch?: BatchFinisher | undefined;
-  committed?: BatchCommitted | undefined;
   filter?: EventFilter | undefined;
   /**
    * Events of how many different keys a batch applies at once (default 1: one after the
@@ -445,11 +437,7 @@ export class EventConsumer {
       const outcome = needless.has(traced) ? 'needless' : applied.has(traced) ? 'applied' : 'duplicate';
       this.outcomes.inc({ topic: traced.event.topic, outcome });
     }
-    if (applied.size > 0) {
-      const events = [...applied].map(({ event }) => event);
-      this.options.filter?.applied(events);
-      this.options.committed?.(events);
-    }
+    this.options.filter?.applied([...applied].map(({ event }) => event));
     return needed.length > 0;
   }
 

@@ -2,7 +2,6 @@ import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
 import {
   EventConsumer,
-  type BatchCommitted,
   type BatchFinisher,
   type BatchLocker,
   type ConsumerSettings,
@@ -22,7 +21,6 @@ export interface ConsumerPluginOptions {
   handlers: EventHandlers;
   lockBatch?: BatchLocker | undefined;
   finishBatch?: BatchFinisher | undefined;
-  committed?: BatchCommitted | undefined;
   filter?: EventFilter | undefined;
   keysInParallel?: number | undefined;
   settings: ConsumerSettings;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { PendingQuery, Row } from 'postgres';
 import type { Sql, Transaction } from '../db/connect.ts';
 import type { EventCodec } from '../events/codec.ts';
 import { eventCatalogue, type EventsByTopic, type EventTopic } from '../../../schemas/catalogue.ts';
@@ -39,24 +38,6 @@ export const outboxColumns = ['id', 'aggregatetype', 'aggregateid', 'type', 'pay
  */
 export const outboxInsert = (sql: Sql | Transaction, rows: OutboxRow | OutboxRow[]) =>
   sql`insert into outbox ${sql(rows, ...outboxColumns)}`;
-
-/**
- * outboxInsert for a statement whose WITH clauses decide which of the rows are written: only
- * those whose aggregate id is among `aggregateIds` (a query over those clauses, of text), in
- * their order. For a write that must not announce a change another writer got to first
- * (payment-svc's answers to charges a cancellation overtook). The payloads travel as hex,
- * as postgres.js sends no array of bytea.
- */
-export const outboxInsertWhere = (sql: Sql | Transaction, rows: OutboxRow[], aggregateIds: PendingQuery<Row[]>) => sql`
-  insert into outbox (id, aggregatetype, aggregateid, type, payload, traceparent)
-  select e.id, e.aggregatetype, e.aggregateid, e.type, decode(e.payload, 'hex'), e.traceparent
-  from unnest(
-    ${rows.map((row) => row.id)}::uuid[], ${rows.map((row) => row.aggregatetype)}::text[], ${rows.map((row) => row.aggregateid)}::text[],
-    ${rows.map((row) => row.type)}::text[], ${rows.map((row) => row.payload.toString('hex'))}::text[],
-    ${rows.map((row) => row.traceparent)}::text[]
-  ) with ordinality as e (id, aggregatetype, aggregateid, type, payload, traceparent, n)
-  where e.aggregateid in (${aggregateIds})
-  order by e.n`;
 
 /**
  * outboxInsert as a WITH clause to follow a statement's others (`with changed as (…)

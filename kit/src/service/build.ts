@@ -143,7 +143,6 @@ export async function buildService<Environment extends TObject>(
       handlers,
       lockBatch: parts.lockBatch,
       finishBatch: parts.finishBatch,
-      committed: parts.committed,
       filter: parts.filter,
       keysInParallel: parts.keysInParallel,
       settings: config.consumer,

@@ -1,7 +1,7 @@
 import type { Static, TObject } from 'typebox';
 import { definitionModule, type ServiceName } from '../../../services.ts';
 import type { EventsByTopic } from '../../../schemas/types.generated.ts';
-import type { BatchCommitted, BatchFinisher, BatchLocker, EventFilter, EventHandler } from '../consumer/consumer.ts';
+import type { BatchFinisher, BatchLocker, EventFilter, EventHandler } from '../consumer/consumer.ts';
 import type { Sql } from '../db/connect.ts';
 import type { EventCodec } from '../events/codec.ts';
 import type { HttpApp } from '../http/app.ts';
@@ -35,8 +35,6 @@ export interface ServiceParts {
   lockBatch?: BatchLocker;
   /** Makes, last in a batch's transaction, the writes its handlers staged (see BatchFinisher). */
   finishBatch?: BatchFinisher;
-  /** Told which events a batch applied once its transaction has committed (see BatchCommitted). */
-  committed?: BatchCommitted;
   /** Events that would change nothing here, skipped before any transaction (see EventFilter). */
   filter?: EventFilter;
   /** Events of how many keys a consumed batch applies at once (see EventConsumerOptions.keysInParallel); 1 by default. */

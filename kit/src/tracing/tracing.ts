@@ -47,15 +47,6 @@ export function contextFromHeaders(headers: Record<string, string | undefined>):
   });
 }
 
-/**
- * Runs `work` in the trace a traceparent names (as if it came in a record's header), or in the
- * active context without one: for work a job does later on behalf of an event (payment-svc's
- * charges), so its calls and the events it writes stay in the event's trace.
- */
-export function withTraceparent<T>(traceparent: string | null | undefined, work: () => T): T {
-  return traceparent ? context.with(contextFromHeaders({ traceparent }), work) : work();
-}
-
 /** Runs `work` in a new span (child of `parent`, or of the active span), ending it however `work` ends. */
 export async function inSpan<T>(
   name: string,

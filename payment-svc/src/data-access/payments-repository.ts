@@ -1,4 +1,4 @@
-import { outboxInsertWhere, PerTransaction, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
+import { outboxClause, PerTransaction, StagedWrites, type OutboxRow, type Sql, type Transaction } from '@shop/kit';
 import type { PaymentRow, PaymentStatus } from '../domain/payments.ts';
 
 type Db = Sql | Transaction;
@@ -6,6 +6,9 @@ type Db = Sql | Transaction;
 const columns = (sql: Db) => sql`
   id, order_id, user_id, amount_cents, currency, status, failure_reason, gateway_charge_id, gateway_refund_id,
   payment_token, attempts, next_attempt_at, last_error, charge_unanswered_at, created_at, updated_at`;
+
+/** The statuses the retry job works on. */
+const PENDING: PaymentStatus[] = ['CHARGE_PENDING', 'REFUND_PENDING'];
 
 export async function findPaymentOfOrder(sql: Db, orderId: string): Promise<PaymentRow | undefined> {
   const [row] = await sql<PaymentRow[]>`select ${columns(sql)} from payments where order_id = ${orderId}`;
@@ -33,25 +36,18 @@ export interface ChargeToInsert {
 const insertedAhead = new PerTransaction(() => new Map<string, PendingCharge | undefined>());
 
 /**
- * Each order's payment, pending and claimed until `claimedUntil` by the process whose
- * transaction this is (see claimDueCharges: it charges them once the transaction commits),
- * unless the order has a payment already; and whether the order was cancelled before. One
- * statement for them all (a consumed batch's orders), also when an order comes twice (its
- * first is inserted); insertChargePending then answers from what it returned. The orders'
- * locks must be held.
+ * Each order's payment about to be charged, pending until the gateway's answer says otherwise
+ * in the same transaction, unless the order has a payment already; and whether the order was
+ * cancelled before. One statement for them all (a consumed batch's orders), also when an order
+ * comes twice (its first is inserted); insertChargePending then answers from what it returned.
+ * The orders' locks must be held.
  */
-export async function insertChargesPending(tx: Transaction, charges: ChargeToInsert[], claimedUntil: Date): Promise<void> {
+export async function insertChargesPending(tx: Transaction, charges: ChargeToInsert[]): Promise<void> {
   const ahead = insertedAhead.of(tx);
   const fresh = [...new Map(charges.filter((charge) => !ahead.has(charge.payment.orderId)).map((c) => [c.payment.orderId, c])).values()];
   if (fresh.length === 0) return;
   const values = tx(
-    fresh.map(({ payment, paymentToken }) => ({
-      ...payment,
-      status: 'CHARGE_PENDING',
-      paymentToken,
-      nextAttemptAt: claimedUntil,
-      chargeUnansweredAt: claimedUntil,
-    })),
+    fresh.map(({ payment, paymentToken }) => ({ ...payment, status: 'CHARGE_PENDING', paymentToken, nextAttemptAt: new Date() })),
     'id',
     'orderId',
     'userId',
@@ -60,7 +56,6 @@ export async function insertChargesPending(tx: Transaction, charges: ChargeToIns
     'status',
     'paymentToken',
     'nextAttemptAt',
-    'chargeUnansweredAt',
   );
   const rows = await tx<(PaymentRow & { cancelled: boolean })[]>`
     with pending as (
@@ -74,18 +69,13 @@ export async function insertChargesPending(tx: Transaction, charges: ChargeToIns
 }
 
 /**
- * The order's payment, pending and claimed (see insertChargesPending), unless the order has a
+ * The order's payment about to be charged (see insertChargesPending), unless the order has a
  * payment already (undefined then): inserted now, or taken from what the transaction inserted
  * ahead, once.
  */
-export async function insertChargePending(
-  tx: Transaction,
-  payment: NewPayment,
-  paymentToken: string,
-  claimedUntil: Date,
-): Promise<PendingCharge | undefined> {
+export async function insertChargePending(tx: Transaction, payment: NewPayment, paymentToken: string): Promise<PendingCharge | undefined> {
   const ahead = insertedAhead.of(tx);
-  if (!ahead.has(payment.orderId)) await insertChargesPending(tx, [{ payment, paymentToken }], claimedUntil);
+  if (!ahead.has(payment.orderId)) await insertChargesPending(tx, [{ payment, paymentToken }]);
   const inserted = ahead.get(payment.orderId);
   ahead.set(payment.orderId, undefined);
   return inserted;
@@ -95,71 +85,58 @@ export async function insertChargePending(
 export type ChargeOutcome =
   { paymentId: string; status: 'SUCCEEDED'; chargeId: string } | { paymentId: string; status: 'FAILED'; reason: string; detail: string };
 
-/** A claimed charge's answer, to record if its payment is still as claimed (pending, `claimedAttempts` tries recorded). */
-export type ClaimAnswer =
-  /** A definite outcome, with the event announcing it. */
-  | { paymentId: string; claimedAttempts: number; outcome: ChargeOutcome; announcement: OutboxRow }
-  /** No definite answer: the charge is asked again at `nextAttemptAt`. */
-  | { paymentId: string; claimedAttempts: number; unanswered: { nextAttemptAt: Date; error: string } };
+/** The charge outcomes a transaction decided and has not written yet, with the outbox rows announcing them. */
+const stagedOutcomes = new StagedWrites<ChargeOutcome>();
 
 /**
- * Records claimed charges' answers in one statement, without a transaction around it. An
- * answer is written only if its payment is still as claimed, and an outcome's event only with
- * it: a payment a cancellation is settling, or whose other claim's answer was recorded first,
- * is left alone (the gateway answers the same key the same way, so nothing is lost), except
- * that a settlement waiting for the claim to lapse learns that its calls have ended, and waits
- * one gateway timeout for a charge to land from then instead. A success keeps no failure
- * reason, a failure no charge id; either ends the claim (charge_unanswered_at). One answer
- * per payment.
+ * Stages a pending charge's outcome and the event that announces it (when there is one), for
+ * saveStagedChargeOutcomes to write with the transaction's others in one statement: a
+ * consumed batch's charges cost one round trip between them instead of one each.
  */
-export async function saveClaimAnswers(sql: Db, answers: ClaimAnswer[]): Promise<void> {
-  const definite = answers.flatMap((answer) => ('outcome' in answer ? [answer] : []));
-  const open = answers.flatMap((answer) => ('unanswered' in answer ? [answer] : []));
-  const charged = (outcome: ChargeOutcome) => (outcome.status === 'SUCCEEDED' ? outcome : undefined);
-  const failed = (outcome: ChargeOutcome) => (outcome.status === 'FAILED' ? outcome : undefined);
-  await sql`
-    with answered as (
-      update payments p set
-        status = a.status, gateway_charge_id = a.charge_id, failure_reason = a.reason, payment_token = null,
-        attempts = p.attempts + 1, next_attempt_at = null, last_error = a.detail, charge_unanswered_at = null, updated_at = now()
-      from unnest(
-        ${definite.map((answer) => answer.paymentId)}::uuid[], ${definite.map((answer) => answer.claimedAttempts)}::int[],
-        ${definite.map(({ outcome }) => outcome.status)}::text[], ${definite.map(({ outcome }) => charged(outcome)?.chargeId ?? null)}::text[],
-        ${definite.map(({ outcome }) => failed(outcome)?.reason ?? null)}::text[],
-        ${definite.map(({ outcome }) => failed(outcome)?.detail ?? null)}::text[]
-      ) as a (id, attempts, status, charge_id, reason, detail)
-      where p.id = a.id and p.status = 'CHARGE_PENDING' and p.attempts = a.attempts
-      returning p.order_id),
-    unanswered as (
-      update payments p set
-        attempts = p.attempts + 1, next_attempt_at = a.next_attempt_at, last_error = a.error,
-        charge_unanswered_at = clock_timestamp(), updated_at = now()
-      from unnest(
-        ${open.map((answer) => answer.paymentId)}::uuid[], ${open.map((answer) => answer.claimedAttempts)}::int[],
-        ${open.map(({ unanswered }) => unanswered.nextAttemptAt.toISOString())}::timestamptz[],
-        ${open.map(({ unanswered }) => unanswered.error)}::text[]
-      ) as a (id, attempts, next_attempt_at, error)
-      where p.id = a.id and p.status = 'CHARGE_PENDING' and p.attempts = a.attempts),
-    claim_ended as (
-      update payments set charge_unanswered_at = clock_timestamp(), next_attempt_at = least(next_attempt_at, now()), updated_at = now()
-      where id = any(${answers.map((answer) => answer.paymentId)}::uuid[])
-        and status = 'REFUND_PENDING' and charge_unanswered_at > clock_timestamp())
-    ${outboxInsertWhere(
-      sql,
-      definite.map((answer) => answer.announcement),
-      sql`select order_id::text from answered`,
-    )}`;
+export function stageChargeOutcome(tx: Transaction, outcome: ChargeOutcome, announcement?: OutboxRow): void {
+  stagedOutcomes.stage(tx, outcome, announcement ? [announcement] : []);
 }
 
-/**
- * The order was cancelled: whatever the payment was, its money is now to be settled, tries
- * counted afresh. `neverAsked`: no charge of it was ever asked of the gateway (its claim was
- * not committed), so none can still land.
- */
-export async function beginSettlement(tx: Transaction, paymentId: string, { neverAsked = false } = {}): Promise<PaymentRow> {
+/** Writes the charge outcomes the transaction staged, and their events in the order they were staged: one statement. */
+export async function saveStagedChargeOutcomes(tx: Transaction): Promise<void> {
+  const staged = stagedOutcomes.take(tx);
+  if (!staged) return;
+  const { changes: outcomes, announcements } = staged;
+  const charged = (outcome: ChargeOutcome) => (outcome.status === 'SUCCEEDED' ? outcome : undefined);
+  const failed = (outcome: ChargeOutcome) => (outcome.status === 'FAILED' ? outcome : undefined);
+  // A failure keeps the charge id it has (none), a success the failure reason (none).
+  await tx`
+    with updated as (
+      update payments p set
+        status = o.status, gateway_charge_id = coalesce(o.charge_id, p.gateway_charge_id),
+        failure_reason = coalesce(o.reason, p.failure_reason), payment_token = null, attempts = p.attempts + 1,
+        next_attempt_at = null, last_error = o.detail, charge_unanswered_at = null, updated_at = now()
+      from unnest(
+        ${outcomes.map((outcome) => outcome.paymentId)}::uuid[], ${outcomes.map((outcome) => outcome.status)}::text[],
+        ${outcomes.map((outcome) => charged(outcome)?.chargeId ?? null)}::text[],
+        ${outcomes.map((outcome) => failed(outcome)?.reason ?? null)}::text[],
+        ${outcomes.map((outcome) => failed(outcome)?.detail ?? null)}::text[]
+      ) as o (id, status, charge_id, reason, detail)
+      where p.id = o.id)
+    ${outboxClause(tx, announcements)}
+    select 1`;
+}
+
+/** A charge try without a definite answer: asked again at `nextAttemptAt`. */
+export async function chargeUnanswered(tx: Transaction, paymentId: string, nextAttemptAt: Date, error: string): Promise<PaymentRow> {
+  const [row] = await tx<PaymentRow[]>`
+    update payments set attempts = attempts + 1, next_attempt_at = ${nextAttemptAt}, last_error = ${error},
+                        charge_unanswered_at = clock_timestamp(), updated_at = now()
+    where id = ${paymentId}
+    returning ${columns(tx)}`;
+  return row!;
+}
+
+/** The order was cancelled: whatever the payment was, its money is now to be settled, tries counted afresh. */
+export async function beginSettlement(tx: Transaction, paymentId: string): Promise<PaymentRow> {
   const [row] = await tx<PaymentRow[]>`
     update payments set status = 'REFUND_PENDING', payment_token = null, attempts = 0, next_attempt_at = now(), last_error = null,
-                        charge_unanswered_at = case when ${neverAsked} then null else charge_unanswered_at end, updated_at = now()
+                        updated_at = now()
     where id = ${paymentId}
     returning ${columns(tx)}`;
   return row!;
@@ -209,41 +186,21 @@ export async function markRefundFailed(tx: Transaction, paymentId: string, charg
   return row!;
 }
 
-/**
- * Claims up to `limit` due pending charges for this process to ask the gateway about: each is
- * claimed until `claimedUntil`, so no one else asks meanwhile (another instance, or this one's
- * next claim), and a process that dies with calls in flight leaves them due again then; and,
- * until then, a settlement that finds no charge in the ledger knows one may still land
- * (charge_unanswered_at). Rows another transaction holds are skipped, not waited for. (A new
- * payment is inserted claimed by the consumer's transaction: insertChargesPending.)
- */
-export async function claimDueCharges(sql: Db, limit: number, claimedUntil: Date): Promise<PaymentRow[]> {
-  return sql<PaymentRow[]>`
-    update payments set next_attempt_at = ${claimedUntil}, charge_unanswered_at = ${claimedUntil}, updated_at = now()
-    where id in (
-      select id from payments
-      where status = 'CHARGE_PENDING' and next_attempt_at <= now()
-      order by next_attempt_at
-      limit ${limit}
-      for update skip locked)
-    returning ${columns(sql)}`;
-}
-
-/** Orders whose pending refund (a cancelled order's settlement) is due, oldest due first; read without locks, locked one by one after. */
-export async function dueSettlements(sql: Sql, limit: number): Promise<string[]> {
+/** Orders whose pending charge or refund is due, oldest due first; read without locks, locked one by one after. */
+export async function dueOrders(sql: Sql, limit: number): Promise<string[]> {
   const rows = await sql<{ orderId: string }[]>`
     select order_id from payments
-    where status = 'REFUND_PENDING' and next_attempt_at <= now()
+    where status in ${sql(PENDING)} and next_attempt_at <= now()
     order by next_attempt_at
     limit ${limit}`;
   return rows.map((row) => row.orderId);
 }
 
-/** The order's payment if its settlement is still pending and due, locked; another instance that holds it is skipped. */
-export async function lockDueSettlement(tx: Transaction, orderId: string): Promise<PaymentRow | undefined> {
+/** The order's payment if it is still pending and due, locked; another instance that holds it is skipped. */
+export async function lockDuePayment(tx: Transaction, orderId: string): Promise<PaymentRow | undefined> {
   const [row] = await tx<PaymentRow[]>`
     select ${columns(tx)} from payments
-    where order_id = ${orderId} and status = 'REFUND_PENDING' and next_attempt_at <= now()
+    where order_id = ${orderId} and status in ${tx(PENDING)} and next_attempt_at <= now()
     for update skip locked`;
   return row;
 }
@@ -258,4 +215,8 @@ export async function countUnsettled(sql: Sql): Promise<{ status: PaymentStatus;
 
 export async function recordCancellation(tx: Transaction, orderId: string, reason: string): Promise<void> {
   await tx`insert into cancelled_orders ${tx({ orderId, reason }, 'orderId', 'reason')} on conflict (order_id) do nothing`;
+}
+
+export async function isCancelled(tx: Transaction, orderId: string): Promise<boolean> {
+  return (await tx`select 1 from cancelled_orders where order_id = ${orderId}`).length > 0;
 }

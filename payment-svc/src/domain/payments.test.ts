@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { askUntilDefinite, burstBoundMs, claimedUntil, mayStillAsk, nextAttemptAt, type RetrySettings } from './payments.ts';
+import { askUntilDefinite, nextAttemptAt, type RetrySettings } from './payments.ts';
 
 const retry: RetrySettings = {
   quickAttempts: 3,
@@ -38,14 +38,6 @@ describe("an event handler's quick burst of gateway calls", () => {
     expect(await askUntilDefinite(retry, 3, ask)).toEqual({ kind: 'unknown' });
     expect(ask.calls).toBe(1);
   });
-
-  it('starts no call once its backoff has taken it past a call timeout: a burst ends within two timeouts (a claim lasts that long)', async () => {
-    const ask = asker(['unknown']);
-    const slowBackoff = { ...retry, quickBackoff: { baseMs: 600, maxMs: 600 } };
-    expect(await askUntilDefinite(slowBackoff, 3, ask)).toEqual({ kind: 'unknown' });
-    expect(ask.calls).toBe(1);
-    expect(burstBoundMs(retry)).toBe(2 * retry.callTimeoutMs);
-  });
 });
 
 it('schedules the next try with a doubling delay, jittered and capped', () => {
@@ -57,13 +49,4 @@ it('schedules the next try with a doubling delay, jittered and capped', () => {
   expect(delay(3)).toBeLessThanOrEqual(4_000);
   expect(delay(30)).toBeGreaterThanOrEqual(30_000);
   expect(delay(30)).toBeLessThanOrEqual(60_000);
-});
-
-it('asks a claimed charge only while its burst can end before the claim lapses (a settlement waits that long, no longer)', () => {
-  const now = Date.now();
-  const at = (ms: number) => ({ nextAttemptAt: new Date(now + ms) });
-  expect(mayStillAsk(retry, { nextAttemptAt: claimedUntil(retry, now) }, now)).toBe(true);
-  expect(mayStillAsk(retry, at(burstBoundMs(retry)), now)).toBe(true);
-  expect(mayStillAsk(retry, at(burstBoundMs(retry) - 1), now)).toBe(false);
-  expect(mayStillAsk(retry, { nextAttemptAt: null }, now)).toBe(false);
 });

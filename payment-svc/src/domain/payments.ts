@@ -6,6 +6,7 @@ import {
   publishWith,
   writeOutboxEvent,
   type AuthenticatedUser,
+  type BatchFinisher,
   type BatchLocker,
   type EventCodec,
   type OrderCancelled,
@@ -16,18 +17,21 @@ import {
 import type { ChargeRequest, GatewayClient } from '../data-access/gateway-client.ts';
 import {
   beginSettlement,
+  chargeUnanswered,
   findPaymentOfOrder,
   insertChargePending,
   insertChargesPending,
   markRefunded,
   markSettledUncharged,
   recordCancellation,
+  saveStagedChargeOutcomes,
   settlementUnfinished,
-  type ClaimAnswer,
+  stageChargeOutcome,
   type NewPayment,
 } from '../data-access/payments-repository.ts';
 import { paymentFailure, paymentRefunded, paymentSuccess } from './events.ts';
 import {
+  chargeVerdict,
   ledgerVerdict,
   needsSettlement,
   refundVerdict,
@@ -35,7 +39,6 @@ import {
   type ChargeVerdict,
   type LedgerVerdict,
 } from './gateway-answers.ts';
-import type { ClaimedCharges } from './charging.ts';
 import { paymentProblems } from './problems.ts';
 
 /**
@@ -104,69 +107,52 @@ export const nextAttemptAt = (retry: RetrySettings, attempts: number, now = new 
   new Date(now.getTime() + backoffDelay(Math.max(1, attempts), retry.jobBackoff));
 
 /**
- * Asks `calls` times at most while the answer is not definite, and starts no call once a
- * call's timeout has passed in all: a gateway that does not answer costs one timeout, not
- * several, while a quick 503 is worth asking again at once. A burst therefore ends within two
- * timeouts of its start (burstBoundMs), which is how long a claimed charge stays claimed.
+ * Asks `calls` times at most while the answer is not definite, and stops asking once a call's
+ * timeout has passed in all: a gateway that does not answer costs the partition one timeout,
+ * not several, while a quick 503 is worth asking again at once.
  */
 export async function askUntilDefinite<V extends { kind: string }>(retry: RetrySettings, calls: number, ask: () => Promise<V>): Promise<V> {
   const started = Date.now();
   for (let call = 1; ; call++) {
     const verdict = await ask();
-    const spent = () => Date.now() - started >= retry.callTimeoutMs;
-    if (verdict.kind !== 'unknown' || call >= calls || spent()) return verdict;
+    if (verdict.kind !== 'unknown' || call >= calls || Date.now() - started >= retry.callTimeoutMs) return verdict;
     await sleep(backoffDelay(call, retry.quickBackoff));
-    if (spent()) return verdict;
   }
 }
 
-/** The longest a burst of askUntilDefinite lasts: its last call starts within one timeout and lasts at most another. */
-export const burstBoundMs = (retry: RetrySettings) => 2 * retry.callTimeoutMs;
-
 /**
- * How long a claim on a pending charge lasts: a burst may start during its first call timeout
- * (a claimed charge waits for a free slot), and lasts two more at most.
+ * Records a charge try's verdict: the outcome with its event, or (no definite answer) when to
+ * ask again. The payment must be CHARGE_PENDING and its order's lock held. An outcome is
+ * staged, and the transaction writes what it staged with saveStagedChargeOutcomes before it
+ * commits: the consumer after its batch (saveChargeOutcomes), the retry job itself.
  */
-export const claimMs = (retry: RetrySettings) => 3 * retry.callTimeoutMs;
-
-export const claimedUntil = (retry: RetrySettings, now = Date.now()) => new Date(now + claimMs(retry));
-
-/** Whether a claimed charge may still be asked: only if its burst ends before its claim does, so nothing lands after a settlement stopped waiting. */
-export const mayStillAsk = (retry: RetrySettings, claimed: { nextAttemptAt: Date | null }, now = Date.now()): boolean =>
-  claimed.nextAttemptAt !== null && now + burstBoundMs(retry) <= claimed.nextAttemptAt.getTime();
-
-/**
- * What a claimed charge's verdict writes: its outcome with the event announcing it (encoded
- * here, in the charge's trace), or, without a definite answer, when to ask again.
- */
-export async function claimAnswer(
+export async function recordChargeVerdict(
+  tx: Transaction,
   { codec, retry }: PaymentsDependencies,
-  claimed: PaymentRow,
+  payment: PaymentRow,
   verdict: ChargeVerdict,
-): Promise<ClaimAnswer> {
+): Promise<void> {
   const now = new Date();
-  const claim = { paymentId: claimed.id, claimedAttempts: claimed.attempts };
-  const announced = (event: Parameters<typeof publishWith>[1]) => publishWith(codec, event, async (row) => row);
   switch (verdict.kind) {
-    case 'charged':
-      return {
-        ...claim,
-        outcome: { paymentId: claimed.id, status: 'SUCCEEDED', chargeId: verdict.chargeId },
-        announcement: await announced(paymentSuccess(claimed, verdict.chargeId, now)),
-      };
+    case 'charged': {
+      const outcome = { paymentId: payment.id, status: 'SUCCEEDED', chargeId: verdict.chargeId } as const;
+      await publishWith(codec, paymentSuccess(payment, verdict.chargeId, now), async (row) => stageChargeOutcome(tx, outcome, row));
+      return;
+    }
     case 'declined':
     case 'failed': {
       const reason = verdict.kind === 'declined' ? 'CARD_DECLINED' : 'PAYMENT_ERROR';
-      return {
-        ...claim,
-        outcome: { paymentId: claimed.id, status: 'FAILED', reason, detail: verdict.detail },
-        announcement: await announced(paymentFailure(claimed, reason, verdict.detail, now)),
-      };
+      const outcome = { paymentId: payment.id, status: 'FAILED', reason, detail: verdict.detail } as const;
+      await publishWith(codec, paymentFailure(payment, reason, verdict.detail, now), async (row) => stageChargeOutcome(tx, outcome, row));
+      return;
     }
     case 'unknown':
-      return { ...claim, unanswered: { nextAttemptAt: nextAttemptAt(retry, claimed.attempts + 1, now), error: verdict.detail } };
+      await chargeUnanswered(tx, payment.id, nextAttemptAt(retry, payment.attempts + 1, now), verdict.detail);
   }
 }
+
+/** Writes, last in a consumed batch's transaction, the charge outcomes its order-placed events staged: one statement for the batch. */
+export const saveChargeOutcomes: BatchFinisher = saveStagedChargeOutcomes;
 
 const newPayment = (order: OrderPlaced): NewPayment => ({
   id: randomUUID(),
@@ -179,46 +165,44 @@ const newPayment = (order: OrderPlaced): NewPayment => ({
 /**
  * Before a batch of order events: its orders' payments inserted pending in one statement, for
  * each order-placed handler to take its own instead of inserting it with a round trip. The
- * consumer locks the batch's orders first.
+ * row of each new payment is locked by its insert, as the order it belongs to is (the
+ * consumer locks the batch's orders first).
  */
-export const insertPendingPaymentsOfBatch =
-  (retry: RetrySettings): BatchLocker =>
-  async (tx, events) => {
-    const orders = events.flatMap((event) => (event.topic === 'order-placed' ? [event.value as OrderPlaced] : []));
-    await insertChargesPending(
-      tx,
-      orders.map((order) => ({ payment: newPayment(order), paymentToken: order.paymentToken })),
-      claimedUntil(retry),
-    );
-  };
+export const insertPendingPaymentsOfBatch: BatchLocker = async (tx, events) => {
+  const orders = events.flatMap((event) => (event.topic === 'order-placed' ? [event.value as OrderPlaced] : []));
+  await insertChargesPending(
+    tx,
+    orders.map((order) => ({ payment: newPayment(order), paymentToken: order.paymentToken })),
+  );
+};
 
 /**
- * order-placed: the order's payment, CHARGE_PENDING and claimed by this process, in the
- * consumer's transaction; once that has committed, the charge dispatcher (charging.ts) asks
- * the gateway. A database transaction is never held open on the gateway, and the partition
- * moves on while charges are in flight. What is committed pending is charged whatever happens
- * next: a claim lapses, and a pending charge is claimed again from the table, also after a
- * crash; the idempotency key makes asking again harmless.
+ * order-placed: charge the order's total and record the outcome with its event, in the
+ * consumer's transaction. Without a definite answer after a quick burst of calls, the payment
+ * is committed CHARGE_PENDING and the retry job asks again (same key) until there is one: the
+ * partition moves on, and the charge is never given up for lack of an answer. A crash after
+ * the gateway charged but before the commit means a redelivery, which asks again with the
+ * same key and gets the same charge back.
  */
-export async function chargeOrder(
-  tx: Transaction,
-  dependencies: PaymentsDependencies,
-  order: OrderPlaced,
-  charges: ClaimedCharges,
-): Promise<void> {
-  // One order's placement, cancellation and charge are applied one after the other, never interleaved.
+export async function chargeOrder(tx: Transaction, dependencies: PaymentsDependencies, order: OrderPlaced): Promise<void> {
+  // One order's placement, cancellation and retries are applied one after the other, never interleaved.
   await lockAggregate(tx, order.orderId);
-  const inserted = await insertChargePending(tx, newPayment(order), order.paymentToken, claimedUntil(dependencies.retry));
+  const inserted = await insertChargePending(tx, newPayment(order), order.paymentToken);
   if (!inserted) return; // applied before
-  if (inserted.cancelled) {
-    // Cancelled before this placement was applied here: settled at once, and never asked of
-    // the gateway, so no charge can land under the order's key. The settlement asks the
-    // ledger all the same (one call, in a rare race), as a release that charged inside this
-    // transaction needed.
-    await settleNow(tx, dependencies, inserted.pending.id, { neverAsked: true });
+  const { pending, cancelled } = inserted;
+  if (cancelled) {
+    // Cancelled before this placement was applied here. That does not prove nothing was
+    // charged: an earlier try of this same event may have charged and then been rolled back
+    // (a crash, or a failed batch applied again one by one) while the cancellation went
+    // through. The ledger says; whatever landed is refunded.
+    await settleNow(tx, dependencies, pending.id);
     return;
   }
-  charges.claimed(inserted.pending);
+  const request = chargeRequest(pending, order.paymentToken);
+  const verdict = await askUntilDefinite(dependencies.retry, dependencies.retry.quickAttempts, async () =>
+    chargeVerdict(await dependencies.gateway.charge(request)),
+  );
+  await recordChargeVerdict(tx, dependencies, pending, verdict);
 }
 
 /** The gateway refused a refund definitely: the money stays with the shop until someone looks. */
@@ -331,13 +315,8 @@ export async function settleCancelledOrder(
 }
 
 /** Starts settling a cancelled order's payment and tries once; a definite refusal fails the event. */
-async function settleNow(
-  tx: Transaction,
-  dependencies: PaymentsDependencies,
-  paymentId: string,
-  options?: { neverAsked: boolean },
-): Promise<void> {
-  const settling = await beginSettlement(tx, paymentId, options);
+async function settleNow(tx: Transaction, dependencies: PaymentsDependencies, paymentId: string): Promise<void> {
+  const settling = await beginSettlement(tx, paymentId);
   const outcome = await settlePayment(tx, dependencies, settling, dependencies.retry.quickAttempts);
   if (outcome) throw outcome.refused;
 }
