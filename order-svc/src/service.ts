@@ -35,6 +35,9 @@ export default defineService({
       handlers: orderEventHandlers(codec),
       lockBatch: lockReportedOrders,
       finishBatch: saveDecisions,
+      // An order's two reports (payment, stock) come on two topics, often in one fetch: its
+      // decisions are staged per transaction, each seeing the one before, so they may share it.
+      gatherSharedKeys: true,
       filter: new CatalogFreshness(),
       jobs: [deadline.job],
     };

@@ -104,6 +104,14 @@ export interface EventConsumerOptions {
    * share the batch's transaction, pipelined on its connection.
    */
   keysInParallel?: number | undefined;
+  /**
+   * Whether batches of one fetch that hold events of the same key (on different topics) may
+   * still share a transaction, applied one after the other in it. Only for handlers that see,
+   * inside a transaction, what the events before them did: order-svc's, whose saga states
+   * are staged per transaction. Off by default: payment-svc's would charge an order whose
+   * cancellation came in the same transaction.
+   */
+  gatherSharedKeys?: boolean | undefined;
   settings: ConsumerSettings;
   logger: Logger;
   metrics?: Registry;
@@ -182,8 +190,9 @@ export class EventConsumer {
   private readonly gathering = new Gathering<TracedDelivery[]>({
     // Handlers were written for a transaction that holds one topic's events of a key: one
     // order's placement and its cancellation, say, are each applied after the other has
-    // committed. Parts that share a key therefore never share a transaction.
-    keysOf: (part) => part.map(({ delivery }) => keyOf(delivery)),
+    // committed. Parts that share a key therefore never share a transaction, unless the
+    // service says its handlers allow it (gatherSharedKeys).
+    keysOf: (part) => (this.options.gatherSharedKeys ? [] : part.map(({ delivery }) => keyOf(delivery))),
     applyTogether: (parts) => this.applyAtOnce(parts.flat()),
   });
 

@@ -23,6 +23,7 @@ export interface ConsumerPluginOptions {
   finishBatch?: BatchFinisher | undefined;
   filter?: EventFilter | undefined;
   keysInParallel?: number | undefined;
+  gatherSharedKeys?: boolean | undefined;
   settings: ConsumerSettings;
   metrics: Registry;
 }

@@ -145,6 +145,7 @@ export async function buildService<Environment extends TObject>(
       finishBatch: parts.finishBatch,
       filter: parts.filter,
       keysInParallel: parts.keysInParallel,
+      gatherSharedKeys: parts.gatherSharedKeys,
       settings: config.consumer,
       metrics: app.metrics,
     });

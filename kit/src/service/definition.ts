@@ -39,6 +39,8 @@ export interface ServiceParts {
   filter?: EventFilter;
   /** Events of how many keys a consumed batch applies at once (see EventConsumerOptions.keysInParallel); 1 by default. */
   keysInParallel?: number;
+  /** Whether a fetch's batches that share a key may share a transaction (see EventConsumerOptions.gatherSharedKeys); no by default. */
+  gatherSharedKeys?: boolean;
   /** Where token-verification keys come from; by default user-svc's JWKS. */
   resolveKey?: PublicKeyResolver;
   /**
