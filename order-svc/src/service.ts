@@ -36,7 +36,8 @@ export default defineService({
       lockBatch: lockReportedOrders,
       finishBatch: saveDecisions,
       // An order's two reports (payment, stock) come on two topics, often in one fetch: its
-      // decisions are staged per transaction, each seeing the one before, so they may share it.
+      // decisions are staged per transaction, each seeing the one before, so they may share it
+      // (tests/integration/order-reports.test.ts reports one order twice in a batch).
       gatherSharedKeys: true,
       filter: new CatalogFreshness(),
       jobs: [deadline.job],
