@@ -39,6 +39,8 @@ export interface StepResult {
   resources: Record<string, { cpuPercent: number; memoryMb: number }>;
   /** PostgreSQL's CPU by kind of process (see postgresProcessKind), % of one core; absent in runs from before it was measured. */
   postgresByKind?: Record<string, number>;
+  /** Per component, the ms its threads ran and waited for a core over the window (see ResourceSampler.runQueue); absent in runs from before it was measured. */
+  runQueue?: Record<string, { runMs: number; waitMs: number }>;
   /** 202s for ≥ 95% of the offered rate, every order confirmed, placed → CONFIRMED p99 ≤ 1 s. */
   sustained: boolean;
 }
@@ -73,6 +75,7 @@ export interface BenchResults {
   idle?: StepResult['resources'];
   /** PostgreSQL's CPU by kind of process with no load. */
   idlePostgresByKind?: Record<string, number>;
+  idleRunQueue?: StepResult['runQueue'];
   pgbench: PgbenchResult;
   /** Absent in runs from before it was measured, and with BENCH_PEAK_SECONDS=0. */
   postSaturation?: PostSaturation;
@@ -101,6 +104,36 @@ function postgresByKindSection(results: BenchResults): string[] {
     `| offered/s | ${kinds.join(' | ')} |`,
     `|---|${kinds.map(() => '---').join('|')}|`,
     ...measured.map((s) => `| ${s.offeredPerSecond} | ${kinds.map((kind) => ms(perOrder(s, kind))).join(' | ')} |`),
+    '',
+  ];
+}
+
+/**
+ * How long each component's threads waited for a core for each ms they ran: on a full machine
+ * every hop of an order waits in the run queue at each wake-up, which no CPU figure shows.
+ */
+function runQueueSection(results: BenchResults): string[] {
+  const rows: [string, NonNullable<StepResult['runQueue']>][] = [
+    ...(results.idleRunQueue ? [['idle', results.idleRunQueue] as [string, NonNullable<StepResult['runQueue']>]] : []),
+    ...results.steps.flatMap((s) =>
+      s.runQueue ? [[String(s.offeredPerSecond), s.runQueue] as [string, NonNullable<StepResult['runQueue']>]] : [],
+    ),
+  ];
+  if (rows.length === 0) return [];
+  const components = [...new Set(rows.flatMap(([, queue]) => Object.keys(queue)))];
+  const ratio = ({ runMs, waitMs }: { runMs: number; waitMs: number }) => (runMs > 0 ? (waitMs / runMs).toFixed(1) : '–');
+  const all = (queue: NonNullable<StepResult['runQueue']>) =>
+    Object.values(queue).reduce((sum, q) => ({ runMs: sum.runMs + q.runMs, waitMs: sum.waitMs + q.waitMs }), { runMs: 0, waitMs: 0 });
+  return [
+    '## Waiting for a core',
+    '',
+    "Over each measured window, the time each component's threads spent runnable but waiting for a core (the kernel's run queue, `/proc/<pid>/task/<tid>/schedstat`), per ms they ran: 0 on a machine with cores to spare; on a full one each wake-up of each hop (a fetch answered, a statement's result) waits that much longer than it works.",
+    '',
+    `| offered/s | all | ${components.join(' | ')} |`,
+    `|---|---|${components.map(() => '---').join('|')}|`,
+    ...rows.map(
+      ([label, queue]) => `| ${label} | ${ratio(all(queue))} | ${components.map((c) => (queue[c] ? ratio(queue[c]) : '–')).join(' | ')} |`,
+    ),
     '',
   ];
 }
@@ -272,6 +305,7 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
     }),
     '',
     ...postgresByKindSection(results),
+    ...runQueueSection(results),
     ...workPerOrderSection(results.steps),
     ...postSaturationSection(results),
     '## CPU and memory per component',

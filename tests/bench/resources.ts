@@ -92,6 +92,31 @@ export function postgresProcessKind(title: string): string {
   return 'background';
 }
 
+/** A thread's time on a core and waiting in the run queue for one, since it started, in ns. */
+interface SchedTimes {
+  runNs: number;
+  waitNs: number;
+}
+
+/**
+ * Each thread of the given processes, by thread id, with its times from `schedstat`. Read
+ * only at a window's two ends: the stack has some 800 threads, too many to read every second.
+ */
+async function schedTimesOf(pids: Iterable<number>): Promise<Map<number, SchedTimes>> {
+  const threads = new Map<number, SchedTimes>();
+  for (const pid of pids) {
+    try {
+      for (const tid of await readdir(`/proc/${pid}/task`)) {
+        const [runNs = 0, waitNs = 0] = (await readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8')).split(' ').map(Number);
+        threads.set(Number(tid), { runNs, waitNs });
+      }
+    } catch {
+      // The process or thread ended while being read.
+    }
+  }
+  return threads;
+}
+
 /** A process's title (its command line, which PostgreSQL rewrites); empty if it ended. */
 async function titleOf(pid: number): Promise<string> {
   try {
@@ -138,6 +163,14 @@ export class ResourceSampler {
   private ticksByKind = new Map<string, number>();
   /** The broken-down component's CPU between the first sample and stop, by kind of process, in % of one core, once stopped. */
   kinds: Record<string, number> | undefined;
+  /** Each component's threads at the window's start, for runQueue. */
+  private threadsAtStart = new Map<string, Map<number, SchedTimes>>();
+  /**
+   * Per component, over the window, once stopped: the ms its threads ran and the ms they were
+   * runnable but waited for a core (the run queue). A thread that started within the window
+   * counts from its start; one that ended within it is missed.
+   */
+  runQueue: Record<string, { runMs: number; waitMs: number }> | undefined;
 
   constructor(roots: Map<string, number>, breakDown?: { component: string; kindOf: (title: string) => string }) {
     this.roots = roots;
@@ -148,7 +181,9 @@ export class ResourceSampler {
     this.memoryEvery = Math.max(1, Math.round(memoryIntervalMs / intervalMs));
     this.count = 0;
     this.machineAtStart = { ticks: machineTicks(), at: Date.now() };
-    this.sampling = this.sample(true);
+    this.sampling = this.sample(true).then(async () => {
+      this.threadsAtStart = await this.threadsByComponent();
+    });
     this.timer = setInterval(() => {
       const withMemory = ++this.count % this.memoryEvery === 0;
       this.sampling = this.sampling.then(() => this.sample(withMemory));
@@ -160,6 +195,19 @@ export class ResourceSampler {
     clearInterval(this.timer);
     await this.sampling;
     await this.sample(true);
+    // Unset if the window never started (its start was still in its warm-up).
+    const threadsAtEnd = this.threadsAtStart.size > 0 ? await this.threadsByComponent() : new Map<string, Map<number, SchedTimes>>();
+    this.runQueue = threadsAtEnd.size > 0 ? {} : undefined;
+    for (const [name, threads] of threadsAtEnd) {
+      const before = this.threadsAtStart.get(name) ?? new Map<number, SchedTimes>();
+      let [runNs, waitNs] = [0, 0];
+      for (const [tid, times] of threads) {
+        runNs += times.runNs - (before.get(tid)?.runNs ?? 0);
+        waitNs += times.waitNs - (before.get(tid)?.waitNs ?? 0);
+      }
+      this.runQueue![name] = { runMs: runNs / 1e6, waitMs: waitNs / 1e6 };
+    }
+    this.threadsAtStart.clear();
     if (this.machineAtStart) {
       const { ticks: before, at } = this.machineAtStart;
       const after = machineTicks();
@@ -195,6 +243,13 @@ export class ResourceSampler {
     this.previous.clear();
     this.first.clear();
     return summary;
+  }
+
+  private async threadsByComponent(): Promise<Map<string, Map<number, SchedTimes>>> {
+    const stats = await processStats();
+    const byComponent = new Map<string, Map<number, SchedTimes>>();
+    for (const [name, root] of this.roots) byComponent.set(name, await schedTimesOf(descendantsOf([root], stats)));
+    return byComponent;
   }
 
   private async sample(withMemory: boolean): Promise<void> {

@@ -203,6 +203,19 @@ function rounded(resources: Awaited<ReturnType<ResourceSampler['stop']>>): StepR
   );
 }
 
+/** All components' run-queue wait per ms on a core, for the log. */
+function waitedPerMsRun(queue: StepResult['runQueue']): string {
+  const all = Object.values(queue ?? {}).reduce((sum, q) => ({ runMs: sum.runMs + q.runMs, waitMs: sum.waitMs + q.waitMs }), {
+    runMs: 0,
+    waitMs: 0,
+  });
+  return all.runMs > 0 ? (all.waitMs / all.runMs).toFixed(1) : '–';
+}
+
+function roundedRunQueue(queue: NonNullable<StepResult['runQueue']>): NonNullable<StepResult['runQueue']> {
+  return Object.fromEntries(Object.entries(queue).map(([name, q]) => [name, { runMs: Math.round(q.runMs), waitMs: Math.round(q.waitMs) }]));
+}
+
 /** Non-202 answers by kind ('no answer' when the request failed). */
 function errorsOf(samples: RequestSample[]): Record<string, number> {
   const errors = new Map<string, number>();
@@ -343,6 +356,7 @@ async function main(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, settings.durationMs));
   const idle = rounded(await idleSampler.stop());
   const idlePostgresByKind = idleSampler.kinds && roundedKinds(idleSampler.kinds);
+  const idleRunQueue = idleSampler.runQueue && roundedRunQueue(idleSampler.runQueue);
   log(`idle: ${Object.values(idle).reduce((sum, r) => sum + r.cpuPercent, 0)}% CPU in all`);
 
   const steps: StepResult[] = [];
@@ -428,6 +442,7 @@ async function main(): Promise<void> {
       perOrder: work,
       resources: rounded(resources),
       ...(sampler.kinds ? { postgresByKind: roundedKinds(sampler.kinds) } : {}),
+      ...(sampler.runQueue ? { runQueue: roundedRunQueue(sampler.runQueue) } : {}),
       sustained: false,
     };
     step.sustained = step.acceptedPerSecond >= 0.95 * rate && confirmed === accepted.length && (step.confirmed.p99 ?? Infinity) <= 1000;
@@ -436,7 +451,8 @@ async function main(): Promise<void> {
       `${rate}/s: ${step.acceptedPerSecond.toFixed(1)}/s accepted, POST p50/p99 ${ms(step.post.p50)}/${ms(step.post.p99)} ms, ` +
         `confirmed ${confirmed}/${accepted.length} p50/p99 ${ms(step.confirmed.p50)}/${ms(step.confirmed.p99)} ms, ` +
         `CDC p50/p99 ${ms(step.cdcLag.p50)}/${ms(step.cdcLag.p99)} ms, mail p50/p99 ${ms(step.mailLag?.p50)}/${ms(step.mailLag?.p99)} ms, drain ${ms(step.drainMs)} ms, ` +
-        `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000)?.total)} ms/order (${ms(cpuMsPerOrder(step, settings.durationMs / 1000, idle)?.total)} above idle), load generator ${generated.cpuPercent}%${step.sustained ? '' : ' (not sustained)'}`,
+        `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000)?.total)} ms/order (${ms(cpuMsPerOrder(step, settings.durationMs / 1000, idle)?.total)} above idle), load generator ${generated.cpuPercent}%, ` +
+        `${waitedPerMsRun(step.runQueue)} ms waited for a core per ms run${step.sustained ? '' : ' (not sustained)'}`,
     );
     const sum = (values: Record<string, number>) =>
       Object.values(values)
@@ -471,6 +487,7 @@ async function main(): Promise<void> {
     steps,
     idle,
     ...(idlePostgresByKind ? { idlePostgresByKind } : {}),
+    ...(idleRunQueue ? { idleRunQueue } : {}),
     pgbench,
     ...(postSaturation ? { postSaturation } : {}),
   };
