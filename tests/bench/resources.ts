@@ -93,7 +93,7 @@ export function postgresProcessKind(title: string): string {
 }
 
 /** A thread's time on a core and waiting in the run queue for one, since it started, in ns. */
-interface SchedTimes {
+export interface SchedTimes {
   runNs: number;
   waitNs: number;
 }
@@ -115,6 +115,20 @@ async function schedTimesOf(pids: Iterable<number>): Promise<Map<number, SchedTi
     }
   }
   return threads;
+}
+
+/**
+ * What a component's threads ran and waited for a core between two readings, in ms: a thread
+ * read at both counts its difference, one that started since counts whole, and one that
+ * ended since (read at the start only) is missed.
+ */
+export function runQueueBetween(start: Map<number, SchedTimes>, end: Map<number, SchedTimes>): { runMs: number; waitMs: number } {
+  let [runNs, waitNs] = [0, 0];
+  for (const [tid, times] of end) {
+    runNs += times.runNs - (start.get(tid)?.runNs ?? 0);
+    waitNs += times.waitNs - (start.get(tid)?.waitNs ?? 0);
+  }
+  return { runMs: runNs / 1e6, waitMs: waitNs / 1e6 };
 }
 
 /** A process's title (its command line, which PostgreSQL rewrites); empty if it ended. */
@@ -197,16 +211,13 @@ export class ResourceSampler {
     await this.sample(true);
     // Unset if the window never started (its start was still in its warm-up).
     const threadsAtEnd = this.threadsAtStart.size > 0 ? await this.threadsByComponent() : new Map<string, Map<number, SchedTimes>>();
-    this.runQueue = threadsAtEnd.size > 0 ? {} : undefined;
-    for (const [name, threads] of threadsAtEnd) {
-      const before = this.threadsAtStart.get(name) ?? new Map<number, SchedTimes>();
-      let [runNs, waitNs] = [0, 0];
-      for (const [tid, times] of threads) {
-        runNs += times.runNs - (before.get(tid)?.runNs ?? 0);
-        waitNs += times.waitNs - (before.get(tid)?.waitNs ?? 0);
-      }
-      this.runQueue![name] = { runMs: runNs / 1e6, waitMs: waitNs / 1e6 };
-    }
+    const noThreads = new Map<number, SchedTimes>();
+    this.runQueue =
+      threadsAtEnd.size > 0
+        ? Object.fromEntries(
+            [...threadsAtEnd].map(([name, threads]) => [name, runQueueBetween(this.threadsAtStart.get(name) ?? noThreads, threads)]),
+          )
+        : undefined;
     this.threadsAtStart.clear();
     if (this.machineAtStart) {
       const { ticks: before, at } = this.machineAtStart;
