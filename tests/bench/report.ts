@@ -108,22 +108,26 @@ function postgresByKindSection(results: BenchResults): string[] {
   ];
 }
 
+type RunQueue = NonNullable<StepResult['runQueue']>;
+
+/** Ms waited for a core per ms run, as the report and the log print it. */
+export const waitedPerMsRun = ({ runMs, waitMs }: { runMs: number; waitMs: number }) => (runMs > 0 ? (waitMs / runMs).toFixed(1) : '–');
+
+/** Every component's threads together. */
+export const wholeStack = (queue: RunQueue = {}) =>
+  Object.values(queue).reduce((sum, q) => ({ runMs: sum.runMs + q.runMs, waitMs: sum.waitMs + q.waitMs }), { runMs: 0, waitMs: 0 });
+
 /**
  * How long each component's threads waited for a core for each ms they ran: on a full machine
  * every hop of an order waits in the run queue at each wake-up, which no CPU figure shows.
  */
 function runQueueSection(results: BenchResults): string[] {
-  const rows: [string, NonNullable<StepResult['runQueue']>][] = [
-    ...(results.idleRunQueue ? [['idle', results.idleRunQueue] as [string, NonNullable<StepResult['runQueue']>]] : []),
-    ...results.steps.flatMap((s) =>
-      s.runQueue ? [[String(s.offeredPerSecond), s.runQueue] as [string, NonNullable<StepResult['runQueue']>]] : [],
-    ),
+  const rows: [string, RunQueue][] = [
+    ...(results.idleRunQueue ? [['idle', results.idleRunQueue] as [string, RunQueue]] : []),
+    ...results.steps.flatMap((s) => (s.runQueue ? [[String(s.offeredPerSecond), s.runQueue] as [string, RunQueue]] : [])),
   ];
   if (rows.length === 0) return [];
   const components = [...new Set(rows.flatMap(([, queue]) => Object.keys(queue)))];
-  const ratio = ({ runMs, waitMs }: { runMs: number; waitMs: number }) => (runMs > 0 ? (waitMs / runMs).toFixed(1) : '–');
-  const all = (queue: NonNullable<StepResult['runQueue']>) =>
-    Object.values(queue).reduce((sum, q) => ({ runMs: sum.runMs + q.runMs, waitMs: sum.waitMs + q.waitMs }), { runMs: 0, waitMs: 0 });
   return [
     '## Waiting for a core',
     '',
@@ -132,7 +136,8 @@ function runQueueSection(results: BenchResults): string[] {
     `| offered/s | all | ${components.join(' | ')} |`,
     `|---|---|${components.map(() => '---').join('|')}|`,
     ...rows.map(
-      ([label, queue]) => `| ${label} | ${ratio(all(queue))} | ${components.map((c) => (queue[c] ? ratio(queue[c]) : '–')).join(' | ')} |`,
+      ([label, queue]) =>
+        `| ${label} | ${waitedPerMsRun(wholeStack(queue))} | ${components.map((c) => (queue[c] ? waitedPerMsRun(queue[c]) : '–')).join(' | ')} |`,
     ),
     '',
   ];

@@ -15,7 +15,16 @@ import { groupLag } from '../../tools/src/inspect.ts';
 import { connectAsSuperuser, connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 import type { GeneratorPlan, GeneratorResult, RequestSample } from './load-generator.ts';
 import { runPgbench } from './pgbench.ts';
-import { cpuMsPerOrder, ms, renderReport, type BenchResults, type PostSaturation, type StepResult } from './report.ts';
+import {
+  cpuMsPerOrder,
+  ms,
+  renderReport,
+  waitedPerMsRun,
+  wholeStack,
+  type BenchResults,
+  type PostSaturation,
+  type StepResult,
+} from './report.ts';
 import { postgresProcessKind, ResourceSampler } from './resources.ts';
 import { latencyChart } from './chart.ts';
 
@@ -201,15 +210,6 @@ function rounded(resources: Awaited<ReturnType<ResourceSampler['stop']>>): StepR
   return Object.fromEntries(
     [...resources].map(([name, r]) => [name, { cpuPercent: Math.round(r.cpuPercent), memoryMb: Math.round(r.peakPssBytes / 2 ** 20) }]),
   );
-}
-
-/** All components' run-queue wait per ms on a core, for the log. */
-function waitedPerMsRun(queue: StepResult['runQueue']): string {
-  const all = Object.values(queue ?? {}).reduce((sum, q) => ({ runMs: sum.runMs + q.runMs, waitMs: sum.waitMs + q.waitMs }), {
-    runMs: 0,
-    waitMs: 0,
-  });
-  return all.runMs > 0 ? (all.waitMs / all.runMs).toFixed(1) : '–';
 }
 
 function roundedRunQueue(queue: NonNullable<StepResult['runQueue']>): NonNullable<StepResult['runQueue']> {
@@ -452,7 +452,7 @@ async function main(): Promise<void> {
         `confirmed ${confirmed}/${accepted.length} p50/p99 ${ms(step.confirmed.p50)}/${ms(step.confirmed.p99)} ms, ` +
         `CDC p50/p99 ${ms(step.cdcLag.p50)}/${ms(step.cdcLag.p99)} ms, mail p50/p99 ${ms(step.mailLag?.p50)}/${ms(step.mailLag?.p99)} ms, drain ${ms(step.drainMs)} ms, ` +
         `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000)?.total)} ms/order (${ms(cpuMsPerOrder(step, settings.durationMs / 1000, idle)?.total)} above idle), load generator ${generated.cpuPercent}%, ` +
-        `${waitedPerMsRun(step.runQueue)} ms waited for a core per ms run${step.sustained ? '' : ' (not sustained)'}`,
+        `${waitedPerMsRun(wholeStack(step.runQueue))} ms waited for a core per ms run${step.sustained ? '' : ' (not sustained)'}`,
     );
     const sum = (values: Record<string, number>) =>
       Object.values(values)
