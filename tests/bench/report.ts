@@ -1,7 +1,7 @@
 // The benchmark's Markdown report: per offered rate, what was achieved and how fast; the
 // database's own limit; the targets; and the comparison with the previous results.
 import type { PgbenchResult } from './pgbench.ts';
-import type { MachineCpu } from './resources.ts';
+import type { MachineCpu, RunQueueTimes } from './resources.ts';
 
 export interface StepResult {
   offeredPerSecond: number;
@@ -40,7 +40,7 @@ export interface StepResult {
   /** PostgreSQL's CPU by kind of process (see postgresProcessKind), % of one core; absent in runs from before it was measured. */
   postgresByKind?: Record<string, number>;
   /** Per component, the ms its threads ran and waited for a core over the window (see ResourceSampler.runQueue); absent in runs from before it was measured. */
-  runQueue?: Record<string, { runMs: number; waitMs: number }>;
+  runQueue?: Record<string, RunQueueTimes>;
   /** 202s for ≥ 95% of the offered rate, every order confirmed, placed → CONFIRMED p99 ≤ 1 s. */
   sustained: boolean;
 }
@@ -111,21 +111,23 @@ function postgresByKindSection(results: BenchResults): string[] {
 type RunQueue = NonNullable<StepResult['runQueue']>;
 
 /** Ms waited for a core per ms run, as the report and the log print it. */
-export const waitedPerMsRun = ({ runMs, waitMs }: { runMs: number; waitMs: number }) => (runMs > 0 ? (waitMs / runMs).toFixed(1) : '–');
+export const waitedPerMsRun = ({ runMs, waitMs }: RunQueueTimes) => (runMs > 0 ? (waitMs / runMs).toFixed(1) : '–');
 
 /** Every component's threads together. */
 export const wholeStack = (queue: RunQueue = {}) =>
-  Object.values(queue).reduce((sum, q) => ({ runMs: sum.runMs + q.runMs, waitMs: sum.waitMs + q.waitMs }), { runMs: 0, waitMs: 0 });
+  Object.values(queue).reduce<RunQueueTimes>((sum, q) => ({ runMs: sum.runMs + q.runMs, waitMs: sum.waitMs + q.waitMs }), {
+    runMs: 0,
+    waitMs: 0,
+  });
 
 /**
  * How long each component's threads waited for a core for each ms they ran: on a full machine
  * every hop of an order waits in the run queue at each wake-up, which no CPU figure shows.
  */
 function runQueueSection(results: BenchResults): string[] {
-  const rows: [string, RunQueue][] = [
-    ...(results.idleRunQueue ? [['idle', results.idleRunQueue] as [string, RunQueue]] : []),
-    ...results.steps.flatMap((s) => (s.runQueue ? [[String(s.offeredPerSecond), s.runQueue] as [string, RunQueue]] : [])),
-  ];
+  const rows: [string, RunQueue][] = [];
+  if (results.idleRunQueue) rows.push(['idle', results.idleRunQueue]);
+  for (const step of results.steps) if (step.runQueue) rows.push([String(step.offeredPerSecond), step.runQueue]);
   if (rows.length === 0) return [];
   const components = [...new Set(rows.flatMap(([, queue]) => Object.keys(queue)))];
   return [

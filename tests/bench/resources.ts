@@ -117,12 +117,18 @@ async function schedTimesOf(pids: Iterable<number>): Promise<Map<number, SchedTi
   return threads;
 }
 
+/** What a component's threads ran, and waited runnable for a core, over a window, in ms. */
+export interface RunQueueTimes {
+  runMs: number;
+  waitMs: number;
+}
+
 /**
  * What a component's threads ran and waited for a core between two readings, in ms: a thread
  * read at both counts its difference, one that started since counts whole, and one that
  * ended since (read at the start only) is missed.
  */
-export function runQueueBetween(start: Map<number, SchedTimes>, end: Map<number, SchedTimes>): { runMs: number; waitMs: number } {
+export function runQueueBetween(start: Map<number, SchedTimes>, end: Map<number, SchedTimes>): RunQueueTimes {
   let [runNs, waitNs] = [0, 0];
   for (const [tid, times] of end) {
     runNs += times.runNs - (start.get(tid)?.runNs ?? 0);
@@ -184,7 +190,7 @@ export class ResourceSampler {
    * runnable but waited for a core (the run queue). A thread that started within the window
    * counts from its start; one that ended within it is missed.
    */
-  runQueue: Record<string, { runMs: number; waitMs: number }> | undefined;
+  runQueue: Record<string, RunQueueTimes> | undefined;
 
   constructor(roots: Map<string, number>, breakDown?: { component: string; kindOf: (title: string) => string }) {
     this.roots = roots;
