@@ -84,6 +84,12 @@ export interface ConsumerSettings {
   /** A fetch is answered once this many bytes are there, or after fetchMaxWaitMs: fewer, fuller fetches against a wait. Unset: kafkajs's defaults. */
   fetchMinBytes?: number | undefined;
   fetchMaxWaitMs?: number | undefined;
+  /**
+   * After a fetch that brought records, how long the next may wait to fill (0 or unset: it is
+   * answered at the first record). A busy consumer's batches fill, and each costs one fetch,
+   * one transaction and one offset commit for more events; an idle one is not woken more often.
+   */
+  fetchFillWaitMs?: number | undefined;
 }
 
 export interface EventConsumerOptions {
@@ -202,6 +208,8 @@ export class EventConsumer {
       groupId: options.group,
       ...(options.settings.fetchMinBytes === undefined ? {} : { minBytes: options.settings.fetchMinBytes }),
       ...(options.settings.fetchMaxWaitMs === undefined ? {} : { maxWaitTimeInMs: options.settings.fetchMaxWaitMs }),
+      // patches/kafkajs+2.2.4.patch: kafkajs has no such setting of its own.
+      fillWaitInMs: options.settings.fetchFillWaitMs ?? 0,
       // Retries of the consumer's own protocol calls; message failures are handled here.
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });

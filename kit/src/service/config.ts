@@ -45,6 +45,11 @@ export const CommonEnvironment = Type.Object({
   CONSUMER_FETCH_MAX_WAIT_MS: Type.Optional(
     Type.Integer({ minimum: 0, description: 'The longest the broker holds a fetch waiting for CONSUMER_FETCH_MIN_BYTES' }),
   ),
+  CONSUMER_FETCH_FILL_WAIT_MS: Type.Integer({
+    minimum: 0,
+    default: 50,
+    description: 'After a fetch that brought records, how long the next may wait to fill (0: answered at the first record)',
+  }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1_000, default: 20_000 }),
   ZIPKIN_URL: Type.Optional(
     Type.String({ format: 'uri', description: "Zipkin's base URL, where spans are sent; tracing is off without it" }),
@@ -123,6 +128,7 @@ export function loadServiceConfig(service: Service, env: NodeJS.ProcessEnv = pro
       commitIntervalMs: common.CONSUMER_COMMIT_INTERVAL_MS,
       fetchMinBytes: common.CONSUMER_FETCH_MIN_BYTES,
       fetchMaxWaitMs: common.CONSUMER_FETCH_MAX_WAIT_MS,
+      fetchFillWaitMs: common.CONSUMER_FETCH_FILL_WAIT_MS,
     },
     housekeeping: {
       intervalMs: common.HOUSEKEEPING_INTERVAL_MS,
