@@ -241,4 +241,27 @@ describe.skipIf(bin === undefined)('postgres.js when its PostgreSQL is killed', 
     expect(await within(5_000, sql.end())).toEqual({ state: 'fulfilled' });
     expect(uncaught).toEqual([]);
   });
+
+  it("does not hand a terminated backend's last error to the first query of the connection that replaces it", async () => {
+    // The backend's FATAL arrives while its query is running; the socket closes right after.
+    // Upstream keeps that error and fails the new connection's first query with it
+    // (porsager/postgres#1223): under load, a killed server's backend that outlived the
+    // postmaster by a moment did this to the test above.
+    const single = connect(1);
+    const running = single`select pg_sleep(30)`;
+    running.catch(() => undefined);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const [{ terminated }] = await admin<[{ terminated: number }]>`
+        select count(pg_terminate_backend(pid))::int as terminated from pg_stat_activity
+        where query = 'select pg_sleep(30)' and state = 'active'`;
+      if (terminated === 1) break;
+      if (Date.now() > deadline) throw new Error('the sleeping query never started');
+      await sleep(50);
+    }
+    expect(await within(5_000, running)).toMatchObject({ state: 'rejected' });
+    expect(await within(5_000, single<[{ n: number }]>`select 6 as n`)).toEqual({ state: 'fulfilled' });
+    await single.end();
+    expect(uncaught).toEqual([]);
+  });
 });
