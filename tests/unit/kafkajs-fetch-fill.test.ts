@@ -5,7 +5,8 @@
 // fetch is answered at `minBytes` as before, so an idle consumer is not woken more often and
 // its first record is not held.
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import type * as KafkaJs from 'kafkajs';
+import { describe, expect, it, vi } from 'vitest';
 
 interface FetchWait {
   maxWaitTime: number;
@@ -16,10 +17,12 @@ interface PartitionResponse {
   messages: unknown[];
 }
 interface ConsumerGroup {
+  fillWaitInMs: number;
+  connect(): Promise<void>;
   fetchWait(nodeId: number): FetchWait;
   noteFetched(nodeId: number, responses: { topicName: string; partitions: PartitionResponse[] }[]): void;
 }
-type ConsumerGroupClass = new (options: Record<string, unknown>) => ConsumerGroup;
+type ConsumerGroupClass = (new (options: Record<string, unknown>) => ConsumerGroup) & { prototype: ConsumerGroup };
 
 const require = createRequire(import.meta.url);
 const ConsumerGroupOf = require('kafkajs/src/consumer/consumerGroup') as ConsumerGroupClass;
@@ -50,6 +53,26 @@ describe('kafkajs fetch fill (patched)', () => {
     const consumer = group(40);
     consumer.noteFetched(1, fetched(1));
     expect(consumer.fetchWait(2)).toEqual({ maxWaitTime: 5_000, minBytes: 1 });
+  });
+
+  it('gets the setting from Kafka#consumer, where the kit gives it', async () => {
+    // Kafka#consumer names each option it passes on: without the patch's line there, the
+    // setting was dropped and every consumer fetched as unpatched, whatever it was told.
+    const { Kafka, logLevel } = require('kafkajs') as typeof KafkaJs;
+    const seen: number[] = [];
+    const connect = vi.spyOn(ConsumerGroupOf.prototype, 'connect').mockImplementation(function (this: ConsumerGroup) {
+      seen.push(this.fillWaitInMs);
+      return Promise.reject(new Error('no broker in a unit test'));
+    });
+    try {
+      const kafka = new Kafka({ brokers: ['127.0.0.1:9'], logLevel: logLevel.NOTHING });
+      const consumer = kafka.consumer({ groupId: 'fill', fillWaitInMs: 40, retry: { retries: 0 } });
+      await consumer.run({ eachBatch: async () => undefined });
+      await consumer.disconnect();
+    } finally {
+      connect.mockRestore();
+    }
+    expect(seen[0]).toBe(40);
   });
 
   it('never waits with the setting at 0, as kafkajs does unpatched', () => {
