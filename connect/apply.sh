@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Applies connect/: creates the topics of topics.conf that do not exist yet, and registers
+# Applies connect/: creates the topics of topics.conf that do not exist yet (and raises the
+# partition count of those that do, where topics.conf asks for more), and registers
 # (or updates) one outbox connector per outbox database (a database whose service produces
 # events) with an idempotent PUT.
 # Used by the native stack (stack/bin/native) and by compose's init jobs, so both get the
@@ -24,15 +25,28 @@ outbox_databases() {
 
 topics() {
   : "${KAFKA_TOPICS_CMD:?set KAFKA_TOPICS_CMD to a kafka-topics command}" "${KAFKA_BROKERS:?}"
-  local existing name partitions configs created=0
-  # Word splitting of KAFKA_TOPICS_CMD is intended: it is a command with its arguments.
+  local described counts name partitions configs current created=0 grown=0
+  # One describe lists every topic with its partition count (each kafka-topics call is a JVM
+  # start). Word splitting of KAFKA_TOPICS_CMD is intended: a command with its arguments.
   # shellcheck disable=SC2086
-  existing="$($KAFKA_TOPICS_CMD --bootstrap-server "$KAFKA_BROKERS" --list)"
+  described="$($KAFKA_TOPICS_CMD --bootstrap-server "$KAFKA_BROKERS" --describe --exclude-internal)"
+  counts="$(awk '/^Topic:/ { for (i = 1; i < NF; i++) if ($i == "PartitionCount:") print $2, $(i + 1) }' <<<"$described")"
   local -a to_configure=()
   while read -r name partitions configs; do
     case "$name" in '' | \#*) continue ;; esac
-    if grep -qxF "$name" <<<"$existing"; then
+    current="$(awk -v topic="$name" '$1 == topic { print $2 }' <<<"$counts")"
+    if [ -n "$current" ]; then
       [ -n "$configs" ] && to_configure+=("$name=$configs")
+      # A count raised in topics.conf reaches a topic that exists: safe here, as no handler
+      # relies on a key staying in its partition across the change (docs/beyond-one-machine.md).
+      if [ "$current" -lt "$partitions" ]; then
+        # shellcheck disable=SC2086
+        $KAFKA_TOPICS_CMD --bootstrap-server "$KAFKA_BROKERS" --alter --topic "$name" --partitions "$partitions" >/dev/null
+        echo "topic $name: $current → $partitions partitions"
+        grown=$((grown + 1))
+      elif [ "$current" -gt "$partitions" ]; then
+        echo "topic $name has $current partitions, more than topics.conf's $partitions: Kafka cannot take partitions away (make clean starts over)" >&2
+      fi
       continue
     fi
     local args=(--bootstrap-server "$KAFKA_BROKERS" --create --if-not-exists --topic "$name"
@@ -44,7 +58,7 @@ topics() {
     echo "created topic $name ($partitions partitions${configs:+, $configs})"
     created=$((created + 1))
   done <"$here/topics.conf"
-  echo "topics: $created created, the others already existed"
+  echo "topics: $created created, $grown given more partitions, the others as they were"
   [ ${#to_configure[@]} -eq 0 ] || configure_existing "${to_configure[@]}"
 }
 
