@@ -12,6 +12,7 @@ import { adminToken, newCustomer, type TestUser } from '../harness/http.ts';
 import { topicEnds, TopicRecorder } from '../harness/kafka.ts';
 import { createProduct, finalOrder, paymentsOf, placeOrder, until } from '../harness/shop.ts';
 import { repositoryRoot, stackEndpoints } from '../harness/stack.ts';
+import { readTopicsConf } from '../../tools/src/asyncapi.ts';
 
 const endpoints = stackEndpoints();
 const kafka = new Kafka({ clientId: 'inspection-test', brokers: endpoints.kafkaBrokers, logLevel: logLevel.ERROR });
@@ -105,10 +106,11 @@ beforeAll(async () => {
 });
 
 describe('make topics and make tail', () => {
-  it('make topics lists every contract topic with its message count', async () => {
+  it('make topics lists every contract topic with its partitions and message count', async () => {
     const output = await makeOk('topics');
+    const partitions = new Map(readTopicsConf().map((topic) => [topic.name, topic.partitions]));
     for (const topic of ['user-registration', 'product-update', 'order-placed', 'dlq'])
-      expect(output).toMatch(new RegExp(`^${topic}\\s+3\\s+\\d+$`, 'm'));
+      expect(output).toMatch(new RegExp(`^${topic}\\s+${partitions.get(topic)}\\s+\\d+$`, 'm'));
   });
 
   it('make tail prints decoded records with key and headers', async () => {
