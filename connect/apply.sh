@@ -25,16 +25,19 @@ outbox_databases() {
 
 topics() {
   : "${KAFKA_TOPICS_CMD:?set KAFKA_TOPICS_CMD to a kafka-topics command}" "${KAFKA_BROKERS:?}"
-  local described counts name partitions configs current created=0 grown=0
+  local described name partitions configs current created=0 grown=0
   # One describe lists every topic with its partition count (each kafka-topics call is a JVM
   # start). Word splitting of KAFKA_TOPICS_CMD is intended: a command with its arguments.
   # shellcheck disable=SC2086
   described="$($KAFKA_TOPICS_CMD --bootstrap-server "$KAFKA_BROKERS" --describe --exclude-internal)"
-  counts="$(awk '/^Topic:/ { for (i = 1; i < NF; i++) if ($i == "PartitionCount:") print $2, $(i + 1) }' <<<"$described")"
+  local -A partitions_of=()
+  while read -r name partitions; do partitions_of[$name]=$partitions; done < <(
+    awk '/^Topic:/ { for (i = 1; i < NF; i++) if ($i == "PartitionCount:") print $2, $(i + 1) }' <<<"$described"
+  )
   local -a to_configure=()
   while read -r name partitions configs; do
     case "$name" in '' | \#*) continue ;; esac
-    current="$(awk -v topic="$name" '$1 == topic { print $2 }' <<<"$counts")"
+    current="${partitions_of[$name]:-}"
     if [ -n "$current" ]; then
       [ -n "$configs" ] && to_configure+=("$name=$configs")
       # A count raised in topics.conf reaches a topic that exists: safe here, as no handler
