@@ -79,6 +79,8 @@ export interface BenchResults {
   pgbench: PgbenchResult;
   /** Absent in runs from before it was measured, and with BENCH_PEAK_SECONDS=0. */
   postSaturation?: PostSaturation;
+  /** The same burst before it, on a stack that had not run one since it started: not in the summary. */
+  warmupPostSaturation?: PostSaturation;
 }
 
 /**
@@ -198,7 +200,7 @@ function workPerOrderSection(steps: StepResult[]): string[] {
   ];
 }
 
-function postSaturationSection({ postSaturation: peak, machine }: BenchResults): string[] {
+function postSaturationSection({ postSaturation: peak, warmupPostSaturation: warmup, machine }: BenchResults): string[] {
   if (!peak) return [];
   const cpu = Object.entries(peak.resources)
     .filter(([, r]) => r.cpuPercent >= 1)
@@ -219,6 +221,9 @@ function postSaturationSection({ postSaturation: peak, machine }: BenchResults):
       `${peak.generatorCpuPercent === undefined ? '' : `; the load generator itself ${peak.generatorCpuPercent}%`}.` +
       (peak.machine
         ? ` The whole machine (/proc/stat): ${peak.machine.busy}% busy in processes, ${peak.machine.softirq}% in network and other soft interrupts, ${peak.machine.steal}% taken by the hypervisor, ${peak.machine.idle}% idle.`
+        : '') +
+      (warmup
+        ? ` The same burst run just before, unmeasured, to warm the stack up: ${rate(warmup.acceptedPerSecond)} orders/s accepted, Connect ${warmup.resources['connect']?.cpuPercent ?? '–'}% of a core.`
         : ''),
     '',
   ];
