@@ -348,8 +348,9 @@ async function main(): Promise<void> {
   // Before the rate steps, like pgbench: after the highest rates a backlog is worked off for
   // minutes. Its own burst is confirmed before the idle window starts.
   // The first burst after a start finds Connect cold: its reader of the paused connector's
-  // stream took 35–48% of a core through it, against 18–20% in the bursts after, and the peak
-  // was a third lower (README, "A cold stack"). A stack that runs for months is past that.
+  // stream took 43–49% of a core through it, against 18–23% in the bursts after, and the peak
+  // was a quarter to a third lower (README, "A cold stack"). A stack that runs for months is
+  // past that.
   let warmupPostSaturation: PostSaturation | undefined;
   if (settings.peakSeconds > 0 && settings.warmupPeak) {
     warmupPostSaturation = await measurePostPeak('warm-up, the same burst unmeasured');
