@@ -352,11 +352,14 @@ async function main(): Promise<void> {
   // was a quarter to a third lower (README, "A cold stack"). A stack that runs for months is
   // past that.
   let warmupPostSaturation: PostSaturation | undefined;
-  if (settings.peakSeconds > 0 && settings.warmupPeak) {
-    warmupPostSaturation = await measurePostPeak('warm-up, the same burst unmeasured');
-    await untilQuiet(kafkaAdmin, notifications);
+  let postSaturation: PostSaturation | undefined;
+  if (settings.peakSeconds > 0) {
+    if (settings.warmupPeak) {
+      warmupPostSaturation = await measurePostPeak('warm-up, the same burst unmeasured');
+      await untilQuiet(kafkaAdmin, notifications);
+    }
+    postSaturation = await measurePostPeak('POST /orders peak');
   }
-  const postSaturation = settings.peakSeconds > 0 ? await measurePostPeak('POST /orders peak') : undefined;
   await untilQuiet(kafkaAdmin, notifications);
 
   // What the stack burns with no orders at all (pollers, heartbeats, timers), measured as long
