@@ -156,7 +156,7 @@ soak:
 	@SOAK_DURATION=$(DURATION) SOAK_RATE=$(RATE) $(NODE) node tests/soak/run.ts
 
 # Generated documentation: the AsyncAPI document from schemas/ and connect/topics.conf, and the
-# OpenAPI documents as the running services serve them (the stack must be up).
+# OpenAPI documents from an offline build of each service (no stack needed).
 docs:
 	@$(NODE) npm run -s docs:asyncapi
 
