@@ -125,7 +125,7 @@ export const eventCatalogue: { [T in EventTopic]: EventEntry<T> } = {
   'order-cancelled': {
     aggregate: 'order',
     producer: 'order-svc',
-    when: 'the first failure (payment or stock) of a PENDING order is reported, or the order is still PENDING at its deadline (TIMED_OUT)',
+    when: 'the first failure (payment or stock) of a PENDING order is reported, the order is still PENDING at its deadline (TIMED_OUT), or its customer or an admin cancels it (CUSTOMER_CANCELLED, ADMIN_CANCELLED)',
     consumers: {
       'payment-svc': 'refunds a successful charge (idempotency key refund:<order id>) and writes payment-refunded',
       'product-svc': 'gives a reservation back (product-update STOCK_CHANGED), or remembers a cancellation that came first',
@@ -151,7 +151,7 @@ export const eventCatalogue: { [T in EventTopic]: EventEntry<T> } = {
   'payment-failure': {
     aggregate: 'order',
     producer: 'payment-svc',
-    when: 'the card was declined, or the gateway kept failing (PAYMENT_ERROR)',
+    when: 'the card was declined, or the gateway refused the charge for another reason (PAYMENT_ERROR)',
     consumers: { 'order-svc': 'cancels the order (PAYMENT_DECLINED or PAYMENT_ERROR) unless it is already final' },
     example: {
       paymentId: ids.payment,
