@@ -46,7 +46,7 @@ export const eventCatalogue: { [T in EventTopic]: EventEntry<T> } = {
   'user-updated': {
     aggregate: 'user',
     producer: 'user-svc',
-    when: 'an account changed: its email or full name (PATCH /users/me), its password (which revokes its tokens), or an admin disabled it',
+    when: 'an account changed: its email or full name (PATCH /users/me), its password (which revokes its tokens), an admin disabled it, or its user logged out (which revokes its tokens too)',
     consumers: {
       'order-svc': 'keeps its copy of the user (refuses new orders of a disabled account) and refuses revoked tokens',
       'product-svc': 'refuses revoked tokens and the tokens of a disabled account (the kit keeps account_states)',
