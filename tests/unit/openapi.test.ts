@@ -14,4 +14,25 @@ describe('OpenAPI documents', () => {
       );
     },
   );
+
+  it.each(services.map((service) => service.name))(
+    '%s: every route behind a bearer token documents what the token check answers (401, and 403 for a disabled account)',
+    async (name) => {
+      const document = (await openApiDocument(name)) as {
+        paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+      };
+      for (const [path, operations] of Object.entries(document.paths)) {
+        for (const [method, operation] of Object.entries(operations)) {
+          if (!operation.security?.length) continue;
+          expect({
+            route: `${method.toUpperCase()} ${path}`,
+            has: ['401', '403'].filter((status) => status in operation.responses),
+          }).toEqual({
+            route: `${method.toUpperCase()} ${path}`,
+            has: ['401', '403'],
+          });
+        }
+      }
+    },
+  );
 });

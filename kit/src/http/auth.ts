@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Role } from '../../../schemas/types.generated.ts';
 import type { AccountCheck } from './accounts.ts';
-import { commonProblems } from './problem.ts';
+import { commonProblems, Problem } from './problem.ts';
 
 /** Tokens are ES256 JWTs issued by user-svc; nothing else is accepted (in particular not `alg: none`). */
 export const TOKEN_ALGORITHM = 'ES256';
@@ -149,6 +149,15 @@ export const authentication = fp<{ resolveKey: PublicKeyResolver; checkAccount?:
         role: payload.role,
         tokenGeneration: Number.isInteger(payload.gen) ? payload.gen! : 1,
       }),
+    });
+
+    // Every route behind a bearer token can answer what the token check answers: 401, and 403
+    // for a disabled account (every service with such routes checks accounts; the offline
+    // build for the OpenAPI export has no database to, and documents them all the same).
+    // Declared here once, so that each route's document lists them without repeating them.
+    app.addHook('onRoute', (route) => {
+      if (!route.schema?.security?.some((requirement) => 'bearer' in requirement)) return;
+      route.schema.response = { 401: Problem, 403: Problem, ...(route.schema.response as object | undefined) };
     });
 
     const verify = async (request: FastifyRequest) => {
