@@ -154,7 +154,7 @@ export const authentication = fp<{ resolveKey: PublicKeyResolver; checkAccount?:
     // Every route behind a bearer token can answer what the token check answers: 401, and 403
     // for a disabled account (every service with such routes checks accounts; the offline
     // build for the OpenAPI export has no database to, and documents them all the same).
-    // Declared here once, so that each route's document lists them without repeating them.
+    // Declared here once: the routes list only the answers of their own.
     app.addHook('onRoute', (route) => {
       if (!route.schema?.security?.some((requirement) => 'bearer' in requirement)) return;
       route.schema.response = { 401: Problem, 403: Problem, ...(route.schema.response as object | undefined) };

@@ -26,7 +26,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
         security: bearerAuth,
         headers: PlaceOrderHeaders,
         body: PlaceOrderBody,
-        response: { 202: Order, 400: Problem, 401: Problem, 422: Problem },
+        response: { 202: Order, 400: Problem, 422: Problem },
       },
     },
     async (request, reply) => {
@@ -45,7 +45,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
         summary: 'An order (its owner or an admin)',
         security: bearerAuth,
         params: OrderParams,
-        response: { 200: Order, 401: Problem, 404: Problem },
+        response: { 200: Order, 404: Problem },
       },
     },
     async (request) => toOrder(await getOrder(dependencies, request.user, request.params.id)),
@@ -60,7 +60,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
         summary: 'Your orders, newest first, one page at a time',
         security: bearerAuth,
         querystring: ListQuery,
-        response: { 200: OrderPage, 400: Problem, 401: Problem },
+        response: { 200: OrderPage, 400: Problem },
       },
     },
     async (request) => {
@@ -79,7 +79,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
           'Cancel an order, PENDING or CONFIRMED (its owner: CUSTOMER_CANCELLED; an admin: ADMIN_CANCELLED); refund and stock release follow (emits order-cancelled)',
         security: bearerAuth,
         params: OrderParams,
-        response: { 202: Order, 401: Problem, 404: Problem, 409: Problem },
+        response: { 202: Order, 404: Problem, 409: Problem },
       },
     },
     async (request, reply) => {
@@ -97,7 +97,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
         summary: "Every user's orders, newest first, filtered by status, user and time placed (admin)",
         security: adminAuth,
         querystring: AdminOrderQuery,
-        response: { 200: OrderPage, 400: Problem, 401: Problem, 403: Problem },
+        response: { 200: OrderPage, 400: Problem },
       },
     },
     async (request) => {

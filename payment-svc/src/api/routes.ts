@@ -29,7 +29,7 @@ export async function paymentRoutes(app: HttpApp, { sql }: { sql: Sql }): Promis
         summary: 'The payment of an order (its owner or an admin)',
         security: bearerAuth,
         querystring: PaymentQuery,
-        response: { 200: Payments, 400: Problem, 401: Problem, 404: Problem },
+        response: { 200: Payments, 400: Problem, 404: Problem },
       },
     },
     async (request) => (await paymentsOfOrder(sql, request.user, request.query.orderId)).map(toPayment),

@@ -41,7 +41,7 @@ export async function productRoutes(app: HttpApp, dependencies: ProductsDependen
         summary: 'Create a product (admin; emits product-update CREATED)',
         security: adminAuth,
         body: CreateProductBody,
-        response: { 201: Product, 400: Problem, 401: Problem, 403: Problem },
+        response: { 201: Product, 400: Problem },
       },
     },
     async (request, reply) => {
@@ -96,7 +96,7 @@ export async function productRoutes(app: HttpApp, dependencies: ProductsDependen
         params: ProductParams,
         headers: IfMatchHeaders,
         body: UpdateProductBody,
-        response: { 200: Product, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 412: Problem },
+        response: { 200: Product, 400: Problem, 404: Problem, 412: Problem },
       },
     },
     async (request, reply) => {
@@ -115,7 +115,7 @@ export async function productRoutes(app: HttpApp, dependencies: ProductsDependen
         security: adminAuth,
         params: ProductParams,
         headers: IfMatchHeaders,
-        response: { 204: Type.Null({ description: 'No content' }), 400: Problem, 401: Problem, 403: Problem, 404: Problem, 412: Problem },
+        response: { 204: Type.Null({ description: 'No content' }), 400: Problem, 404: Problem, 412: Problem },
       },
     },
     async (request, reply) => {

@@ -101,7 +101,7 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
         tags: ['auth'],
         summary: "Revoke every token of the caller's account issued until now, on every device (emits user-updated)",
         security: bearerAuth,
-        response: { 204: Type.Null(), 401: Problem, 403: Problem, 404: Problem },
+        response: { 204: Type.Null(), 404: Problem },
       },
     },
     async (request, reply) => {
@@ -112,7 +112,7 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
 
   app.get(
     '/users/me',
-    { onRequest: app.authenticate, schema: { tags: ['users'], security: bearerAuth, response: { 200: User, 401: Problem, 404: Problem } } },
+    { onRequest: app.authenticate, schema: { tags: ['users'], security: bearerAuth, response: { 200: User, 404: Problem } } },
     async (request) => toUser(await getUser(options, request.user.id)),
   );
 
@@ -125,7 +125,7 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
         summary: 'Change email, full name or password (email and password need currentPassword; emits user-updated)',
         security: bearerAuth,
         body: UpdateMeBody,
-        response: { 200: User, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
+        response: { 200: User, 400: Problem, 404: Problem, 409: Problem },
       },
     },
     async (request) => toUser(await updateProfile(options, request.user.id, request.body)),
@@ -140,7 +140,7 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
         summary: 'Accounts whose username, email or full name contains q, newest first (admin)',
         security: adminAuth,
         querystring: UserSearchQuery,
-        response: { 200: UserPage, 400: Problem, 401: Problem, 403: Problem },
+        response: { 200: UserPage, 400: Problem },
       },
     },
     async (request) => {
@@ -158,7 +158,7 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
         summary: 'Disable an account: its tokens and new orders are refused from then on (admin; emits user-updated)',
         security: adminAuth,
         params: UserParams,
-        response: { 200: User, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
+        response: { 200: User, 404: Problem, 409: Problem },
       },
     },
     async (request) => toUser(await disableAccount(options, request.user, request.params.id)),
@@ -172,7 +172,7 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
         tags: ['admin'],
         summary: 'Rotate the signing key: a new key signs from now on; tokens of the older keys verify until they expire (admin)',
         security: adminAuth,
-        response: { 201: SigningKey, 401: Problem, 403: Problem },
+        response: { 201: SigningKey },
       },
     },
     async (_request, reply) => {
