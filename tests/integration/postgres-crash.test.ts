@@ -3,7 +3,7 @@
 // reservation or a transaction, or sent to the dead connection afterwards must reject with a
 // connection error the consumer waits out, none may hang, nothing may be thrown from a timer
 // (porsager/postgres#1154, #1208: an uncaught TypeError killed payment-svc), and the pool must
-// serve queries on every connection once the server is back. patches/postgres+3.4.9.patch is
+// serve queries on every connection once the server is back. patches/postgres+3.4.10.patch is
 // what makes this pass.
 //
 // The server is a private throwaway cluster on a free port, never the stack's: it is killed.
