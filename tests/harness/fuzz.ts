@@ -3,78 +3,17 @@
 // headers that are valid, slightly wrong, or hostile. Used by tests/integration/fuzz.test.ts
 // (a fixed seed and a bounded count in `make test`, more with `make fuzz`).
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { serviceUrl, type ServiceName } from '@shop/kit';
 import { someLoopbackAddress } from './client.ts';
-import { repositoryRoot } from './stack.ts';
+import { documentedOperations, type DocumentedOperation, type JsonSchema } from './openapi.ts';
 
-interface JsonSchema {
-  type?: string | string[];
-  format?: string;
-  pattern?: string;
-  minLength?: number;
-  maxLength?: number;
-  minimum?: number;
-  maximum?: number;
-  enum?: unknown[];
-  const?: unknown;
-  items?: JsonSchema;
-  minItems?: number;
-  maxItems?: number;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  default?: unknown;
-}
+export type FuzzOperation = DocumentedOperation;
 
-interface OpenApiOperation {
-  parameters?: { name: string; in: string; required?: boolean; schema?: JsonSchema }[];
-  requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
-  security?: Record<string, string[]>[];
-}
-
-export interface FuzzOperation {
-  service: ServiceName;
-  method: string;
-  /** The OpenAPI path, `{id}` placeholders and all. */
-  path: string;
-  operation: OpenApiOperation;
-  /** Needs a bearer token; `admin` when the admin role too. */
-  auth: 'none' | 'customer' | 'admin';
-}
-
-/** Every operation of every service, from the committed OpenAPI documents. */
+/** Every operation of every service but the documentation and health routes (health answers 503 when the service is not ready, whatever the request: not an input's doing). */
 export function fuzzOperations(): FuzzOperation[] {
-  const directory = `${repositoryRoot}/docs/openapi`;
-  return readdirSync(directory)
-    .filter((file) => file.endsWith('.json'))
-    .flatMap((file) => {
-      const service = file.slice(0, -'.json'.length) as ServiceName;
-      const document = JSON.parse(readFileSync(`${directory}/${file}`, 'utf8')) as {
-        paths: Record<string, Record<string, OpenApiOperation>>;
-      };
-      return Object.entries(document.paths).flatMap(([path, methods]) =>
-        Object.entries(methods)
-          // Health answers 503 when the service is not ready, whatever the request: not an input's doing.
-          .filter(([method]) => method !== 'head' && !path.startsWith('/docs') && !path.startsWith('/health'))
-          .map(([method, operation]) => ({
-            service,
-            method: method.toUpperCase(),
-            path,
-            operation,
-            auth: authOf(operation),
-          })),
-      );
-    });
-}
-
-function authOf(operation: OpenApiOperation): FuzzOperation['auth'] {
-  const requirements = operation.security ?? [];
-  if (requirements.some((requirement) => requirement['bearer']?.includes('admin'))) return 'admin';
-  return requirements.length > 0 ? 'customer' : 'none';
+  return documentedOperations().filter((op) => !op.path.startsWith('/docs') && !op.path.startsWith('/health'));
 }
 
 // Values no schema asks for: what a hostile or broken client sends instead.
@@ -186,8 +125,10 @@ export interface FuzzRequest {
   path: string;
   query: string;
   /** A JSON value, or raw text sent as is; undefined for no body. */
-  body: { raw: string; contentType: string | string[] } | undefined;
+  body: { raw: string; contentType: string | string[]; refused?: string } | undefined;
   token: TokenKind;
+  /** Why the service must answer 4xx whatever else the request holds; undefined when it may accept it. */
+  mustBeRefused: string | undefined;
 }
 
 const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -263,18 +204,18 @@ export function requestsFor(op: FuzzOperation): fc.Arbitrary<FuzzRequest> {
           weight: 1,
           arbitrary: fc
             .constantFrom('{"a":', '[', '"', '{"items":[{"productId":}]}', '\u0000')
-            .map((raw) => ({ raw, contentType: 'application/json' })),
+            .map((raw) => ({ raw, contentType: 'application/json', refused: 'malformed JSON' })),
         },
         {
           weight: 1,
           arbitrary: fc
-            .constantFrom(
-              'text/plain',
-              'application/x-www-form-urlencoded',
-              'application/json; charset=latin1',
-              'multipart/form-data; boundary=x',
-              'APPLICATION/JSON',
-            )
+            .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x')
+            .map((contentType) => ({ raw: '{"a":1}', contentType, refused: `a body of ${contentType}` })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc
+            .constantFrom('application/json; charset=latin1', 'APPLICATION/JSON')
             .map((contentType) => ({ raw: '{"a":1}', contentType })),
         },
         { weight: 1, arbitrary: fc.constant({ raw: '{}', contentType: ['application/json', 'text/plain'] as string[] }) },
@@ -301,7 +242,12 @@ export function requestsFor(op: FuzzOperation): fc.Arbitrary<FuzzRequest> {
           },
         );
 
-  return fc.record({ method: fc.constant(op.method), path, query, body, token });
+  // Every kind of bad token but two headers, of which the server keeps the first (the real one).
+  const badToken = (kind: TokenKind) => op.auth !== 'none' && kind !== 'valid' && kind !== 'two-headers';
+  return fc.record({ method: fc.constant(op.method), path, query, body, token }).map((request) => ({
+    ...request,
+    mustBeRefused: badToken(request.token) ? `a token of kind ${request.token}` : request.body?.refused,
+  }));
 }
 
 export interface FuzzResponse {
@@ -345,10 +291,10 @@ export function send(
   });
 }
 
-/** What every answer to a made-up request must be: not a 5xx; a 4xx is problem+json with a stable code. */
-export function verdict(response: FuzzResponse): string | undefined {
+/** What every answer to a made-up request must be: not a 5xx; a 4xx is problem+json with a stable code, and a request that must be refused gets one. */
+export function verdict(request: FuzzRequest, response: FuzzResponse): string | undefined {
   if (response.status >= 500) return `answered ${response.status}: ${response.body.slice(0, 300)}`;
-  if (response.status < 400) return undefined;
+  if (response.status < 400) return request.mustBeRefused && `answered ${response.status} to ${request.mustBeRefused}`;
   if (!response.contentType.startsWith('application/problem+json'))
     return `a ${response.status} that is not problem+json (${response.contentType})`;
   const problem = JSON.parse(response.body) as { status?: number; code?: string };

@@ -1,10 +1,12 @@
 // Every route of every service, built offline and called with app.inject(): authentication,
 // validation and the error paths answer problem+json with a stable code before any
-// dependency is touched. The routes come from each service's own OpenAPI document, so a new
-// route is covered without a line here.
+// dependency is touched. The routes come from each service's OpenAPI document (docs/openapi/,
+// which openapi.test.ts keeps equal to what the code serves), so a new route is covered
+// without a line here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { services, type HttpApp } from '@shop/kit';
+import { services, type HttpApp, type ServiceName } from '@shop/kit';
 import { offlineApp, testToken } from '../harness/offline.ts';
+import { documentedOperations } from '../harness/openapi.ts';
 
 interface Operation {
   method: string;
@@ -15,32 +17,18 @@ interface Operation {
   query: { name: string; required: boolean }[];
 }
 
-interface OpenApiOperation {
-  security?: Record<string, string[]>[];
-  requestBody?: unknown;
-  responses?: Record<string, unknown>;
-  parameters?: { in: string; name: string; required?: boolean; schema?: { type?: string; default?: unknown } }[];
-}
-
-function operationsOf(app: HttpApp): Operation[] {
-  const document = app.swagger() as { paths: Record<string, Record<string, OpenApiOperation>> };
-  return Object.entries(document.paths).flatMap(([path, methods]) =>
-    // HEAD routes are Fastify's copies of the GET routes, answered without a body.
-    Object.entries(methods)
-      .filter(([method]) => method !== 'head')
-      .map(([method, operation]) => ({
-        method: method.toUpperCase(),
-        path,
-        secured: (operation.security ?? []).length > 0,
-        // kit's adminAuth: the bearer scheme with the admin role required.
-        adminOnly: (operation.security ?? []).some((requirement) => requirement['bearer']?.includes('admin') ?? false),
-        hasBody: operation.requestBody !== undefined,
-        // A parameter with a default is listed as required, but a request may leave it out.
-        query: (operation.parameters ?? [])
-          .filter((p) => p.in === 'query')
-          .map((p) => ({ name: p.name, required: p.required === true && p.schema?.default === undefined })),
-      })),
-  );
+function operationsOf(service: ServiceName): Operation[] {
+  return documentedOperations(service).map(({ method, path, operation, auth }) => ({
+    method,
+    path,
+    secured: auth !== 'none',
+    adminOnly: auth === 'admin',
+    hasBody: operation.requestBody !== undefined,
+    // A parameter with a default is listed as required, but a request may leave it out.
+    query: (operation.parameters ?? [])
+      .filter((p) => p.in === 'query')
+      .map((p) => ({ name: p.name, required: p.required === true && p.schema?.default === undefined })),
+  }));
 }
 
 const SOME_ID = 'c3a7f215-9d84-4b6e-a1f0-5e2d7b93c864';
@@ -72,44 +60,37 @@ describe.each(services.map((service) => service.name))('%s, offline', (name) => 
   });
 
   it('documents routes of its own, each tested below', () => {
-    expect(operationsOf(app).filter((op) => !op.path.startsWith('/health')).length).toBeGreaterThan(0);
+    expect(operationsOf(name).filter((op) => !op.path.startsWith('/health')).length).toBeGreaterThan(0);
   });
 
-  describe('every secured route', () => {
-    const secured = () => operationsOf(app).filter((op) => op.secured);
-    it('refuses a request without a token: 401 TOKEN_MISSING', async () => {
-      for (const op of secured()) expectProblem(await app.inject({ method: op.method, url: concrete(op.path) }), 401, 'TOKEN_MISSING');
-    });
-    it('refuses a token that is not a JWT: 401 TOKEN_INVALID', async () => {
-      for (const op of secured())
-        expectProblem(
-          await app.inject({ method: op.method, url: concrete(op.path), headers: { authorization: 'Bearer not.a.jwt' } }),
-          401,
-          'TOKEN_INVALID',
-        );
-    });
-    it('refuses a token signed by an unknown key: 401 TOKEN_INVALID', async () => {
-      const headers = { authorization: `Bearer ${testToken('admin', { kid: 'someone-else' })}` };
-      for (const op of secured())
+  // One test per operation and check, so that a service with no operation of a kind has no such test.
+  for (const op of operationsOf(name)) {
+    const route = `${op.method} ${op.path}`;
+    if (op.secured) {
+      it(`${route} refuses a request without a token: 401 TOKEN_MISSING`, async () => {
+        expectProblem(await app.inject({ method: op.method, url: concrete(op.path) }), 401, 'TOKEN_MISSING');
+      });
+      it(`${route} refuses a token that is not a JWT: 401 TOKEN_INVALID`, async () => {
+        const headers = { authorization: 'Bearer not.a.jwt' };
         expectProblem(await app.inject({ method: op.method, url: concrete(op.path), headers }), 401, 'TOKEN_INVALID');
-    });
-    it('refuses an expired token: 401 TOKEN_EXPIRED', async () => {
-      const headers = { authorization: `Bearer ${testToken('admin', { expiresIn: -60 })}` };
-      for (const op of secured())
+      });
+      it(`${route} refuses a token signed by an unknown key: 401 TOKEN_INVALID`, async () => {
+        const headers = { authorization: `Bearer ${testToken('admin', { kid: 'someone-else' })}` };
+        expectProblem(await app.inject({ method: op.method, url: concrete(op.path), headers }), 401, 'TOKEN_INVALID');
+      });
+      it(`${route} refuses an expired token: 401 TOKEN_EXPIRED`, async () => {
+        const headers = { authorization: `Bearer ${testToken('admin', { expiresIn: -60 })}` };
         expectProblem(await app.inject({ method: op.method, url: concrete(op.path), headers }), 401, 'TOKEN_EXPIRED');
-    });
-    it('refuses a customer on an admin route: 403 FORBIDDEN', async () => {
-      const headers = { authorization: `Bearer ${testToken('customer')}` };
-      for (const op of secured().filter((candidate) => candidate.adminOnly)) {
+      });
+    }
+    if (op.adminOnly) {
+      it(`${route} refuses a customer: 403 FORBIDDEN`, async () => {
+        const headers = { authorization: `Bearer ${testToken('customer')}` };
         expectProblem(await app.inject({ method: op.method, url: concrete(op.path), headers }), 403, 'FORBIDDEN');
-      }
-    });
-  });
-
-  describe('every route with a body', () => {
-    const withBody = () => operationsOf(app).filter((op) => op.hasBody);
-    it('refuses a body that is not JSON: 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-      for (const op of withBody()) {
+      });
+    }
+    if (op.hasBody) {
+      it(`${route} refuses a body that is not JSON: 415 UNSUPPORTED_MEDIA_TYPE`, async () => {
         const response = await app.inject({
           method: op.method,
           url: concrete(op.path),
@@ -117,10 +98,8 @@ describe.each(services.map((service) => service.name))('%s, offline', (name) => 
           payload: 'hello',
         });
         expectProblem(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
-      }
-    });
-    it('refuses malformed JSON: 400 MALFORMED_JSON', async () => {
-      for (const op of withBody()) {
+      });
+      it(`${route} refuses malformed JSON: 400 MALFORMED_JSON`, async () => {
         const response = await app.inject({
           method: op.method,
           url: concrete(op.path),
@@ -128,10 +107,8 @@ describe.each(services.map((service) => service.name))('%s, offline', (name) => 
           payload: '{"unterminated',
         });
         expectProblem(response, 400, 'MALFORMED_JSON');
-      }
-    });
-    it('refuses a body of unknown fields: 400 VALIDATION_FAILED', async () => {
-      for (const op of withBody()) {
+      });
+      it(`${route} refuses a body of unknown fields: 400 VALIDATION_FAILED`, async () => {
         const response = await app.inject({
           method: op.method,
           url: concrete(op.path),
@@ -139,38 +116,35 @@ describe.each(services.map((service) => service.name))('%s, offline', (name) => 
           payload: { unexpected: true },
         });
         expectProblem(response, 400, 'VALIDATION_FAILED');
-      }
-    });
-  });
-
-  it('refuses a path id that is not a UUID: 400 VALIDATION_FAILED', async () => {
-    for (const op of operationsOf(app).filter((candidate) => candidate.path.includes('{id}'))) {
-      const response = await app.inject({
-        method: op.method,
-        url: concrete(op.path, 'not-a-uuid'),
-        headers: { ...admin, 'if-match': '"1"' },
-        ...(op.hasBody ? { payload: {} } : {}),
       });
-      expectProblem(response, 400, 'VALIDATION_FAILED');
     }
-  });
-
-  it('refuses a query without its required parameters, or a limit that is not a number: 400 VALIDATION_FAILED', async () => {
-    for (const op of operationsOf(app).filter((candidate) => candidate.query.length > 0)) {
-      const required = op.query.filter((param) => param.required);
-      const url = required.length > 0 ? op.path : `${op.path}?limit=lots`;
-      if (required.length === 0 && !op.query.some((param) => param.name === 'limit')) continue;
-      expectProblem(await app.inject({ method: op.method, url: concrete(url), headers: admin }), 400, 'VALIDATION_FAILED');
+    if (op.path.includes('{id}')) {
+      it(`${route} refuses a path id that is not a UUID: 400 VALIDATION_FAILED`, async () => {
+        const response = await app.inject({
+          method: op.method,
+          url: concrete(op.path, 'not-a-uuid'),
+          headers: { ...admin, 'if-match': '"1"' },
+          ...(op.hasBody ? { payload: {} } : {}),
+        });
+        expectProblem(response, 400, 'VALIDATION_FAILED');
+      });
     }
-  });
-
-  it('refuses a cursor it did not issue: 400 INVALID_CURSOR', async () => {
-    for (const op of operationsOf(app).filter((candidate) => candidate.query.some((param) => param.name === 'cursor'))) {
-      expectProblem(
-        await app.inject({ method: op.method, url: `${op.path}?cursor=bm90LWEtY3Vyc29y`, headers: admin }),
-        400,
-        'INVALID_CURSOR',
-      );
+    const required = op.query.filter((param) => param.required);
+    if (required.length > 0) {
+      it(`${route} refuses a query without ${required.map((param) => param.name).join(', ')}: 400 VALIDATION_FAILED`, async () => {
+        expectProblem(await app.inject({ method: op.method, url: concrete(op.path), headers: admin }), 400, 'VALIDATION_FAILED');
+      });
+    } else if (op.query.some((param) => param.name === 'limit')) {
+      it(`${route} refuses a limit that is not a number: 400 VALIDATION_FAILED`, async () => {
+        const url = concrete(`${op.path}?limit=lots`);
+        expectProblem(await app.inject({ method: op.method, url, headers: admin }), 400, 'VALIDATION_FAILED');
+      });
     }
-  });
+    if (op.query.some((param) => param.name === 'cursor')) {
+      it(`${route} refuses a cursor it did not issue: 400 INVALID_CURSOR`, async () => {
+        const url = `${op.path}?cursor=bm90LWEtY3Vyc29y`;
+        expectProblem(await app.inject({ method: op.method, url, headers: admin }), 400, 'INVALID_CURSOR');
+      });
+    }
+  }
 });
