@@ -3,8 +3,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AccountCheck } from './accounts.ts';
 import { authentication, type PublicKeyResolver } from './auth.ts';
@@ -26,7 +27,6 @@ export interface HttpAppOptions {
   checkAccount?: AccountCheck | undefined;
   /** What `/health/ready` checks besides the process itself. */
   readiness: Record<string, ReadinessCheck>;
-  bodyLimit?: number;
 }
 
 /**
@@ -55,11 +55,59 @@ function validators() {
   const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
   for (const ajv of [strict, coercing]) {
     addFormats.default(ajv);
-    // ajv-formats' uuid also takes a `urn:uuid:` prefix, which PostgreSQL's uuid type refuses:
-    // an id is accepted here only in the form the database takes.
+    // What a format accepts is accepted here only in the form the database takes. ajv-formats'
+    // uuid also takes a `urn:uuid:` prefix, which PostgreSQL's uuid type refuses; its date-time
+    // takes a leap second (23:59:60, an invalid Date) and year 0000 (which PostgreSQL has not).
     ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+    ajv.addFormat('date-time', { ...isoDateTime, validate: (value: string) => isoDateTime.validate(value) && storableInstant(value) });
   }
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? strict : coercing).compile(schema);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    refusingNul((httpPart === 'body' ? strict : coercing).compile(schema));
+}
+
+const isoDateTime = fullFormats['date-time'] as { validate: (value: string) => boolean; compare: (a: string, b: string) => number };
+
+function storableInstant(value: string): boolean {
+  const time = Date.parse(value);
+  if (!Number.isFinite(time)) return false;
+  const year = new Date(time).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}
+
+/**
+ * PostgreSQL refuses a NUL character in text (SQLSTATE 22021): one anywhere in a request part
+ * would fail whichever statement first took it, a 500. It is refused with the part's other
+ * validation errors instead, before any schema keyword runs.
+ */
+function refusingNul(validate: ValidateFunction): ValidateFunction {
+  const checked = ((data: unknown, context?: Parameters<ValidateFunction>[1]) => {
+    const at = nulAt(data, '');
+    if (at !== undefined) {
+      checked.errors = [{ instancePath: at, schemaPath: '#', keyword: 'nul', params: {}, message: 'must not contain a NUL character' }];
+      return false;
+    }
+    const valid = validate(data, context);
+    checked.errors = validate.errors ?? null;
+    return valid;
+  }) as ValidateFunction;
+  // Fastify passes the request as the parent when this is set, so that defaults and coercion
+  // can replace a whole part (a query string of one value).
+  checked.schemaEnv = validate.schemaEnv;
+  checked.schema = validate.schema;
+  return checked;
+}
+
+/** The JSON pointer of the first string or key holding a NUL, if any. */
+function nulAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const itemPath = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    if (key.includes('\u0000')) return itemPath;
+    const found = nulAt(item, itemPath);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /**
@@ -70,11 +118,10 @@ function validators() {
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const app = Fastify({
     loggerInstance: options.logger,
-    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    bodyLimit: 64 * 1024,
     requestIdHeader: 'x-request-id',
     logController: new OneLinePerRequest({ requestIdLogLabel: 'requestId' }),
     genReqId: () => randomUUID(),
-    ajv: { customOptions: { strict: false } },
     // What is refused before routing (a path parameter over its length limit, an undecodable
     // URL) or by Node's HTTP parser (headers over 16 KiB) is problem+json like everything else.
     frameworkErrors: (error, request, reply) => {
