@@ -586,3 +586,41 @@ describe('a consumer applying several keys of a batch at once (keysInParallel)',
     }
   });
 });
+
+describe('a consumer that cannot reach Kafka', () => {
+  it('tries again every few seconds until stopped, and tries no more once stopped', async () => {
+    // Nothing listens on the discard port: each start fails at once.
+    const unreachable = new Kafka({
+      clientId: 'consumer-test-unreachable',
+      brokers: ['127.0.0.1:9'],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 },
+    });
+    const failedStarts: object[] = [];
+    const member = new EventConsumer({
+      group: `consumer-unreachable-test-${randomUUID()}`,
+      kafka: unreachable,
+      sql,
+      codec,
+      logger: { ...quiet, error: (entry) => failedStarts.push(entry) },
+      settings: {
+        maxAttempts: 3,
+        retryBaseMs: 50,
+        retryMaxMs: 200,
+        partitionsConsumedConcurrently: 3,
+        batchSize: 100,
+        commitIntervalMs: 1_000,
+      },
+      handlers: { 'user-registration': async () => undefined },
+    });
+    const starting = member.keepStarting();
+    await waitUntil('a second failed start', async () => failedStarts.length >= 2, 20_000);
+    await member.stop();
+    await starting;
+    const afterStop = failedStarts.length;
+    // Longer than the pause between two tries.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    expect(failedStarts.length).toBe(afterStop);
+    await expect(member.ready()).rejects.toThrow(/has not joined/);
+  });
+});

@@ -143,6 +143,9 @@ interface Traced {
   trace: EventTrace;
 }
 
+/** How long a consumer that could not start, or crashed beyond KafkaJS's own restarts, waits to try again. */
+const RESTART_DELAY_MS = 5_000;
+
 const keyOf = ({ message }: Delivery) => message.key?.toString() ?? '';
 
 /** A record fetched, with the trace its processing continues (its time in Kafka already recorded). */
@@ -254,9 +257,17 @@ export class EventConsumer {
     return Object.keys(this.options.handlers) as EventTopic[];
   }
 
+  /** Connects and joins the group once; a `stop` meanwhile leaves it disconnected. */
   async start(): Promise<void> {
+    const stopped = async () => {
+      if (!this.stopping.signal.aborted) return false;
+      await this.disconnect();
+      return true;
+    };
     await this.producer.connect();
+    if (await stopped()) return;
     await this.consumer.connect();
+    if (await stopped()) return;
     // A new group reads each topic from the start: a service's copy of other services' data
     // (users, products) must include what happened before it first ran.
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
@@ -270,6 +281,25 @@ export class EventConsumer {
       eachBatchAutoResolve: false,
       eachBatch: (payload) => this.consumeBatch(payload),
     });
+    await stopped();
+  }
+
+  /** Starts, and after a failure (Kafka not reachable yet) tries again every 5 s, until it has started or `stop` was called. */
+  async keepStarting(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      try {
+        await this.start();
+        return;
+      } catch (error) {
+        if (this.stopping.signal.aborted) return;
+        this.options.logger.error(
+          { err: error, group: this.options.group },
+          `the consumer could not start; retrying in ${RESTART_DELAY_MS / 1000} s`,
+        );
+        await this.consumer.disconnect().catch(() => undefined);
+        await sleep(RESTART_DELAY_MS, undefined, { ref: false, signal: this.stopping.signal }).catch(() => undefined);
+      }
+    }
   }
 
   /** Readiness: joined to its group (so partitions are assigned and being consumed). */
@@ -281,20 +311,19 @@ export class EventConsumer {
   /** Finishes the message in hand (or abandons its retries, uncommitted), commits offsets, leaves the group. */
   async stop(): Promise<void> {
     this.stopping.abort();
+    await this.disconnect();
+  }
+
+  private async disconnect(): Promise<void> {
     await this.consumer.disconnect();
     await this.producer.disconnect();
   }
 
   private async restartLater(): Promise<void> {
-    await sleep(5_000, undefined, { ref: false }).catch(() => undefined);
+    await sleep(RESTART_DELAY_MS, undefined, { ref: false, signal: this.stopping.signal }).catch(() => undefined);
     if (this.stopping.signal.aborted) return;
-    try {
-      await this.consumer.disconnect();
-      await this.start();
-    } catch (error) {
-      this.options.logger.error({ err: error, group: this.options.group }, 'restarting the consumer failed; trying again');
-      void this.restartLater();
-    }
+    await this.consumer.disconnect().catch(() => undefined);
+    await this.keepStarting();
   }
 
   /**

@@ -28,32 +28,20 @@ export interface ConsumerPluginOptions {
   metrics: Registry;
 }
 
-const RESTART_DELAY_MS = 5_000;
-
 /**
  * The consumer as `app.consumer`: it joins its group once the server listens (a service is
- * only worth consuming for once it can also answer), and leaves it, committing offsets,
- * when the app closes; the database and events plugins, registered before, close after it.
+ * only worth consuming for once it can also answer), retrying while Kafka cannot be reached,
+ * and leaves it, committing offsets, when the app closes; the database and events plugins,
+ * registered before, close after it.
  */
 export const consumer = fp<ConsumerPluginOptions>(
   async (app, options) => {
     const member = new EventConsumer({ ...options, kafka: app.kafka, codec: app.codec, sql: app.sql, logger: app.log });
     app.decorate('consumer', member);
-    let closing = false;
-    const start = async (): Promise<void> => {
-      try {
-        await member.start();
-      } catch (error) {
-        if (closing) return;
-        app.log.error({ err: error }, `the consumer could not start; retrying in ${RESTART_DELAY_MS / 1000} s`);
-        setTimeout(() => void start(), RESTART_DELAY_MS).unref();
-      }
-    };
     app.addHook('onListen', async () => {
-      void start();
+      void member.keepStarting();
     });
     app.addHook('onClose', async () => {
-      closing = true;
       await member.stop();
     });
   },
