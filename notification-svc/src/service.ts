@@ -50,7 +50,7 @@ export default defineService({
   migrations: new URL('../migrations/', import.meta.url),
   environment: NotificationServiceEnvironment,
   problems: notificationProblems,
-  setup: ({ env, sql, logger }) => {
+  setup: ({ env, sql, logger, metrics }) => {
     const mailer = smtpMailer({ host: env.SMTP_HOST, port: env.SMTP_PORT, from: env.MAIL_FROM, connections: env.MAIL_SEND_CONCURRENCY });
     const sender = mailSender(
       {
@@ -61,18 +61,17 @@ export default defineService({
         retry: { baseMs: env.MAIL_RETRY_BASE_MS, maxMs: env.MAIL_RETRY_MAX_MS },
         maxAgeMs: env.MAIL_MAX_AGE_MS,
       },
+      metrics,
       env.MAIL_SEND_INTERVAL_MS,
     );
     return {
       routes: async (app) => {
-        // setup gets no metrics registry; the app's comes with the routes, before any job runs.
-        sender.registerMetrics(app.metrics);
         app.addHook('onClose', async () => mailer.close());
         await notificationRoutes(app, { sql });
       },
       handlers: notificationEventHandlers(),
       finishBatch: saveNotifications,
-      jobs: [sender.job],
+      jobs: [sender],
     };
   },
 });

@@ -24,12 +24,9 @@ export default defineService({
   migrations: new URL('../migrations/', import.meta.url),
   environment: OrderServiceEnvironment,
   problems: orderProblems,
-  setup: ({ env, sql, codec, logger }) => {
-    const deadline = orderDeadline({ sql, codec }, logger, env.ORDER_DEADLINE_MS);
+  setup: ({ env, sql, codec, logger, metrics }) => {
     return {
       routes: async (app) => {
-        // setup gets no metrics registry; the app's comes with the routes, before any job runs.
-        deadline.registerMetrics(app.metrics);
         await orderRoutes(app, { sql, codec });
       },
       handlers: orderEventHandlers(codec),
@@ -40,7 +37,7 @@ export default defineService({
       // (tests/integration/order-reports.test.ts reports one order twice in a batch).
       gatherSharedKeys: true,
       filter: new CatalogFreshness(),
-      jobs: [deadline.job],
+      jobs: [orderDeadline({ sql, codec }, logger, metrics, env.ORDER_DEADLINE_MS)],
     };
   },
 });

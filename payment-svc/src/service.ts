@@ -49,7 +49,7 @@ export default defineService({
   migrations: new URL('../migrations/', import.meta.url),
   environment: PaymentServiceEnvironment,
   problems: paymentProblems,
-  setup({ env, sql, codec, logger }) {
+  setup({ env, sql, codec, logger, metrics }) {
     // The simulator's address follows the manifest: GATEWAY_SIM_URL, or loopback at GATEWAY_SIM_PORT.
     const gateway = new GatewayClient({ url: serviceUrl('gateway-sim'), timeoutMs: env.GATEWAY_TIMEOUT_MS });
     const retry: RetrySettings = {
@@ -58,10 +58,9 @@ export default defineService({
       callTimeoutMs: env.GATEWAY_TIMEOUT_MS,
       jobBackoff: { baseMs: env.PAYMENT_RETRY_BASE_MS, maxMs: env.PAYMENT_RETRY_MAX_MS },
     };
+    registerPaymentMetrics(metrics, sql);
     return {
       routes: async (app) => {
-        // setup gets no metrics registry; the app's comes with the routes.
-        registerPaymentMetrics(app.metrics, sql);
         await paymentRoutes(app, { sql });
       },
       handlers: paymentEventHandlers({ codec, gateway, retry }),

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EventCodec,
@@ -114,7 +115,14 @@ describe('the replica topics', () => {
     const definition = await loadServiceDefinition('order-svc');
     const config = loadServiceConfig(serviceNamed('order-svc'), process.env);
     const codec = new EventCodec(endpoints.registryUrl);
-    const parts = definition.setup({ config, env: loadConfig(definition.environment, process.env), sql: scratch, codec, logger: quiet });
+    const parts = definition.setup({
+      config,
+      env: loadConfig(definition.environment, process.env),
+      sql: scratch,
+      codec,
+      logger: quiet,
+      metrics: new Registry(),
+    });
     const own = parts.handlers ?? {};
     if (!own['user-registration'] || !own['product-update']) throw new Error('order-svc no longer handles the replica topics');
     const handlers: EventHandlers = { 'user-registration': own['user-registration'], 'product-update': own['product-update'] };

@@ -12,25 +12,20 @@ const HealthReport = Type.Object({
 const CHECK_TIMEOUT_MS = 2_000;
 
 function withTimeout(check: ReadinessCheck): Promise<void> {
-  return Promise.race([
-    check(),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref(),
-    ),
-  ]);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref();
+  });
+  return Promise.race([check(), timedOut]).finally(() => clearTimeout(timer));
 }
 
 /**
  * `GET /health/live`: the process answers (restart it if not). `GET /health/ready`: every
  * dependency answers (send it traffic only if so) — 503 with the failing checks otherwise.
+ * Once the app is closing, Fastify answers every request, these too, with 503 itself.
  */
 export const health = fp<{ checks: Record<string, ReadinessCheck> }>(
   async (app, { checks }) => {
-    let shuttingDown = false;
-    app.addHook('onClose', async () => {
-      shuttingDown = true;
-    });
-
     app.get('/health/live', { schema: { tags: ['health'], response: { 200: HealthReport } } }, async () => ({ status: 'ok' as const }));
 
     app.get(
@@ -40,12 +35,11 @@ export const health = fp<{ checks: Record<string, ReadinessCheck> }>(
         const names = Object.keys(checks);
         const results = await Promise.allSettled(names.map((name) => withTimeout(checks[name]!)));
         const report: Record<string, string> = {};
-        let ready = !shuttingDown;
+        let ready = true;
         results.forEach((result, i) => {
           report[names[i]!] = result.status === 'fulfilled' ? 'up' : `down: ${(result.reason as Error).message}`;
           if (result.status === 'rejected') ready = false;
         });
-        if (shuttingDown) report['shutdown'] = 'in progress';
         return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: report });
       },
     );

@@ -102,7 +102,7 @@ export async function buildService<Environment extends TObject>(
   });
   await app.register(events, { registryUrl: config.registryUrl, brokers: config.kafkaBrokers, clientId: service.name });
 
-  const context: ServiceContext<Static<Environment>> = { config, env: own, sql: app.sql, codec: app.codec, logger };
+  const context: ServiceContext<Static<Environment>> = { config, env: own, sql: app.sql, codec: app.codec, logger, metrics: app.metrics };
   const parts = definition.setup(context);
   if (parts.resolveKey) late.resolveKey = parts.resolveKey;
   const handlers: EventHandlers = { ...parts.handlers };

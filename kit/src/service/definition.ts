@@ -11,6 +11,7 @@ import type { ProblemCatalogue } from '../http/problem.ts';
 import type { Logger } from '../kafka/client.ts';
 import type { PeriodicJob } from '../jobs/plugin.ts';
 import type { ServiceConfig } from './config.ts';
+import type { Registry } from 'prom-client';
 
 /** What a service's own code gets to build its routes and handlers with. */
 export interface ServiceContext<Environment = unknown> {
@@ -21,6 +22,8 @@ export interface ServiceContext<Environment = unknown> {
   sql: Sql;
   codec: EventCodec;
   logger: Logger;
+  /** The app's Prometheus registry (served at /metrics), for the service's own metrics. */
+  metrics: Registry;
 }
 
 /** One handler per topic the manifest says the service consumes (derived from the event catalogue). */

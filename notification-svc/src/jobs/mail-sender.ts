@@ -5,28 +5,17 @@
 import { Counter, type PeriodicJob, type Registry } from '@shop/kit';
 import { sendDueNotifications, type SenderDependencies } from '../domain/sending.ts';
 
-export interface MailSender {
-  job: PeriodicJob;
-  /** Adds the sender's metrics to the service's registry. */
-  registerMetrics(registry: Registry): void;
-}
-
-export function mailSender(dependencies: Omit<SenderDependencies, 'record'>, everyMs: number): MailSender {
+export function mailSender(dependencies: Omit<SenderDependencies, 'record'>, metrics: Registry, everyMs: number): PeriodicJob {
   const mails = new Counter({
     name: 'notification_mails_total',
     help: 'Mail attempts by outcome: sent, retry (failed, tried again later), failed (refused for good), expired (given up unsent)',
     labelNames: ['outcome'] as const,
-    registers: [],
+    registers: [metrics],
   });
   const record: SenderDependencies['record'] = (outcome, count = 1) => mails.inc({ outcome }, count);
   return {
-    registerMetrics(registry) {
-      registry.registerMetric(mails);
-    },
-    job: {
-      name: 'mail-sender',
-      everyMs,
-      run: (signal) => sendDueNotifications({ ...dependencies, record }, signal),
-    },
+    name: 'mail-sender',
+    everyMs,
+    run: (signal) => sendDueNotifications({ ...dependencies, record }, signal),
   };
 }

@@ -16,24 +16,18 @@ export const deadlineCheckInterval = (deadlineMs: number): number => Math.min(60
 
 const reporterOf = { payment: "payment-svc's payment report", inventory: "product-svc's inventory report" } as const;
 
-export interface OrderDeadline {
-  job: PeriodicJob;
-  /** Adds the deadline's metrics to the service's registry. */
-  registerMetrics(registry: Registry): void;
-}
-
-export function orderDeadline(dependencies: OrdersDependencies, logger: Logger, deadlineMs: number): OrderDeadline {
+export function orderDeadline(dependencies: OrdersDependencies, logger: Logger, metrics: Registry, deadlineMs: number): PeriodicJob {
   const timedOut = new Counter({
     name: 'orders_timed_out_total',
     help: 'Orders cancelled TIMED_OUT at their deadline, by the report that was missing (payment, inventory or both)',
     labelNames: ['missing'] as const,
-    registers: [],
+    registers: [metrics],
   });
   // The deadline in force, for alerts on PENDING age and for tests that wait for it.
   const deadline = new Gauge({
     name: 'orders_deadline_seconds',
     help: 'How long an order may stay PENDING before it is cancelled TIMED_OUT (ORDER_DEADLINE_MS)',
-    registers: [],
+    registers: [metrics],
   });
   deadline.set(deadlineMs / 1000);
 
@@ -46,22 +40,16 @@ export function orderDeadline(dependencies: OrdersDependencies, logger: Logger, 
   };
 
   return {
-    registerMetrics(registry) {
-      registry.registerMetric(timedOut);
-      registry.registerMetric(deadline);
-    },
-    job: {
-      name: 'order-deadline',
-      everyMs: deadlineCheckInterval(deadlineMs),
-      async run(signal) {
-        // Batch after batch while there are overdue orders (many after a long outage), each
-        // reported once its transaction committed; a closing service stops between batches.
-        while (!signal.aborted) {
-          const cancelled = await cancelOverdueOrders(dependencies, deadlineMs, BATCH_SIZE);
-          cancelled.forEach(report);
-          if (cancelled.length < BATCH_SIZE) return;
-        }
-      },
+    name: 'order-deadline',
+    everyMs: deadlineCheckInterval(deadlineMs),
+    async run(signal) {
+      // Batch after batch while there are overdue orders (many after a long outage), each
+      // reported once its transaction committed; a closing service stops between batches.
+      while (!signal.aborted) {
+        const cancelled = await cancelOverdueOrders(dependencies, deadlineMs, BATCH_SIZE);
+        cancelled.forEach(report);
+        if (cancelled.length < BATCH_SIZE) return;
+      }
     },
   };
 }
