@@ -1,6 +1,7 @@
 // The shared service library. A service imports from here only; see README.md for the map.
 export { ConfigurationError, loadConfig, Port, requireEnv } from './config.ts';
-export { connectDatabase, type DatabaseSettings, type Fragment, type Sql, type Transaction } from './db/connect.ts';
+export { UUID_PATTERN } from './uuid.ts';
+export { connectDatabase, uniqueViolation, type DatabaseSettings, type Sql, type Transaction } from './db/connect.ts';
 export { migrate, migratePlatform, platformMigrations, type MigrationResult } from './db/migrate.ts';
 export { migrateServiceDatabases } from './db/platform.ts';
 export { lockAggregate } from './db/locks.ts';
@@ -52,7 +53,7 @@ export {
   type EventHandlers,
 } from './consumer/consumer.ts';
 export { DEAD_LETTER_TOPIC, deadLetterHeaderNames, deadLetterOf, type DeadLetter, type DeadLetterReason } from './consumer/dead-letter.ts';
-export { backoffDelay, classifyFailure, DependencyUnavailable, type FailureKind } from './consumer/failures.ts';
+export { backoffDelay, classifyFailure, DependencyUnavailable, type BackoffSettings, type FailureKind } from './consumer/failures.ts';
 export { createKafka, headersAsText, type Logger } from './kafka/client.ts';
 export { createHttpApp, type HttpApp, type HttpAppOptions } from './http/app.ts';
 export {
@@ -74,7 +75,6 @@ export { CommonEnvironment, loadServiceConfig, type ServiceConfig } from './serv
 export {
   defineService,
   loadServiceDefinition,
-  type HandlersFor,
   type ServiceContext,
   type ServiceDefinition,
   type ServiceParts,

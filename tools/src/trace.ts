@@ -3,16 +3,16 @@
 // the trace's first span, how long it took, in which service. Between a `publish` span (the
 // outbox row written) and the `in kafka` span after it lies the commit and CDC's time; the
 // `in kafka` span is the record's time in Kafka; `process` is the consumer's work.
+import { UUID_PATTERN } from '@shop/kit';
 import { UsageError } from './options.ts';
 import { runCommand, writeLine } from './inspect.ts';
 import { causalOrder, type ZipkinSpan } from './spans.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ms = (micros: number) => (micros / 1000).toFixed(1).padStart(8);
 
 await runCommand('trace', async () => {
   const order = process.env['ORDER'];
-  if (!order || !UUID.test(order)) throw new UsageError('usage: make trace ORDER=<order id>');
+  if (!order || !UUID_PATTERN.test(order)) throw new UsageError('usage: make trace ORDER=<order id>');
   const zipkin = process.env['ZIPKIN_URL'] ?? 'http://127.0.0.1:9411';
   const query = new URLSearchParams({ annotationQuery: `shop.order_id=${order}`, lookback: String(7 * 24 * 3_600_000), limit: '20' });
   const response = await fetch(`${zipkin}/api/v2/traces?${query.toString()}`, { signal: AbortSignal.timeout(10_000) });

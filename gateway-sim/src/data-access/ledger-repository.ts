@@ -4,8 +4,6 @@ import type { ChargeRow, LedgerEntry, RefundRow } from '../domain/ledger.ts';
 const chargeColumns = (sql: Sql | Transaction) => sql`id, idempotency_key, reference, amount_cents, currency, token, status, created_at`;
 const refundColumns = (sql: Sql | Transaction) => sql`id, charge_id, idempotency_key, amount_cents, created_at`;
 
-export const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
-
 export async function findChargeByKey(sql: Sql | Transaction, idempotencyKey: string): Promise<ChargeRow | undefined> {
   const [row] = await sql<ChargeRow[]>`select ${chargeColumns(sql)} from charges where idempotency_key = ${idempotencyKey}`;
   return row;

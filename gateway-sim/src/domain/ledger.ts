@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type HttpProblem, type Sql } from '@shop/kit';
+import { uniqueViolation, type HttpProblem, type Sql } from '@shop/kit';
 import {
   chargeOutageLasts,
   chargesByReference,
@@ -13,7 +13,6 @@ import {
   insertRefund,
   insertRefundOutage,
   refundOutageLasts,
-  isUniqueViolation,
 } from '../data-access/ledger-repository.ts';
 import { gatewayProblems } from './problems.ts';
 
@@ -163,7 +162,7 @@ export async function refund(
       replayed: false,
     };
   } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
+    if (uniqueViolation(error) === undefined) throw error;
     const again = await findRefundByKey(sql, request.idempotencyKey);
     if (again) return { refund: again, replayed: true };
     const other = await findRefundOfCharge(sql, target.id);

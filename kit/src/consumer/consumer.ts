@@ -13,6 +13,7 @@ import { Gathering } from './gathering.ts';
 import { eventCatalogue } from '../../../schemas/catalogue.ts';
 import type { Attributes, Context } from '@opentelemetry/api';
 import { contextFromHeaders, inSpan, ORDER_ID_ATTRIBUTE, recordSpan, SpanKind } from '../tracing/tracing.ts';
+import { UUID_PATTERN } from '../uuid.ts';
 
 /** An event as a handler sees it: decoded, with the envelope Kafka carried it in. */
 export interface ConsumedEvent<T extends EventTopic> {
@@ -162,8 +163,6 @@ class StopRequested extends Error {
 class UndecodableMessage extends Error {
   override name = 'UndecodableMessage';
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A consumer group member that applies each event exactly once: the event id goes into
@@ -406,7 +405,7 @@ export class EventConsumer {
   }
 
   /** The slow way, one message: retried while it fails, waited on through outages, dead-lettered if it is to blame. */
-  private async process(delivery: Delivery, heartbeat: Heartbeat, trace = this.traceOf(delivery)): Promise<void> {
+  private async process(delivery: Delivery, heartbeat: Heartbeat, trace: EventTrace): Promise<void> {
     const { topic, message } = delivery;
     const { maxAttempts, retryBaseMs, retryMaxMs } = this.options.settings;
     const backoff = { baseMs: retryBaseMs, maxMs: retryMaxMs };
@@ -449,7 +448,8 @@ export class EventConsumer {
 
   private async decode({ topic, partition, message }: Delivery): Promise<ConsumedEvent<EventTopic>> {
     const id = headersAsText(message.headers)['id'];
-    if (id === undefined || !UUID.test(id)) throw new UndecodableMessage(`the id header is missing or not a UUID (${JSON.stringify(id)})`);
+    if (id === undefined || !UUID_PATTERN.test(id))
+      throw new UndecodableMessage(`the id header is missing or not a UUID (${JSON.stringify(id)})`);
     if (!message.value) throw new UndecodableMessage('the message has no value');
     if (!message.key) throw new UndecodableMessage('the message has no key');
     let value: EventsByTopic[EventTopic];

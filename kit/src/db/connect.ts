@@ -13,8 +13,15 @@ export interface DatabaseSettings {
 export type Sql = postgres.Sql;
 /** A transaction handle, as passed to the callback of `sql.begin`. */
 export type Transaction = postgres.TransactionSql;
-/** A piece of SQL with its parameters, to be put into a statement (`sql\`status = ${status}\``). */
-export type Fragment = postgres.PendingQuery<postgres.Row[]>;
+/**
+ * The unique constraint (or index) a failed insert or update ran into (SQLSTATE 23505), if that
+ * is why it failed: the loser of two concurrent writes of the same key, told apart from any
+ * other failure.
+ */
+export function uniqueViolation(error: unknown): string | undefined {
+  const { code, constraint_name: constraint } = error as { code?: string; constraint_name?: string };
+  return code === '23505' ? (constraint ?? '') : undefined;
+}
 
 export function connectDatabase(settings: DatabaseSettings): Sql {
   return postgres({

@@ -48,7 +48,11 @@ async function deleteInBatches(deleteBatch: (size: number) => Promise<number>, {
 /**
  * Forgets the events applied longer ago than `keepMs`. A redelivery later than that would be
  * applied a second time, so the window must be longer than any redelivery can be late: the
- * topics keep records 7 days, and the default window is 8. Returns the rows deleted.
+ * saga's topics keep records 7 days, and the default window is 8. The compacted replica topics
+ * (user-registration, user-updated, product-update) keep each key's last record for good and a
+ * new group reads them again whole; their handlers hold on their own (a version kept per row,
+ * and notification-svc's mails unique per event id), so a record read again changes nothing.
+ * Returns the rows deleted.
  */
 export async function pruneProcessedEvents(sql: Sql, keepMs: number, options: BatchOptions = {}): Promise<number> {
   // SKIP LOCKED: a second instance of the service pruning at the same time takes other rows

@@ -11,6 +11,7 @@ import type { AccountCheck } from './accounts.ts';
 import { authentication, type PublicKeyResolver } from './auth.ts';
 import { health, type ReadinessCheck } from './health.ts';
 import { metrics } from './metrics.ts';
+import { UUID_PATTERN } from '../uuid.ts';
 import { installProblemHandlers, problemOf, sendProblem, writeClientErrorProblem } from './problem.ts';
 
 /** A Fastify instance whose routes take their request and reply types from TypeBox schemas. */
@@ -58,7 +59,7 @@ function validators() {
     // What a format accepts is accepted here only in the form the database takes. ajv-formats'
     // uuid also takes a `urn:uuid:` prefix, which PostgreSQL's uuid type refuses; its date-time
     // takes a leap second (23:59:60, an invalid Date) and year 0000 (which PostgreSQL has not).
-    ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+    ajv.addFormat('uuid', UUID_PATTERN);
     ajv.addFormat('date-time', { ...isoDateTime, validate: (value: string) => isoDateTime.validate(value) && storableInstant(value) });
   }
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>

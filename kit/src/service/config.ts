@@ -74,7 +74,8 @@ export const CommonEnvironment = Type.Object({
   PROCESSED_EVENTS_KEEP_MS: Type.Integer({
     minimum: 1,
     default: 8 * 24 * 3_600_000,
-    description: 'How long a consumer remembers an applied event id: longer than any redelivery can be late (topics keep 7 days)',
+    description:
+      "How long a consumer remembers an applied event id: longer than any redelivery can be late (the saga's topics keep 7 days; a record of the compacted replica topics read again changes nothing)",
   }),
 });
 

@@ -26,9 +26,6 @@ export interface ServiceContext<Environment = unknown> {
   metrics: Registry;
 }
 
-/** One handler per topic the manifest says the service consumes (derived from the event catalogue). */
-export type HandlersFor<Topics extends keyof EventsByTopic> = { [T in Topics]: EventHandler<T> };
-
 /** What a service adds to the shared machinery. */
 export interface ServiceParts {
   routes(app: HttpApp): Promise<void>;

@@ -24,14 +24,11 @@ function placeholders(definition: ServiceDefinition<TObject>): NodeJS.ProcessEnv
  * A service's app built offline and ready for `inject()`: routes, validation, authentication
  * and the OpenAPI document, with no database, Kafka or registry touched.
  */
-export async function buildOffline(
-  name: ServiceName,
-  options: { resolveKey?: PublicKeyResolver; env?: NodeJS.ProcessEnv } = {},
-): Promise<HttpApp> {
+export async function buildOffline(name: ServiceName, options: { resolveKey?: PublicKeyResolver } = {}): Promise<HttpApp> {
   const definition = await loadServiceDefinition(name);
   const app = await buildService(definition, {
     offline: true,
-    env: { ...placeholders(definition), ...(options.env ?? process.env) },
+    env: { ...placeholders(definition), ...process.env },
     ...(options.resolveKey ? { resolveKey: options.resolveKey } : {}),
   });
   await app.ready();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifySmtpFailure, describeSmtpError, retryDelay } from './delivery.ts';
+import { classifySmtpFailure, describeSmtpError } from './delivery.ts';
 
 /** Errors shaped as nodemailer rejects with them. */
 const smtpError = (fields: { code?: string; responseCode?: number }) => Object.assign(new Error('smtp'), fields);
@@ -19,14 +19,6 @@ describe('SMTP failures', () => {
   it('recognises a server that does not answer at all', () => {
     for (const code of ['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS', 'ECONNREFUSED'])
       expect(classifySmtpFailure(smtpError({ code })), code).toBe('unreachable');
-  });
-
-  it('backs off exponentially, capped, with jitter', () => {
-    const settings = { baseMs: 1_000, maxMs: 8_000 };
-    expect(retryDelay(1, settings, () => 1)).toBe(1_000);
-    expect(retryDelay(3, settings, () => 1)).toBe(4_000);
-    expect(retryDelay(10, settings, () => 1)).toBe(8_000);
-    expect(retryDelay(10, settings, () => 0)).toBe(4_000);
   });
 
   it('keeps at most 500 characters of an error for the sent log', () => {

@@ -1,5 +1,4 @@
-// How the sender treats an SMTP failure, and when it tries again. Pure, so it is unit-tested.
-import { backoffDelay } from '@shop/kit';
+// How the sender treats an SMTP failure. Pure, so it is unit-tested.
 
 /**
  * What an SMTP failure means for the mail:
@@ -21,15 +20,6 @@ export function classifySmtpFailure(error: unknown): SmtpFailure {
   if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return 'unreachable';
   return 'temporary';
 }
-
-export interface RetrySettings {
-  baseMs: number;
-  maxMs: number;
-}
-
-/** The pause before the next try of a mail that failed `attempts` times: doubling, capped, jittered. */
-export const retryDelay = (attempts: number, settings: RetrySettings, random: () => number = Math.random): number =>
-  backoffDelay(attempts, settings, random);
 
 /** An error as stored in the sent log: its message, at most 500 characters. */
 export function describeSmtpError(error: unknown): string {

@@ -4,7 +4,7 @@
 // commit) after the server accepted it and before the marks committed: the rows are then still
 // PENDING and sent once more, with the same Message-ID, so a crash sends at most `concurrency`
 // mails twice (docs/architecture.md, "Notifications: one mail per event").
-import type { Logger, Sql } from '@shop/kit';
+import { backoffDelay, type BackoffSettings, type Logger, type Sql } from '@shop/kit';
 import {
   expirePending,
   lockDueNotifications,
@@ -13,7 +13,7 @@ import {
   type DueNotification,
 } from '../data-access/notifications-repository.ts';
 import type { Mailer } from '../data-access/smtp-mailer.ts';
-import { classifySmtpFailure, describeSmtpError, retryDelay, type RetrySettings } from './delivery.ts';
+import { classifySmtpFailure, describeSmtpError } from './delivery.ts';
 import { messageIdOf } from './mails.ts';
 
 export type SendOutcome = 'sent' | 'retry' | 'failed';
@@ -22,7 +22,7 @@ export interface SenderDependencies {
   sql: Sql;
   mailer: Mailer;
   logger: Logger;
-  retry: RetrySettings;
+  retry: BackoffSettings;
   /** Mails handed to SMTP at once (each over its own connection), in one transaction. */
   concurrency: number;
   /** Pending notifications older than this are given up (EXPIRED). */
@@ -64,7 +64,7 @@ async function sendNextBatch({ sql, mailer, logger, retry, concurrency }: Sender
       // A failure is rare, so it costs a statement of its own: its retry time is the mail's own.
       const error: unknown = result.reason;
       const failure = classifySmtpFailure(error);
-      const retryInMs = failure === 'permanent' ? undefined : retryDelay(notification.attempts + 1, retry);
+      const retryInMs = failure === 'permanent' ? undefined : backoffDelay(notification.attempts + 1, retry);
       await markFailed(tx, notification.eventId, describeSmtpError(error), retryInMs);
       logger.warn(
         { eventId: notification.eventId, attempts: notification.attempts + 1, failure, retryInMs, err: error },

@@ -12,8 +12,6 @@ const items = (sql: Db) => sql`
   (select json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity, 'unitPriceCents', i.unit_price_cents) order by i.product_id)
    from order_items i where i.order_id = o.id) as items`;
 
-export const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
-
 export async function insertKnownUser(
   tx: Transaction,
   user: Pick<KnownUser, 'id' | 'username' | 'email' | 'fullName' | 'registeredAt'>,

@@ -5,6 +5,7 @@ import {
   invalidCursor,
   keysetPage,
   publishWith,
+  uniqueViolation,
   type AuthenticatedUser,
   type BatchFinisher,
   type BatchLocker,
@@ -20,7 +21,6 @@ import {
   findOrderByIdempotencyKey,
   insertKnownUser,
   insertPlacedOrder,
-  isUniqueViolation,
   lockOrder,
   lockOrders,
   lockOverdueOrders,
@@ -154,7 +154,7 @@ export async function placeOrder(
     return { ...order, status: 'PENDING', cancelReason: null, paymentOutcome: null, inventoryOutcome: null, ...times };
   } catch (error) {
     // The same key twice at the same moment: the other request won; answer with its order.
-    if (idempotencyKey !== undefined && isUniqueViolation(error)) {
+    if (idempotencyKey !== undefined && uniqueViolation(error) !== undefined) {
       const winner = await findOrderByIdempotencyKey(sql, userId, idempotencyKey);
       if (winner) return sameRequestOrConflict(winner, hash);
     }

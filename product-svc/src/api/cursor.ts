@@ -1,4 +1,4 @@
-import { encodeCursor, decodeCursor, invalidCursor } from '@shop/kit';
+import { encodeCursor, decodeCursor, invalidCursor, UUID_PATTERN } from '@shop/kit';
 import type { ListingPosition, ProductSort } from '../domain/products.ts';
 import { MAX_PRICE_CENTS, MAX_NAME_LENGTH } from './schemas.ts';
 
@@ -7,8 +7,6 @@ import { MAX_PRICE_CENTS, MAX_NAME_LENGTH } from './schemas.ts';
 // valid. The other sorts carry the last product's sort key and id, base64url-encoded JSON
 // `[sort, key, id]`: the next page starts after that (key, id) even if the product's price or
 // name changed meanwhile, and a cursor of one sort is refused by another.
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function encodeListingCursor(position: ListingPosition): string {
   switch (position.sort) {
@@ -33,7 +31,7 @@ export function decodeListingCursor(cursor: string, sort: ProductSort): ListingP
   }
   if (!Array.isArray(decoded) || decoded.length !== 3) throw invalidCursor();
   const [cursorSort, key, id] = decoded as unknown[];
-  if (cursorSort !== sort || typeof id !== 'string' || !UUID.test(id)) throw invalidCursor();
+  if (cursorSort !== sort || typeof id !== 'string' || !UUID_PATTERN.test(id)) throw invalidCursor();
   if (sort === 'name') {
     // A NUL cannot be in a stored name, and PostgreSQL would refuse it as a parameter (a 500).
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_NAME_LENGTH || key.includes('\u0000')) throw invalidCursor();

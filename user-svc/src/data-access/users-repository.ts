@@ -6,13 +6,6 @@ type Db = Sql | Transaction;
 const columns = (sql: Db) =>
   sql`id, username, email, full_name, role, password_hash, disabled_at, token_generation, version, created_at, updated_at`;
 
-/** The unique index a failed insert or update ran into, if that is why it failed. */
-export function violatedUniqueIndex(error: unknown): 'users_username_key' | 'users_email_key' | undefined {
-  const { code, constraint_name: constraint } = error as { code?: string; constraint_name?: string };
-  if (code !== '23505') return undefined;
-  return constraint === 'users_username_key' || constraint === 'users_email_key' ? constraint : undefined;
-}
-
 export async function insertUser(
   tx: Transaction,
   user: Pick<UserRow, 'id' | 'username' | 'email' | 'fullName' | 'role' | 'passwordHash'>,

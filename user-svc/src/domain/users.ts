@@ -5,6 +5,7 @@ import {
   HttpProblem,
   invalidCursor,
   keysetPage,
+  uniqueViolation,
   writeOutboxEvent,
   type AuthenticatedUser,
   type EventCodec,
@@ -19,7 +20,6 @@ import {
   revokeTokens,
   searchUsers,
   updateUser,
-  violatedUniqueIndex,
 } from '../data-access/users-repository.ts';
 import type { Passwords } from './passwords.ts';
 import { userRegistration, userUpdated } from './events.ts';
@@ -63,7 +63,7 @@ export interface Registration {
 }
 
 function conflict(error: unknown): never {
-  const index = violatedUniqueIndex(error);
+  const index = uniqueViolation(error);
   if (index === 'users_username_key') throw userProblems.USERNAME_TAKEN('This username is already taken.');
   if (index === 'users_email_key') throw userProblems.EMAIL_TAKEN('An account with this email already exists.');
   throw error;
