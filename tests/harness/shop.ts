@@ -1,6 +1,6 @@
 // Saga-level helpers: products, orders placed once order-svc knows the user and products,
 // waiting for an order's final state, and reading the gateway's ledger.
-import { call, until, type Order } from './client.ts';
+import { call, expectStatus, until, type Order } from './client.ts';
 import type { TestUser } from './http.ts';
 import { stackEndpoints } from './stack.ts';
 
@@ -11,7 +11,12 @@ const endpoints = stackEndpoints();
 export function finalOrder(user: TestUser, orderId: string): Promise<Order> {
   return until(
     `order ${orderId} to be final`,
-    async () => (await call<Order>('GET', `${endpoints.orderService}/orders/${orderId}`, { token: user.token })).body,
+    async () =>
+      expectStatus(
+        await call<Order>('GET', `${endpoints.orderService}/orders/${orderId}`, { token: user.token }),
+        200,
+        `reading order ${orderId}`,
+      ).body,
     (order) => order.status !== 'PENDING',
   );
 }

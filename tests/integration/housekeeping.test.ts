@@ -401,7 +401,13 @@ describe('outbox pruning', () => {
 
 describe('the housekeeping jobs of a service', () => {
   it('prune and count both tables into their gauges', async () => {
-    await sql`insert into processed_events (consumer, event_id, topic) values ('housekeeping-jobs-test', ${randomUUID()}, 'user-registration')`;
+    const [old, fresh] = [randomUUID(), randomUUID()];
+    await sql`
+      insert into processed_events (consumer, event_id, topic, processed_at)
+      values ('housekeeping-jobs-test', ${old}, 'user-registration', now() - interval '9 days'),
+             ('housekeeping-jobs-test', ${fresh}, 'user-registration', now())`;
+    const [{ overdue }] = await sql<[{ overdue: number }]>`
+      select count(*)::int as overdue from processed_events where processed_at < now() - interval '8 days'`;
     const metrics = new Registry();
     const jobs = housekeepingJobs({
       sql,
@@ -419,5 +425,13 @@ describe('the housekeeping jobs of a service', () => {
     expect(await gauge('outbox_rows')).toBe(outbox);
     expect(await gauge('processed_events_rows')).toBe(processed);
     expect(processed).toBeGreaterThan(0);
+    // The row older than the window is gone, the fresh one kept, and the deletions counted.
+    const left = await sql<{ eventId: string }[]>`
+      select event_id from processed_events where consumer = 'housekeeping-jobs-test' and event_id in ${sql([old, fresh])}`;
+    expect(left.map((row) => row.eventId)).toEqual([fresh]);
+    const deleted = (await metrics.getSingleMetric('housekeeping_deleted_rows_total')?.get())?.values.find(
+      (value) => value.labels['table'] === 'processed_events',
+    )?.value;
+    expect(deleted).toBe(overdue);
   });
 });

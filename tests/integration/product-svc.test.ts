@@ -121,6 +121,13 @@ describe('changing products', () => {
       400,
       'INVALID_IF_MATCH',
     );
+    expectProblem(
+      await call('DELETE', `${products}/${product.id}`, { token: admin, headers: { 'if-match': 'yesterday' } }),
+      400,
+      'INVALID_IF_MATCH',
+    );
+    // Refused, so still there.
+    expect((await call('GET', `${products}/${product.id}`)).status).toBe(200);
   });
 });
 

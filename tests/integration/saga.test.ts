@@ -116,6 +116,16 @@ describe('placing orders', () => {
     expectProblem(await call('GET', `${endpoints.orderService}/orders/${order.id}`, { token: stranger.token }), 404, 'ORDER_NOT_FOUND');
     expectProblem(await call('GET', `${endpoints.paymentService}/payments?orderId=${order.id}`, { token: stranger.token }), 404);
     expect((await call('GET', `${endpoints.orderService}/orders/${order.id}`, { token: admin })).status).toBe(200);
+    for (const token of [customer.token, admin]) {
+      const payments = await call<{ orderId: string }[]>('GET', `${endpoints.paymentService}/payments?orderId=${order.id}`, { token });
+      expect({
+        status: payments.status,
+        orders: Array.isArray(payments.body) ? payments.body.map((p) => p.orderId) : payments.body,
+      }).toEqual({
+        status: 200,
+        orders: [order.id],
+      });
+    }
     const mine = await call<{ items: { id: string }[] }>('GET', `${endpoints.orderService}/orders?limit=100`, { token: customer.token });
     expect(mine.body.items.map((o) => o.id)).toContain(order.id);
     const theirs = await call<{ items: { id: string }[] }>('GET', `${endpoints.orderService}/orders`, { token: stranger.token });

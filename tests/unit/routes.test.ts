@@ -148,3 +148,27 @@ describe.each(services.map((service) => service.name))('%s, offline', (name) => 
     }
   }
 });
+
+describe('order-svc, offline: POST /orders', () => {
+  let app: HttpApp;
+  beforeAll(async () => {
+    app = await offlineApp('order-svc');
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it.each([
+    ['empty', ''],
+    ['of 201 characters', 'k'.repeat(201)],
+  ])('refuses an Idempotency-Key %s: 400 VALIDATION_FAILED', async (_, key) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { authorization: `Bearer ${testToken('customer')}`, 'idempotency-key': key },
+      payload: { items: [{ productId: SOME_ID, quantity: 1 }] },
+    });
+    expectProblem(response, 400, 'VALIDATION_FAILED');
+    expect(response.json<{ detail: string }>().detail).toMatch(/^headers\/idempotency-key /);
+  });
+});
