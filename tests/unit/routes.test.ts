@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { services, type HttpApp, type ServiceName } from '@shop/kit';
 import { offlineApp, testToken } from '../harness/offline.ts';
-import { documentedOperations } from '../harness/openapi.ts';
+import { documentedOperations, type JsonSchema } from '../harness/openapi.ts';
 
 interface Operation {
   method: string;
@@ -14,7 +14,7 @@ interface Operation {
   secured: boolean;
   adminOnly: boolean;
   hasBody: boolean;
-  query: { name: string; required: boolean }[];
+  query: { name: string; required: boolean; schema: JsonSchema }[];
 }
 
 function operationsOf(service: ServiceName): Operation[] {
@@ -27,8 +27,18 @@ function operationsOf(service: ServiceName): Operation[] {
     // A parameter with a default is listed as required, but a request may leave it out.
     query: (operation.parameters ?? [])
       .filter((p) => p.in === 'query')
-      .map((p) => ({ name: p.name, required: p.required === true && p.schema?.default === undefined })),
+      .map((p) => ({ name: p.name, required: p.required === true && p.schema?.default === undefined, schema: p.schema ?? {} })),
   }));
+}
+
+/** Values a query parameter's schema refuses, by what the schema asks for. */
+function refusedValues(schema: JsonSchema): string[] {
+  if (schema.enum) return ['none-of-these'];
+  if (schema.format === 'uuid') return ['not-a-uuid'];
+  if (schema.format === 'date-time') return ['yesterday', '2016-12-31T23:59:60Z'];
+  if (schema.type === 'integer') return ['lots', '1.5', String((schema.minimum ?? 0) - 1)];
+  if (schema.type === 'boolean') return ['maybe'];
+  return [...(schema.minLength ? [''] : []), ...(schema.maxLength ? ['x'.repeat(schema.maxLength + 1)] : [])];
 }
 
 const SOME_ID = 'c3a7f215-9d84-4b6e-a1f0-5e2d7b93c864';
@@ -138,6 +148,18 @@ describe.each(services.map((service) => service.name))('%s, offline', (name) => 
       it(`${route} refuses a limit that is not a number: 400 VALIDATION_FAILED`, async () => {
         const url = concrete(`${op.path}?limit=lots`);
         expectProblem(await app.inject({ method: op.method, url, headers: admin }), 400, 'VALIDATION_FAILED');
+      });
+    }
+    for (const param of op.query) {
+      const values = refusedValues(param.schema);
+      if (values.length === 0) continue;
+      it(`${route} refuses a ${param.name} its schema does not allow: 400 VALIDATION_FAILED naming it`, async () => {
+        for (const value of values) {
+          const url = `${concrete(op.path)}?${new URLSearchParams({ [param.name]: value }).toString()}`;
+          const response = await app.inject({ method: op.method, url, headers: admin });
+          expectProblem(response, 400, 'VALIDATION_FAILED');
+          expect(response.json<{ detail: string }>().detail, value).toContain(`querystring/${param.name} `);
+        }
       });
     }
     if (op.query.some((param) => param.name === 'cursor')) {
