@@ -43,8 +43,10 @@ export {
 } from './outbox/write-event.ts';
 export { StagedWrites, type Staged } from './outbox/staged-writes.ts';
 export {
+  applyBatch,
   EventConsumer,
   type BatchFinisher,
+  type BatchParts,
   type BatchLocker,
   type ConsumedEvent,
   type ConsumerSettings,

@@ -1,19 +1,9 @@
 // What the tests of the services' batch handling share: a scratch database with one service's
 // tables, which the running service never sees, whose statements are counted; and a batch of
-// events applied as the kit's consumer applies it, or one event at a time.
+// events applied by the kit's consumer's own applyBatch (without Kafka), or one event at a time.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
-import {
-  migrate,
-  migratePlatform,
-  type BatchFinisher,
-  type BatchLocker,
-  type ConsumedEvent,
-  type EventHandler,
-  type EventHandlers,
-  type EventTopic,
-  type Sql,
-} from '@shop/kit';
+import { applyBatch, migrate, migratePlatform, type BatchParts, type ConsumedEvent, type EventTopic, type Sql } from '@shop/kit';
 import { connectAsSuperuser } from './stack.ts';
 
 export interface ScratchDatabase {
@@ -68,33 +58,28 @@ export function scratchServiceDatabase(name: string, migrations: URL): ScratchDa
 }
 
 /** What a service gives its consumer (defineService's parts). */
-export interface ConsumerParts {
-  handlers: EventHandlers;
-  lockBatch?: BatchLocker;
-  finishBatch?: BatchFinisher;
-}
+export type ConsumerParts = Omit<BatchParts, 'group'>;
 
-const handlerOf = ({ handlers }: ConsumerParts, event: ConsumedEvent<EventTopic>) => {
-  const handler = handlers[event.topic] as EventHandler<EventTopic> | undefined;
-  if (!handler) throw new Error(`no handler for ${event.topic}`);
-  return handler;
-};
+/** The consumer's name in the scratch database's processed_events. */
+const GROUP = 'batch-test';
 
-/** As the consumer applies a batch: the locker, then each handler in turn, then the finisher, in one transaction. */
-export async function applyAsBatch(sql: Sql, parts: ConsumerParts, events: ConsumedEvent<EventTopic>[]): Promise<void> {
-  await sql.begin(async (tx) => {
-    await parts.lockBatch?.(tx, events);
-    for (const event of events) await handlerOf(parts, event)(tx, event);
-    await parts.finishBatch?.(tx);
-  });
+/** As the consumer applies a batch (the kit's own applyBatch), in one transaction; returns the events applied. */
+export async function applyAsBatch(
+  sql: Sql,
+  parts: ConsumerParts,
+  events: ConsumedEvent<EventTopic>[],
+): Promise<ConsumedEvent<EventTopic>[]> {
+  const applied = await sql.begin((tx) =>
+    applyBatch(
+      tx,
+      { group: GROUP, ...parts },
+      events.map((event) => ({ event })),
+    ),
+  );
+  return [...applied].map(({ event }) => event);
 }
 
 /** As the consumer applies batches of one (no locker: a handler reads what it needs itself), each in its own transaction. */
 export async function applyOneByOne(sql: Sql, parts: ConsumerParts, events: ConsumedEvent<EventTopic>[]): Promise<void> {
-  for (const event of events) {
-    await sql.begin(async (tx) => {
-      await handlerOf(parts, event)(tx, event);
-      await parts.finishBatch?.(tx);
-    });
-  }
+  for (const event of events) await applyAsBatch(sql, parts, [event]);
 }

@@ -487,65 +487,18 @@ export class EventConsumer {
     return needed.length > 0;
   }
 
-  /**
-   * Applies events, each partition's in order, in one transaction; returns those applied.
-   * One statement locks the events' aggregates (see aggregateLocks) and records their ids: a
-   * concurrent delivery of the same event waits on the lock, then finds the id and skips; an
-   * event already recorded (a redelivery) is not applied again.
-   */
+  /** Applies events, each partition's in order, in one transaction (see applyBatch); returns those applied. */
   private async applyInTransaction(events: Traced[]): Promise<Set<Traced>> {
-    const first = events[0]!;
-    const handlers = new Map(
-      events.map((traced) => {
-        const handler = this.options.handlers[traced.event.topic] as EventHandler<EventTopic> | undefined;
-        if (!handler) throw new Error(`no handler for topic ${traced.event.topic}`);
-        return [traced, handler];
-      }),
-    );
-    const applied = new Set<Traced>();
     const attributes = { 'db.system.name': 'postgresql', 'messaging.batch.message_count': events.length };
     // The transaction's span belongs to the first event's trace; each event's own processing is
     // a span in its own trace.
-    await inSpan('pg transaction', { kind: SpanKind.CLIENT, attributes, parent: first.trace.parent }, () =>
-      this.options.sql.begin(async (tx) => {
-        // Handlers lock their own aggregate, and some lock rows shared between aggregates; both
-        // are taken up front in one order (see BatchLocker). A redelivery's lock is taken too,
-        // which costs nothing: it is read in the statement that finds it a redelivery.
-        const locks = aggregateLocks(
-          tx,
-          events.map(({ event }) => event.key),
-        );
-        const recorded = await tx`
-          with locked as (${locks})
-          insert into processed_events (consumer, event_id, topic)
-          select ${this.options.group}, event.id, event.topic
-          from unnest(${events.map(({ event }) => event.id)}::uuid[], ${events.map(({ event }) => event.topic)}::text[]) as event (id, topic)
-          where (select count(*) from locked) > 0
-          on conflict do nothing
-          returning event_id`;
-        const unseen = new Set(recorded.map((row) => row['eventId'] as string));
-        if (unseen.size > 1) {
-          await this.options.lockBatch?.(
-            tx,
-            events.filter(({ event }) => unseen.has(event.id)).map(({ event }) => event),
-          );
-        }
-        // The same event twice in one batch (a redelivery right behind the first) is applied once.
-        const due = events.filter(({ event }) => unseen.delete(event.id));
-        await applyByKey(
-          due,
-          ({ event }) => event.key,
-          this.options.keysInParallel ?? 1,
-          async (traced) => {
-            const { event, trace } = traced;
-            await inSpan(`${event.topic} process`, { kind: SpanKind.CONSUMER, ...trace }, () => handlers.get(traced)!(tx, event));
-            applied.add(traced);
-          },
-        );
-        await this.options.finishBatch?.(tx);
-      }),
+    return inSpan('pg transaction', { kind: SpanKind.CLIENT, attributes, parent: events[0]!.trace.parent }, () =>
+      this.options.sql.begin((tx) =>
+        applyBatch(tx, this.options, events, ({ event, trace }, apply) =>
+          inSpan(`${event.topic} process`, { kind: SpanKind.CONSUMER, ...trace }, apply),
+        ),
+      ),
     );
-    return applied;
   }
 
   private async deadLetter(
@@ -597,4 +550,66 @@ export class EventConsumer {
       }
     }
   }
+}
+
+/** What a batch is applied with: a consumer's group and a service's consumer parts. */
+export type BatchParts = Pick<EventConsumerOptions, 'group' | 'handlers' | 'lockBatch' | 'finishBatch' | 'keysInParallel'>;
+
+/**
+ * What a consumer does with a batch inside its transaction, each partition's events in order;
+ * returns the items applied. One statement locks the events' aggregates (see aggregateLocks)
+ * and records their ids: a concurrent delivery of the same event waits on the lock, then finds
+ * the id and skips; an event already recorded (a redelivery) is not applied again. `around`
+ * wraps each handler's call (the consumer's span). Exported so that tests drive a service's
+ * parts through this very code, without Kafka.
+ */
+export async function applyBatch<Item extends { event: ConsumedEvent<EventTopic> }>(
+  tx: Transaction,
+  parts: BatchParts,
+  items: Item[],
+  around: (item: Item, apply: () => Promise<void>) => Promise<void> = (_item, apply) => apply(),
+): Promise<Set<Item>> {
+  const handlers = new Map(
+    items.map((item) => {
+      const handler = parts.handlers[item.event.topic] as EventHandler<EventTopic> | undefined;
+      if (!handler) throw new Error(`no handler for topic ${item.event.topic}`);
+      return [item, handler];
+    }),
+  );
+  // Handlers lock their own aggregate, and some lock rows shared between aggregates; both are
+  // taken up front in one order (see BatchLocker). A redelivery's lock is taken too, which
+  // costs nothing: it is read in the statement that finds it a redelivery.
+  const locks = aggregateLocks(
+    tx,
+    items.map(({ event }) => event.key),
+  );
+  const recorded = await tx`
+    with locked as (${locks})
+    insert into processed_events (consumer, event_id, topic)
+    select ${parts.group}, event.id, event.topic
+    from unnest(${items.map(({ event }) => event.id)}::uuid[], ${items.map(({ event }) => event.topic)}::text[]) as event (id, topic)
+    where (select count(*) from locked) > 0
+    on conflict do nothing
+    returning event_id`;
+  const unseen = new Set(recorded.map((row) => row['eventId'] as string));
+  if (unseen.size > 1) {
+    await parts.lockBatch?.(
+      tx,
+      items.filter(({ event }) => unseen.has(event.id)).map(({ event }) => event),
+    );
+  }
+  // The same event twice in one batch (a redelivery right behind the first) is applied once.
+  const due = items.filter(({ event }) => unseen.delete(event.id));
+  const applied = new Set<Item>();
+  await applyByKey(
+    due,
+    ({ event }) => event.key,
+    parts.keysInParallel ?? 1,
+    async (item) => {
+      await around(item, () => handlers.get(item)!(tx, item.event));
+      applied.add(item);
+    },
+  );
+  await parts.finishBatch?.(tx);
+  return applied;
 }
