@@ -194,6 +194,11 @@ describe('the profile', () => {
       'EMAIL_TAKEN',
     );
     expectProblem(await call('PATCH', `${users}/users/me`, { token, body: {} }), 400, 'VALIDATION_FAILED');
+    expectProblem(
+      await call('PATCH', `${users}/users/me`, { token, body: { currentPassword: 'a-new-password' } }),
+      400,
+      'VALIDATION_FAILED',
+    );
     expectProblem(await call('PATCH', `${users}/users/me`, { token, body: { password: 'short' } }), 400, 'VALIDATION_FAILED');
   });
 });

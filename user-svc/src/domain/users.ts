@@ -146,6 +146,9 @@ export interface ProfileChanges {
  * before it (here at once, elsewhere once the event arrives).
  */
 export async function updateProfile({ sql, codec, passwords }: UsersDependencies, id: string, changes: ProfileChanges): Promise<UserRow> {
+  if (changes.email === undefined && changes.fullName === undefined && changes.password === undefined) {
+    throw commonProblems.VALIDATION_FAILED('Name at least one of email, fullName and password: currentPassword alone changes nothing.');
+  }
   const sensitive = changes.email !== undefined || changes.password !== undefined;
   if (sensitive && changes.currentPassword === undefined) {
     throw userProblems.CURRENT_PASSWORD_REQUIRED('Changing the email or the password needs currentPassword.');
