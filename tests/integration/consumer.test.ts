@@ -15,6 +15,15 @@ const topic = 'user-registration';
 const group = `consumer-test-${randomUUID()}`;
 const database = 'kit_consumer_test';
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+/** Short retries, so that a failing event reaches its verdict in well under a second. */
+const testSettings = {
+  maxAttempts: 3,
+  retryBaseMs: 50,
+  retryMaxMs: 200,
+  partitionsConsumedConcurrently: 3,
+  batchSize: 100,
+  commitIntervalMs: 1_000,
+};
 const codec = new EventCodec(endpoints.registryUrl);
 const kafka = new Kafka({ clientId: 'consumer-test', brokers: endpoints.kafkaBrokers, logLevel: logLevel.ERROR });
 
@@ -98,14 +107,7 @@ beforeAll(async () => {
     codec,
     logger: quiet,
     metrics,
-    settings: {
-      maxAttempts: 3,
-      retryBaseMs: 50,
-      retryMaxMs: 200,
-      partitionsConsumedConcurrently: 3,
-      batchSize: 100,
-      commitIntervalMs: 1_000,
-    },
+    settings: testSettings,
     filter: {
       isNeedless: (event) => (event.value as UserRegistered).username.startsWith('needless-'),
       applied: (events) => toldApplied.push(...events.map((event) => event.id)),
@@ -450,7 +452,7 @@ describe("the consumer's offset commits", () => {
       sql,
       codec,
       logger: quiet,
-      settings: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, partitionsConsumedConcurrently: 3, batchSize: 100, commitIntervalMs },
+      settings: { ...testSettings, commitIntervalMs },
       handlers: {
         'user-registration': async (tx, event) => {
           await tx`insert into commit_effects (username) values (${event.value.username})`;
@@ -603,14 +605,7 @@ describe('a consumer that cannot reach Kafka', () => {
       sql,
       codec,
       logger: { ...quiet, error: (entry) => failedStarts.push(entry) },
-      settings: {
-        maxAttempts: 3,
-        retryBaseMs: 50,
-        retryMaxMs: 200,
-        partitionsConsumedConcurrently: 3,
-        batchSize: 100,
-        commitIntervalMs: 1_000,
-      },
+      settings: testSettings,
       handlers: { 'user-registration': async () => undefined },
     });
     const starting = member.keepStarting();
