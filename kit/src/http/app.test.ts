@@ -74,6 +74,13 @@ describe('request validation', () => {
     ];
     const answers = [];
     for (const { url, payload } of cases) answers.push(await app.inject({ method: 'POST', url, payload }));
+    // As deep as 64 KiB of JSON nests: refused by the schema, not a stack overflow (a 500).
+    const deep = await app.inject({
+      method: 'POST',
+      url: `/echo/${id}`,
+      headers: { 'content-type': 'application/json' },
+      payload: '['.repeat(32_000) + ']'.repeat(32_000),
+    });
     const accepted = await app.inject({ method: 'POST', url: `/echo/${id}?q=x`, payload: { name: 'a b', tags: ['c'] } });
     await app.close();
 
@@ -82,6 +89,7 @@ describe('request validation', () => {
       expect(answer.json()).toMatchObject({ code: 'VALIDATION_FAILED', detail: `${cases[index]!.where} must not contain a NUL character` });
     }
     expect(accepted.json()).toEqual({ id, query: { q: 'x' }, body: { name: 'a b', tags: ['c'] } });
+    expect({ status: deep.statusCode, code: deep.json<{ code: string }>().code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
   });
 
   it('refuses a date-time that is no instant the database stores: a leap second, year 0000', async () => {

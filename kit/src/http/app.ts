@@ -98,15 +98,24 @@ function refusingNul(validate: ValidateFunction): ValidateFunction {
   return checked;
 }
 
-/** The JSON pointer of the first string or key holding a NUL, if any. */
-function nulAt(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const itemPath = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-    if (key.includes('\u0000')) return itemPath;
-    const found = nulAt(item, itemPath);
-    if (found !== undefined) return found;
+/**
+ * The JSON pointer of a string or key holding a NUL, if any. A loop, not a recursion: a 64 KiB
+ * body can nest 32,000 levels deep, more than the call stack holds.
+ */
+function nulAt(root: unknown, rootPath: string): string | undefined {
+  const pending: [unknown, string][] = [[root, rootPath]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return path;
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    for (const [key, item] of Object.entries(value)) {
+      const itemPath = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      if (key.includes('\u0000')) return itemPath;
+      pending.push([item, itemPath]);
+    }
   }
   return undefined;
 }
