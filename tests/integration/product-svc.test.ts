@@ -104,6 +104,7 @@ describe('changing products', () => {
     ['a price as a string', { priceCents: '1999' }],
     ['a negative stock', { stock: -1 }],
     ['a fractional price', { priceCents: 19.99 }],
+    ['a price of 0 (the gateway charges at least 1)', { priceCents: 0 }],
     ['a lower-case currency', { currency: 'eur' }],
     ['an empty name', { name: '' }],
     ['an unknown field', { colour: 'blue' }],

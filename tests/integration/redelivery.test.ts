@@ -4,10 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadLetterHeaderNames } from '@shop/kit';
-import { adminToken, call, newCustomer, type TestUser } from '../harness/http.ts';
+import { deadLetterHeaderNames, EventCodec } from '@shop/kit';
+import { adminToken, call, expectProblem, newCustomer, type TestUser } from '../harness/http.ts';
 import { TopicRecorder } from '../harness/kafka.ts';
-import { createProduct, finalOrder, ledger, paymentsOf, placeOrder, stockOf, until } from '../harness/shop.ts';
+import { createProduct, finalOrder, ledger, paymentsOf, placeOrder, postOrder, stockOf, until } from '../harness/shop.ts';
 import { stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
@@ -147,5 +147,40 @@ describe('poison messages', () => {
     const order = await placeOrder(customer, { items: [{ productId: product, quantity: 1 }] });
     expect((await finalOrder(customer, order.id)).status).toBe('CONFIRMED');
     expect(await stockOf(product)).toBe(2);
+  });
+
+  it('a product-update with a price no order can be placed at is dead-lettered by order-svc, which never sells the product', async () => {
+    // product-svc refuses such a price; another writer, or a replay of an old record, might not.
+    const codec = new EventCodec(endpoints.registryUrl);
+    const productId = randomUUID();
+    const id = randomUUID();
+    const value = await codec.encode('product-update', {
+      productId,
+      change: 'CREATED',
+      name: 'priced below zero',
+      description: '',
+      priceCents: -1,
+      currency: 'EUR',
+      stock: 5,
+      active: true,
+      version: 1,
+      updatedAt: Date.now(),
+      before: null,
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'product-update', messages: [{ key: productId, value, headers: { id, type: 'product-update' } }] });
+    await producer.disconnect();
+
+    const letter = await until(
+      "order-svc's dead letter of the event",
+      async () => recorder.records.find((r) => r.topic === 'dlq' && r.headers['id'] === id),
+      (found) => found !== undefined,
+      60_000,
+    );
+    expect(letter!.headers[deadLetterHeaderNames.group]).toBe('order-svc');
+    expect(letter!.headers[deadLetterHeaderNames.reason]).toBe('HANDLER_FAILED');
+    expect(letter!.headers[deadLetterHeaderNames.error]).toContain('is no price orders can be placed at');
+    expectProblem(await postOrder(customer, { items: [{ productId, quantity: 1 }] }), 422, 'PRODUCT_UNKNOWN');
   });
 });

@@ -4,6 +4,7 @@ import {
   eventCatalogue,
   invalidCursor,
   keysetPage,
+  MAX_PRICE_CENTS,
   publishWith,
   uniqueViolation,
   type AuthenticatedUser,
@@ -314,7 +315,21 @@ export async function followUser(tx: Transaction, update: UserUpdated): Promise<
   });
 }
 
-/** product-update: remember the product's price and state, unless a newer version is already known. */
+/**
+ * product-update: remember the product's price and state, unless a newer version is already
+ * known. A price product-svc would not take is refused here (the event is dead-lettered), not
+ * stored to fail every order placed at it.
+ */
 export async function rememberProduct(tx: Transaction, update: ProductUpdated): Promise<void> {
+  // Prices of products created before MIN_PRICE_CENTS was 1 may be 0; their orders fail at the gateway.
+  if (
+    !Number.isSafeInteger(update.priceCents) ||
+    update.priceCents < 0 ||
+    update.priceCents > MAX_PRICE_CENTS ||
+    !/^[A-Z]{3}$/.test(update.currency)
+  )
+    throw new Error(
+      `product ${update.productId} version ${update.version}: ${update.priceCents} ${update.currency} is no price orders can be placed at`,
+    );
   await upsertCatalogEntry(tx, update);
 }

@@ -1,6 +1,6 @@
-import { encodeCursor, decodeCursor, invalidCursor, UUID_PATTERN } from '@shop/kit';
+import { encodeCursor, decodeCursor, invalidCursor, MAX_PRICE_CENTS, UUID_PATTERN } from '@shop/kit';
 import type { ListingPosition, ProductSort } from '../domain/products.ts';
-import { MAX_PRICE_CENTS, MAX_NAME_LENGTH } from './schemas.ts';
+import { MAX_NAME_LENGTH } from './schemas.ts';
 
 // The cursors of GET /products, opaque to clients. The default order (creation) keeps the
 // kit's cursor, the id of the last product, so cursors issued before sorting existed stay
@@ -34,7 +34,7 @@ export function decodeListingCursor(cursor: string, sort: ProductSort): ListingP
   if (cursorSort !== sort || typeof id !== 'string' || !UUID_PATTERN.test(id)) throw invalidCursor();
   if (sort === 'name') {
     // A NUL cannot be in a stored name, and PostgreSQL would refuse it as a parameter (a 500).
-    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_NAME_LENGTH || key.includes('\u0000')) throw invalidCursor();
+    if (typeof key !== 'string' || key.length === 0 || [...key].length > MAX_NAME_LENGTH || key.includes('\u0000')) throw invalidCursor();
     return { sort, name: key, id };
   }
   if (!Number.isSafeInteger(key) || (key as number) < 0 || (key as number) > MAX_PRICE_CENTS) throw invalidCursor();

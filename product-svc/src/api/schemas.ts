@@ -1,17 +1,14 @@
+import { MAX_PRICE_CENTS, MIN_PRICE_CENTS } from '@shop/kit';
 import { Type, type Static } from 'typebox';
 
 // The HTTP surface of product-svc. Money is an integer count of minor units with an ISO 4217
 // currency code; `stock` is the quantity still available.
 
 export const MAX_NAME_LENGTH = 200;
-// Ten million in major units. An order has at most 50 lines of at most 1,000 units
-// (order-svc), so no total passes 5·10^13 minor units, far below 2^53: every amount stays an
-// exact JavaScript number and an Avro long, whatever a client sends.
-export const MAX_PRICE_CENTS = 1_000_000_000;
 
 const Name = Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH });
 const Description = Type.String({ maxLength: 5000 });
-const PriceCents = Type.Integer({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'Price in minor units (cents)' });
+const PriceCents = Type.Integer({ minimum: MIN_PRICE_CENTS, maximum: MAX_PRICE_CENTS, description: 'Price in minor units (cents)' });
 const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. EUR' });
 const Stock = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 
