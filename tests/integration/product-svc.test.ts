@@ -91,6 +91,25 @@ describe('changing products', () => {
     expect(sentinel.body.version).toBe(4);
   });
 
+  it('deletes once however many deletes arrive at the same moment: one version, one DELETED event', async () => {
+    const created = await create();
+    // Sent together, they all find the product active before the first commits.
+    const answers = await Promise.all(Array.from({ length: 6 }, () => call('DELETE', `${products}/${created.id}`, { token: admin })));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(6).fill(204));
+    expect((await call<Product>('GET', `${products}/${created.id}`)).body).toMatchObject({ active: false, version: 2 });
+    // A sentinel on the same key (same partition) proves no second DELETED comes after the first.
+    await call('PATCH', `${products}/${created.id}`, { token: admin, body: { stock: 0 } });
+    await recorder.waitFor('the sentinel', (records) => records.filter((r) => r.key === created.id).length >= 3);
+    const values = await Promise.all(
+      recorder.records.filter((r) => r.key === created.id).map((r) => codec.decode('product-update', r.value!)),
+    );
+    expect(values.map((v: ProductUpdated) => [v.change, v.version])).toEqual([
+      ['CREATED', 1],
+      ['DELETED', 2],
+      ['UPDATED', 3],
+    ]);
+  });
+
   it('is for admins only: 401 without a token, 403 for a customer', async () => {
     const customer = await newCustomer('shopper');
     const existing = await create();

@@ -140,12 +140,14 @@ export async function refund(
   sql: Sql,
   request: { chargeId: string; idempotencyKey: string },
 ): Promise<{ refund: RefundRow; replayed: boolean }> {
-  const existing = await findRefundByKey(sql, request.idempotencyKey);
-  if (existing) {
+  // The refund a key already names is answered again, but only for the charge it was made for.
+  const replay = (existing: RefundRow) => {
     if (existing.chargeId !== request.chargeId)
       throw gatewayProblems.IDEMPOTENCY_KEY_REUSED('This idempotency key was used for another refund.');
     return { refund: existing, replayed: true };
-  }
+  };
+  const existing = await findRefundByKey(sql, request.idempotencyKey);
+  if (existing) return replay(existing);
   const target = await findCharge(sql, request.chargeId);
   if (!target) throw gatewayProblems.CHARGE_NOT_FOUND(`There is no charge ${request.chargeId}.`);
   if (target.status !== 'SUCCEEDED') throw gatewayProblems.CHARGE_NOT_REFUNDABLE('A declined charge has nothing to refund.');
@@ -163,8 +165,9 @@ export async function refund(
     };
   } catch (error) {
     if (uniqueViolation(error) === undefined) throw error;
+    // Another request with the same key got in first, for this charge or another.
     const again = await findRefundByKey(sql, request.idempotencyKey);
-    if (again) return { refund: again, replayed: true };
+    if (again) return replay(again);
     const other = await findRefundOfCharge(sql, target.id);
     throw gatewayProblems.ALREADY_REFUNDED(`The charge was already refunded (${other?.id ?? 'another refund'}).`);
   }

@@ -101,7 +101,8 @@ export function listActiveProducts(sql: Sql, listing: ProductListing, limit: num
 /**
  * Sets the columns `changes` names and bumps the version, only if the product is at
  * `expectedVersion` (when given): the compare-and-set of optimistic concurrency, in one
- * statement, which also returns the product as it was before.
+ * statement, which also returns the product as it was before. Deactivating changes only an
+ * active product: of two deletes at once, the second finds it inactive once it has the lock.
  */
 export async function updateProduct(
   tx: Transaction,
@@ -118,6 +119,7 @@ export async function updateProduct(
     update products target set ${tx(changes, changed)}, version = target.version + 1, updated_at = now()
     from ${lockedPrevious(tx, id)}
     where target.id = previous.id ${expectedVersion === undefined ? tx`` : tx`and previous.version = ${expectedVersion}`}
+      ${changes.active === false ? tx`and previous.active` : tx``}
     returning ${transitionColumns(tx)}`;
   return row && asTransition(row);
 }

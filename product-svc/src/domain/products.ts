@@ -177,6 +177,9 @@ async function changeProduct(
     if (!transition) {
       const current = await findProduct(tx, id);
       if (!current) throw notFound(id);
+      // A delete that another one beat to it: deleting an inactive product changes nothing.
+      const deletedAlready = changes.active === false && !current.active;
+      if (deletedAlready && (expectedVersion === undefined || expectedVersion === current.version)) return current;
       throw productProblems.VERSION_MISMATCH(
         `The product is at version ${current.version}, not ${expectedVersion}; read it again and retry.`,
         {
