@@ -10,7 +10,7 @@
 // with its partition/offset in that header is in its source topic; only the source topics of
 // the letters shown are read, from the time of the earliest of them on.
 import { DEAD_LETTER_TOPIC, headersAsText } from '@shop/kit';
-import { groupLetters, letterOf, renderLetterGroups, REPLAYED_FROM_HEADER, type Letter } from './format.ts';
+import { dlqPlace, groupLetters, letterOf, renderLetterGroups, REPLAYED_FROM_HEADER, type Letter } from './format.ts';
 import { parseFormat, parseSince } from './options.ts';
 import {
   describeRecord,
@@ -37,7 +37,7 @@ await runCommand('dlq', async () => {
   if (stopSignal.aborted) return 130;
 
   // The replays of these letters: records carrying dlq.replayed.from in their source topics.
-  const byPlace = new Map(letters.map((l) => [`${l.dlqPartition}/${l.dlqOffset}`, l]));
+  const byPlace = new Map(letters.map((l) => [dlqPlace(l.dlqPartition, l.dlqOffset), l]));
   const earliest = new Map<string, Date>();
   for (const l of letters) {
     const failed = new Date(l.failedAt);

@@ -8,7 +8,18 @@
 import { DEAD_LETTER_TOPIC, eventTopics } from '@shop/kit';
 import { byTime, eventLine, type RecordView } from './format.ts';
 import { parseFormat, UsageError } from './options.ts';
-import { describeRecord, isEventTopic, listTopics, print, readRanges, runCommand, wholeTopics, withAdmin, writeLine } from './inspect.ts';
+import {
+  describeRecord,
+  isEventTopic,
+  listTopics,
+  print,
+  readRanges,
+  runCommand,
+  stopSignal,
+  wholeTopics,
+  withAdmin,
+  writeLine,
+} from './inspect.ts';
 
 await runCommand('events', async () => {
   const key = process.env['KEY'];
@@ -27,6 +38,8 @@ await runCommand('events', async () => {
   await readRanges(ranges, async (topic, partition, message) => {
     if (message.key && wanted.equals(message.key)) found.push(await describeRecord(topic, partition, message));
   });
+  // Interrupted: what was read is not the whole history of the key.
+  if (stopSignal.aborted) return 130;
   found.sort(byTime);
   for (const record of found) {
     if (format === 'json') await print(record);

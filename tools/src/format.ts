@@ -16,6 +16,8 @@ export interface RecordView {
 
 /** The header `make replay-dlq` puts on the record it sends back: `<dlq partition>/<dlq offset>` of the letter. */
 export const REPLAYED_FROM_HEADER = 'dlq.replayed.from';
+/** A dead letter's place in `dlq`, as REPLAYED_FROM_HEADER names it: `<partition>/<offset>`. */
+export const dlqPlace = (partition: number | bigint | string, offset: number | bigint | string) => `${partition}/${offset}`;
 
 const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} ${currency}`;
 const short = (id: string) => id.slice(0, 8);

@@ -5,9 +5,9 @@
 // carries the header too). Safe to repeat: the event keeps its id, so every consumer that
 // already applied it skips it, and only the one that gave up applies it now.
 import { DEAD_LETTER_TOPIC, deadLetterHeaderNames as h, headersAsText } from '@shop/kit';
-import { REPLAYED_FROM_HEADER } from './format.ts';
+import { dlqPlace, REPLAYED_FROM_HEADER } from './format.ts';
 import { parseWholeNumber, UsageError } from './options.ts';
-import { kafka, partitionOffsets, readRanges, runCommand, withAdmin, writeLine } from './inspect.ts';
+import { kafka, partitionOffsets, readRanges, runCommand, stopSignal, withAdmin, writeLine } from './inspect.ts';
 
 await runCommand('replay-dlq', async () => {
   const usage = 'usage: make replay-dlq PARTITION=<dlq partition> OFFSET=<dlq offset>   (make dlq lists them)';
@@ -27,6 +27,7 @@ await runCommand('replay-dlq', async () => {
     read.push({ key: message.key, value: message.value, headers: headersAsText(message.headers) });
     return 'stop';
   });
+  if (stopSignal.aborted) return 130;
   const [letter] = read;
   if (!letter) throw new Error(`no record read at ${DEAD_LETTER_TOPIC} ${partition}/${offset}`);
   const source = letter.headers[h.topic];
@@ -34,9 +35,10 @@ await runCommand('replay-dlq', async () => {
 
   const headers: Record<string, string> = {
     ...Object.fromEntries(Object.entries(letter.headers).filter(([name]) => !name.startsWith('dlq.'))),
-    [REPLAYED_FROM_HEADER]: `${partition}/${offset}`,
+    [REPLAYED_FROM_HEADER]: dlqPlace(partition, offset),
   };
-  const producer = kafka().producer();
+  // Idempotent: a send retried after a lost answer must not write the letter twice.
+  const producer = kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
     const [sent] = await producer.send({ topic: source, messages: [{ key: letter.key, value: letter.value, headers }] });

@@ -1,6 +1,7 @@
-// make topics: every topic with its partitions and message count (what the log holds now:
-// the newest offset minus the oldest, summed over partitions). Topics starting with `__`
-// (Kafka's own, Debezium's heartbeats) are left out; make tail reads them all the same.
+// make topics: every topic with its partitions and offsets in use (the newest offset minus the
+// oldest, summed over partitions: the records the log holds, or more on a compacted topic, whose
+// cleaning leaves gaps). Topics starting with `__` are left out: Kafka's own, which no tool
+// reads, and Debezium's heartbeats, which make tail reads all the same.
 import { listTopics, partitionOffsets, runCommand, withAdmin, writeLine } from './inspect.ts';
 
 await runCommand('topics', async () => {
