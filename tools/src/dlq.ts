@@ -14,9 +14,11 @@ import { dlqPlace, groupLetters, letterOf, renderLetterGroups, REPLAYED_FROM_HEA
 import { parseFormat, parseSince } from './options.ts';
 import {
   describeRecord,
+  listTopics,
   print,
   rangesFrom,
   readRanges,
+  recordTime,
   runCommand,
   stopSignal,
   wholeTopics,
@@ -45,7 +47,7 @@ await runCommand('dlq', async () => {
     if (known === undefined || failed < known) earliest.set(l.source.topic, failed);
   }
   const sources: PartitionRange[] = await withAdmin(async (admin) => {
-    const existing = new Set(await admin.listTopics());
+    const existing = new Set(await listTopics(admin));
     const ranges: PartitionRange[] = [];
     for (const [topic, at] of earliest)
       if (existing.has(topic)) ranges.push(...(await rangesFrom(admin, topic, { kind: 'time', at }, false)));
@@ -55,7 +57,7 @@ await runCommand('dlq', async () => {
     const from = headersAsText(message.headers)[REPLAYED_FROM_HEADER];
     const letter = from === undefined ? undefined : byPlace.get(from);
     if (!letter || letter.source.topic !== topic) return;
-    letter.replays.push({ topic, partition, offset: message.offset, at: new Date(Number(message.timestamp)).toISOString() });
+    letter.replays.push({ topic, partition, offset: message.offset, at: recordTime(message) });
     letter.replayed = true;
   });
   if (stopSignal.aborted) return 130;

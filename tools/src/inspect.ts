@@ -40,7 +40,7 @@ export async function describeRecord(topic: string, partition: number, message: 
     topic,
     partition,
     offset: message.offset,
-    timestamp: new Date(Number(message.timestamp)).toISOString(),
+    timestamp: recordTime(message),
     key: message.key?.toString() ?? null,
     headers,
     value: await decodeValue(topic, headers, message.value),
@@ -150,6 +150,12 @@ export interface PartitionOffsets {
 export async function partitionOffsets(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
   return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) }));
 }
+
+/** The offsets in use over partitions: the records held, or more on a compacted topic. */
+export const offsetsInUse = (offsets: PartitionOffsets[]): bigint => offsets.reduce((sum, p) => sum + (p.high - p.low), 0n);
+
+/** When a record was written, as ISO 8601. */
+export const recordTime = (message: KafkaMessage): string => new Date(Number(message.timestamp)).toISOString();
 
 /** The records of `topics` a consumer group has yet to commit (all that are held, where it has committed nothing). */
 export async function groupLag(admin: Admin, groupId: string, topics: readonly string[]): Promise<bigint> {

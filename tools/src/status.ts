@@ -5,7 +5,7 @@
 // flat); per consumer group, its lag; the dead letters; and the saga cases that need a look.
 // A line starting with WARN is above its threshold; the command exits 1 if there is one.
 import { connectDatabase, DEAD_LETTER_TOPIC, loadServiceConfig, services, type Service, type Sql } from '@shop/kit';
-import { groupLag, partitionOffsets, runCommand, withAdmin, writeLine } from './inspect.ts';
+import { groupLag, offsetsInUse, partitionOffsets, runCommand, withAdmin, writeLine } from './inspect.ts';
 import { sagaChecks } from './status-checks.ts';
 
 /** Retained WAL above which a slot is reported: well below max_slot_wal_keep_size (stack/config/postgres). */
@@ -105,7 +105,7 @@ async function kafkaFigures(): Promise<void> {
     // The dead-letter topic keeps everything; what asks for a look is what arrived lately.
     const all = await partitionOffsets(admin, DEAD_LETTER_TOPIC);
     const dayAgo = await admin.fetchTopicOffsetsByTimestamp(DEAD_LETTER_TOPIC, Date.now() - 86_400_000);
-    const total = all.reduce((sum, p) => sum + (p.high - p.low), 0n);
+    const total = offsetsInUse(all);
     const recent = all.reduce((sum, p) => {
       const since = dayAgo.find((d) => d.partition === p.partition)?.offset;
       return sum + (since === undefined || since === '-1' ? 0n : p.high - BigInt(since));

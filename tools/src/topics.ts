@@ -2,14 +2,14 @@
 // oldest, summed over partitions: the records the log holds, or more on a compacted topic, whose
 // cleaning leaves gaps). Topics starting with `__` are left out: Kafka's own, which no tool
 // reads, and Debezium's heartbeats, which make tail reads all the same.
-import { listTopics, partitionOffsets, runCommand, withAdmin, writeLine } from './inspect.ts';
+import { listTopics, offsetsInUse, partitionOffsets, runCommand, withAdmin, writeLine } from './inspect.ts';
 
 await runCommand('topics', async () => {
   const rows = await withAdmin(async (admin) => {
     const found = [];
     for (const topic of (await listTopics(admin)).filter((name) => !name.startsWith('__'))) {
       const offsets = await partitionOffsets(admin, topic);
-      found.push({ topic, partitions: offsets.length, messages: offsets.reduce((sum, p) => sum + (p.high - p.low), 0n) });
+      found.push({ topic, partitions: offsets.length, messages: offsetsInUse(offsets) });
     }
     return found;
   });
