@@ -1,7 +1,7 @@
 // The shared service library. A service imports from here only; see README.md for the map.
 export { ConfigurationError, loadConfig, Port, requireEnv } from './config.ts';
 export { UUID_PATTERN } from './uuid.ts';
-export { MAX_PRICE_CENTS, MIN_PRICE_CENTS } from './money.ts';
+export { CURRENCY_PATTERN, MAX_PRICE_CENTS, MIN_PRICE_CENTS } from './money.ts';
 export { connectDatabase, uniqueViolation, type DatabaseSettings, type Sql, type Transaction } from './db/connect.ts';
 export { migrate, migratePlatform, platformMigrations, type MigrationResult } from './db/migrate.ts';
 export { migrateServiceDatabases } from './db/platform.ts';

@@ -10,3 +10,6 @@ export const MAX_PRICE_CENTS = 1_000_000_000;
  * not be paid, and would be cancelled PAYMENT_ERROR.
  */
 export const MIN_PRICE_CENTS = 1;
+
+/** A currency: its ISO 4217 code, as a JSON Schema pattern. */
+export const CURRENCY_PATTERN = '^[A-Z]{3}$';

@@ -26,9 +26,7 @@ export default defineService({
   problems: orderProblems,
   setup: ({ env, sql, codec, logger, metrics }) => {
     return {
-      routes: async (app) => {
-        await orderRoutes(app, { sql, codec });
-      },
+      routes: (app) => orderRoutes(app, { sql, codec }),
       handlers: orderEventHandlers(codec),
       lockBatch: lockReportedOrders,
       finishBatch: saveDecisions,

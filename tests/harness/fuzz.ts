@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
-import { serviceUrl, type ServiceName } from '@shop/kit';
+import { CURRENCY_PATTERN, serviceUrl, type ServiceName } from '@shop/kit';
 import { someLoopbackAddress } from './client.ts';
 import { documentedOperations, type DocumentedOperation, type JsonSchema } from './openapi.ts';
 
@@ -63,7 +63,7 @@ function validValue(schema: JsonSchema, depth = 0): fc.Arbitrary<unknown> {
       if (schema.format === 'email') return fc.emailAddress().filter((email) => email.length <= (schema.maxLength ?? 254));
       if (schema.format === 'date-time')
         return fc.date({ min: new Date(2000, 0, 1), max: new Date(2100, 0, 1), noInvalidDate: true }).map((d) => d.toISOString());
-      if (schema.pattern === '^[A-Z]{3}$') return fc.constantFrom('EUR', 'USD', 'GBP', 'XXX');
+      if (schema.pattern === CURRENCY_PATTERN) return fc.constantFrom('EUR', 'USD', 'GBP', 'XXX');
       if (schema.pattern?.startsWith('^[A-Za-z0-9_.-]+$')) return fc.stringMatching(/^[a-z0-9_.-]{3,20}$/);
       return fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 30, 60) });
     case 'integer':

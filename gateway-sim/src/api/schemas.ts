@@ -1,3 +1,4 @@
+import { CURRENCY_PATTERN } from '@shop/kit';
 import { Type, type Static } from 'typebox';
 
 // The HTTP surface of the gateway simulator: charges and refunds, each once per idempotency
@@ -9,7 +10,7 @@ export const ChargeBody = Type.Object(
   {
     // Below 2^53, so that the amount is exact in JSON and JavaScript, and fits the ledger's bigint.
     amountCents: Type.Integer({ minimum: 1, maximum: 1_000_000_000_000_000 }),
-    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    currency: Type.String({ pattern: CURRENCY_PATTERN }),
     token: Type.String({
       minLength: 1,
       maxLength: 100,

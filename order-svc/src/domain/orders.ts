@@ -4,6 +4,7 @@ import {
   eventCatalogue,
   invalidCursor,
   keysetPage,
+  CURRENCY_PATTERN,
   MAX_PRICE_CENTS,
   publishWith,
   uniqueViolation,
@@ -315,6 +316,8 @@ export async function followUser(tx: Transaction, update: UserUpdated): Promise<
   });
 }
 
+const currency = new RegExp(CURRENCY_PATTERN);
+
 /**
  * product-update: remember the product's price and state, unless a newer version is already
  * known. A price product-svc would not take is refused here (the event is dead-lettered), not
@@ -326,7 +329,7 @@ export async function rememberProduct(tx: Transaction, update: ProductUpdated): 
     !Number.isSafeInteger(update.priceCents) ||
     update.priceCents < 0 ||
     update.priceCents > MAX_PRICE_CENTS ||
-    !/^[A-Z]{3}$/.test(update.currency)
+    !currency.test(update.currency)
   )
     throw new Error(
       `product ${update.productId} version ${update.version}: ${update.priceCents} ${update.currency} is no price orders can be placed at`,

@@ -1,4 +1,4 @@
-import { MAX_PRICE_CENTS, MIN_PRICE_CENTS } from '@shop/kit';
+import { CURRENCY_PATTERN, MAX_PRICE_CENTS, MIN_PRICE_CENTS } from '@shop/kit';
 import { Type, type Static } from 'typebox';
 
 // The HTTP surface of product-svc. Money is an integer count of minor units with an ISO 4217
@@ -9,7 +9,7 @@ export const MAX_NAME_LENGTH = 200;
 const Name = Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH });
 const Description = Type.String({ maxLength: 5000 });
 const PriceCents = Type.Integer({ minimum: MIN_PRICE_CENTS, maximum: MAX_PRICE_CENTS, description: 'Price in minor units (cents)' });
-const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. EUR' });
+const Currency = Type.String({ pattern: CURRENCY_PATTERN, description: 'ISO 4217 code, e.g. EUR' });
 const Stock = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 
 export const CreateProductBody = Type.Object(
