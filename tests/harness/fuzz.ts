@@ -4,6 +4,8 @@
 // (a fixed seed and a bounded count in `make test`, more with `make fuzz`).
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { CURRENCY_PATTERN, serviceUrl, type ServiceName } from '@shop/kit';
 import { someLoopbackAddress } from './client.ts';
@@ -244,10 +246,82 @@ export function requestsFor(op: FuzzOperation): fc.Arbitrary<FuzzRequest> {
 
   // Every kind of bad token but two headers, of which the server keeps the first (the real one).
   const badToken = (kind: TokenKind) => op.auth !== 'none' && kind !== 'valid' && kind !== 'two-headers';
+  const outsideTheSchemas = documentedSchemas(op);
   return fc.record({ method: fc.constant(op.method), path, query, body, token }).map((request) => ({
     ...request,
-    mustBeRefused: badToken(request.token) ? `a token of kind ${request.token}` : request.body?.refused,
+    mustBeRefused: badToken(request.token) ? `a token of kind ${request.token}` : (request.body?.refused ?? outsideTheSchemas(request)),
   }));
+}
+
+/**
+ * The documented schemas as an oracle of their own: a request whose path, query string or JSON
+ * body one of them refuses must be refused, so a schema the service documents but does not
+ * enforce (or enforces more loosely) fails the fuzz. Validated as the service does (query and
+ * path text coerced, bodies not), with ajv-formats' own formats, which the service narrows
+ * further: the oracle is never stricter than the service, so it can claim no false refusal.
+ */
+function documentedSchemas(op: FuzzOperation): (request: Omit<FuzzRequest, 'mustBeRefused'>) => string | undefined {
+  const parameters = op.operation.parameters ?? [];
+  const partSchema = (where: string, closed: boolean) => {
+    const part = parameters.filter((p) => p.in === where);
+    return {
+      type: 'object',
+      properties: Object.fromEntries(part.map((p) => [p.name, p.schema ?? {}])),
+      required: part.filter((p) => p.required).map((p) => p.name),
+      additionalProperties: !closed,
+    };
+  };
+  // Every query schema of the services allows no other parameters (routes without one take any).
+  const hasQuery = parameters.some((p) => p.in === 'query');
+  const checks: [string, ValidateFunction, (request: Omit<FuzzRequest, 'mustBeRefused'>) => unknown][] = [
+    ['path', oracles.text.compile(partSchema('path', false)), (request) => pathParameters(op.path, request.path)],
+    ['query string', oracles.text.compile(partSchema('query', hasQuery)), (request) => queryParameters(request.query)],
+  ];
+  const bodySchema = op.operation.requestBody?.content?.['application/json']?.schema;
+  if (bodySchema)
+    checks.push([
+      'body',
+      oracles.body.compile(bodySchema),
+      (request) => (request.body && isJson(request.body.contentType) ? (JSON.parse(request.body.raw) as unknown) : undefined),
+    ]);
+  return (request) => {
+    for (const [part, validate, valueOf] of checks) {
+      const value = valueOf(request);
+      if (value !== undefined && !validate(value))
+        return `a ${part} its documented schema refuses (${validate.errors?.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')})`;
+    }
+    return undefined;
+  };
+}
+
+const oracles = {
+  text: addFormats.default(new Ajv({ coerceTypes: 'array', useDefaults: true, allErrors: true, strict: false })),
+  body: addFormats.default(new Ajv({ coerceTypes: false, useDefaults: true, allErrors: true, strict: false })),
+};
+
+const isJson = (contentType: string | string[]) => typeof contentType === 'string' && contentType.toLowerCase() === 'application/json';
+
+/** The path parameters as the router hands them over: each placeholder's segment, decoded. */
+function pathParameters(template: string, path: string): Record<string, string> | undefined {
+  const names = template.split('/');
+  const segments = path.split('/');
+  // An empty value (`/orders/` may be the list) routes elsewhere, if anywhere.
+  if (names.length !== segments.length || segments.some((segment) => segment === '')) return undefined;
+  const found: Record<string, string> = {};
+  names.forEach((name, index) => {
+    if (name.startsWith('{')) found[name.slice(1, -1)] = decodeURIComponent(segments[index]!);
+  });
+  return found;
+}
+
+/** The query string as the service parses it: text values, a repeated name as a list. */
+function queryParameters(query: string): Record<string, string | string[]> {
+  const found: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(query)) {
+    const earlier = found[name];
+    found[name] = earlier === undefined ? value : [earlier, value].flat();
+  }
+  return found;
 }
 
 export interface FuzzResponse {

@@ -25,7 +25,7 @@ export type ChargeBody = Static<typeof ChargeBody>;
 
 export const RefundBody = Type.Object({ chargeId: Type.String({ minLength: 1 }), idempotencyKey: Key }, { additionalProperties: false });
 
-export const LedgerQuery = Type.Object({ reference: Type.String({ minLength: 1 }) });
+export const LedgerQuery = Type.Object({ reference: Type.String({ minLength: 1 }) }, { additionalProperties: false });
 
 export const Refund = Type.Object({
   id: Type.String(),
