@@ -9,7 +9,7 @@
 // and write once, where one event at a time reads and writes per event.
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { EventCodec, type ConsumedEvent, type EventsByTopic, type EventTopic } from '@shop/kit';
+import { EventCodec, rememberAccountState, type ConsumedEvent, type EventsByTopic, type EventTopic } from '@shop/kit';
 import { lockStockOfBatch, saveReservations } from '../../product-svc/src/domain/inventory.ts';
 import { inventoryEventHandlers } from '../../product-svc/src/events/handlers.ts';
 import { applyAsBatch, applyOneByOne, scratchServiceDatabase, type ConsumerParts } from '../harness/batches.ts';
@@ -26,12 +26,12 @@ async function product(id: string, stock: number): Promise<string> {
 
 type Line = [productId: string, quantity: number];
 
-function event<T extends 'order-placed' | 'order-cancelled'>(
+function event<T extends 'order-placed' | 'order-cancelled' | 'user-updated'>(
   topic: T,
-  orderId: string,
+  key: string,
   value: EventsByTopic[T],
 ): ConsumedEvent<EventTopic> {
-  return { id: randomUUID(), topic, key: orderId, value, partition: 0, offset: '0', timestamp: Date.now() };
+  return { id: randomUUID(), topic, key, value, partition: 0, offset: '0', timestamp: Date.now() };
 }
 
 const placed = (orderId: string, lines: Line[]) =>
@@ -182,4 +182,35 @@ it('a batch reads its stock in one statement and writes it in one; one event at 
   // a rejected order cancelled, cancelled again) and write nothing; a rejection writes.
   expect(await stockReads()).toBe(batched.batches.length + events);
   expect(await stockWrites()).toBe(batched.batches.length + events - 4);
+});
+
+it("a batch that also holds user-updated events (the kit's account standings) is applied whole, in one transaction", async () => {
+  const withStandings: ConsumerParts = {
+    ...consumer,
+    handlers: { ...consumer.handlers, 'user-updated': (tx, { value }) => rememberAccountState(tx, value) },
+  };
+  const productId = await product(randomUUID(), 5);
+  const orderId = randomUUID();
+  const userId = randomUUID();
+  const account = {
+    username: `u${userId.slice(0, 8)}`,
+    email: 'u@example.com',
+    fullName: null,
+    role: 'customer' as const,
+    disabled: false,
+  };
+  const loggedOut = event('user-updated', userId, {
+    userId,
+    change: 'LOGGED_OUT',
+    before: { ...account, tokenGeneration: 1, version: 1 },
+    after: { ...account, tokenGeneration: 2, version: 2 },
+    updatedAt: Date.now(),
+  });
+  await scratch.resetStatementCounts();
+  const applied = await applyAsBatch(scratch.sql, withStandings, [placed(orderId, [[productId, 2]]), loggedOut]);
+  expect(applied.map((e) => e.topic)).toEqual(['order-placed', 'user-updated']);
+  // One try: a batch that fails is rolled back and applied again part by part (its reads counted again).
+  expect(await stockReads()).toBe(1);
+  const [reservation] = await scratch.sql<{ status: string }[]>`select status from reservations where order_id = ${orderId}`;
+  expect(reservation?.status).toBe('RESERVED');
 });

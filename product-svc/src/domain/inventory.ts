@@ -86,8 +86,11 @@ export async function releaseStock(tx: Transaction, codec: EventCodec, cancellat
  * in opposite orders; the handlers then decide from what was read, without a round trip each.
  */
 export const lockStockOfBatch: BatchLocker = async (tx, events) => {
-  const orders = events.map((event) => event.value as OrderPlaced | OrderCancelled);
-  const ordered = events.flatMap((event) => (event.topic === 'order-placed' ? (event.value as OrderPlaced).items : []));
+  // A batch also holds the user-updated events the kit applies (account standings).
+  const orderEvents = events.filter((event) => event.topic === 'order-placed' || event.topic === 'order-cancelled');
+  if (orderEvents.length === 0) return;
+  const orders = orderEvents.map((event) => event.value as OrderPlaced | OrderCancelled);
+  const ordered = orderEvents.flatMap((event) => (event.topic === 'order-placed' ? (event.value as OrderPlaced).items : []));
   await lockStockOfOrders(
     tx,
     orders.map((order) => order.orderId),
