@@ -171,6 +171,22 @@ describe('the consumer', () => {
     expect(processed).toHaveLength(1);
   });
 
+  it('applies an event whose id is in upper case, once, as the same event as its lower-case form', async () => {
+    const key = randomUUID();
+    const event = registration(`upper-${key.slice(0, 8)}`);
+    const id = randomUUID();
+    const appliedAfter = async (sentinelName: string) => {
+      const sentinel = registration(`${sentinelName}-${key.slice(0, 8)}`);
+      await sendEvent(key, sentinel);
+      await waitUntil(`${sentinelName} to be applied`, async () => (await appliedCount(sentinel.username)) === 1);
+      return sql`select event_id from effects where username = ${event.username}`;
+    };
+    await sendEvent(key, event, id.toUpperCase());
+    expect(await appliedAfter('sentinel-upper')).toEqual([{ eventId: id }]);
+    await sendEvent(key, event, id);
+    expect(await appliedAfter('sentinel-lower')).toEqual([{ eventId: id }]);
+  });
+
   it("holds the lock of each event's aggregate before its handler runs, also for an event alone in its batch", async () => {
     const key = randomUUID();
     const id = await sendEvent(key, registration(`lock-${key.slice(0, 8)}`));

@@ -460,7 +460,9 @@ export class EventConsumer {
       throw new UndecodableMessage(`the value is not a decodable ${topic} event: ${(error as Error).message}`, { cause: error });
     }
     return {
-      id,
+      // As PostgreSQL's uuid gives it back: processed_events answers with this form, and an
+      // event is applied only if its id is found among the answer's.
+      id: id.toLowerCase(),
       topic: topic as EventTopic,
       key: message.key.toString(),
       value,
