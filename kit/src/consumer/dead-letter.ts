@@ -1,4 +1,5 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { describeThrown } from '../errors.ts';
 
 /** The topic of messages a consumer gave up on (the contract's `dlq`). */
 export const DEAD_LETTER_TOPIC = 'dlq';
@@ -41,7 +42,7 @@ export function deadLetterOf(
   source: DeadLetterSource,
   failure: { group: string; attempts: number; reason: DeadLetterReason; error: unknown; at: Date },
 ): DeadLetter {
-  const error = failure.error instanceof Error ? `${failure.error.name}: ${failure.error.message}` : String(failure.error);
+  const error = describeThrown(failure.error);
   return {
     key: source.message.key ?? null,
     value: source.message.value ?? null,

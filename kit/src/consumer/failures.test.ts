@@ -36,6 +36,8 @@ describe('classifyFailure', () => {
     ['an undefined column (42703), a bug not a grant', Object.assign(new Error('column "x" does not exist'), { code: '42703' })],
     ['an unknown schema id', Object.assign(new Error('Schema not found'), { name: 'ResponseError', status: 404 })],
     ['a thrown string', 'nope'],
+    ['a thrown object without a prototype', Object.create(null) as object],
+    ['an error that is its own cause', ((error: Error) => Object.assign(error, { cause: error }))(new Error('loop'))],
   ])('%s is the message’s fault', (_case, error) => {
     expect(classifyFailure(error)).toBe('message');
   });

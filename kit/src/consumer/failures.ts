@@ -53,8 +53,9 @@ export class DependencyUnavailable extends Error {
   override name = 'DependencyUnavailable';
 }
 
-export function classifyFailure(error: unknown): FailureKind {
-  if (typeof error !== 'object' || error === null) return 'message';
+export function classifyFailure(error: unknown, depth = 0): FailureKind {
+  // A cause chain that loops (or nests without end) is the message's: it says nothing transient.
+  if (typeof error !== 'object' || error === null || depth > 16) return 'message';
   if (error instanceof DependencyUnavailable) return 'infrastructure';
   const { code, name, status } = error as { code?: unknown; name?: unknown; status?: unknown };
   if (typeof code === 'string') {
@@ -66,7 +67,7 @@ export function classifyFailure(error: unknown): FailureKind {
   if (name === 'ResponseError') return status === 404 ? 'message' : 'infrastructure';
   if (typeof name === 'string' && (name.startsWith('KafkaJS') || abandonedCallNames.has(name))) return 'infrastructure';
   const cause = (error as { cause?: unknown }).cause;
-  return cause === undefined ? 'message' : classifyFailure(cause);
+  return cause === undefined ? 'message' : classifyFailure(cause, depth + 1);
 }
 
 export interface BackoffSettings {

@@ -4,6 +4,7 @@
 // Zipkin. Off (no ZIPKIN_URL, or TRACING_SAMPLE_RATIO=0) loads no SDK at all: the API calls
 // in the kit are then the OpenTelemetry API's no-ops.
 import { context, propagation, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { describeThrown } from '../errors.ts';
 
 /** What the kit's own spans are recorded under. */
 export const tracer = () => trace.getTracer('shop-kit');
@@ -62,8 +63,8 @@ export async function inSpan<T>(
       try {
         return await work(span);
       } catch (error) {
-        span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        span.recordException(error instanceof Error ? error : describeThrown(error));
+        span.setStatus({ code: SpanStatusCode.ERROR, message: describeThrown(error) });
         throw error;
       } finally {
         span.end();
