@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  deadLetterHeaderNames,
   EventCodec,
   lockAggregate,
   serviceUrl,
@@ -26,6 +25,7 @@ import {
 } from '../../payment-svc/src/data-access/payments-repository.ts';
 import {
   chargeKey,
+  chargeOrder,
   insertPendingPaymentsOfBatch,
   refundKey,
   settleCancelledOrder,
@@ -240,20 +240,20 @@ describe('refunds', () => {
     expect(event).toMatchObject({ orderId: order.id, gatewayChargeId: chargeId, gatewayRefundId: byHand });
   });
 
-  it('refused by the gateway (a 4xx) → the order-cancelled event is dead-lettered with the reason; the payment stays SUCCEEDED', async () => {
+  it('refused by the gateway (a 4xx) → REFUND_FAILED with the answer, counted on /metrics, for a person; the event is applied, not dead-lettered', async () => {
     const order = await placeUnservable('tok_refund_refused');
     expect(await finalOrder(customer, order.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
-    await recorder.waitFor('the dead letter', (records) =>
-      records.some((r) => r.topic === 'dlq' && r.key === order.id && r.headers[deadLetterHeaderNames.group] === 'payment-svc'),
-    );
-    const letter = recorder.records.find((r) => r.topic === 'dlq' && r.key === order.id)!;
-    expect(letter.headers).toMatchObject({
-      [deadLetterHeaderNames.topic]: 'order-cancelled',
-      [deadLetterHeaderNames.reason]: 'HANDLER_FAILED',
-      [deadLetterHeaderNames.error]: expect.stringContaining('CHARGE_NOT_REFUNDABLE'),
-    });
-    expect(await paymentOf(order.id)).toMatchObject({ status: 'SUCCEEDED' });
+    const failed = await paymentUntil('the refusal', order.id, (p) => p.status === 'REFUND_FAILED');
+    expect(failed.lastError).toContain('CHARGE_NOT_REFUNDABLE');
+    expect(await unsettled('REFUND_FAILED')).toBeGreaterThanOrEqual(1);
+    // The cancellation is recorded with it: the retry job leaves the payment alone.
+    const [cancelled] = await paymentsDb`select reason from cancelled_orders where order_id = ${order.id}`;
+    expect(cancelled).toEqual({ reason: 'OUT_OF_STOCK' });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await paymentOf(order.id)).toMatchObject({ status: 'REFUND_FAILED', gatewayChargeId: failed.gatewayChargeId });
+    expect(recorder.records.filter((r) => r.topic === 'dlq' && r.key === order.id)).toEqual([]);
     expect(eventsOf('payment-refunded', order.id)).toEqual([]);
+    expect(eventsOf('payment-success', order.id)).toHaveLength(1);
   });
 });
 
@@ -367,6 +367,30 @@ describe('after PAYMENT_ERROR (payment-svc domain against its database and the s
       expect(await insertChargePending(tx, payment(second), 'tok_ok')).toMatchObject({ pending: { id: idOf(second) }, cancelled: true });
       expect(await tx`select id from payments where order_id = any(${[first, second]}::uuid[])`).toHaveLength(2);
     });
+  });
+
+  it("cancelled before its placement is applied: an earlier try's charge may still land, so the empty ledger is asked again once it cannot", async () => {
+    const orderId = randomUUID();
+    const placed = {
+      orderId,
+      userId: customer.id,
+      items: [],
+      totalCents: 1_500,
+      currency: 'EUR',
+      paymentToken: 'tok_ok',
+      placedAt: Date.now(),
+    };
+    await rolledBack(async (tx) => {
+      await recordCancellation(tx, orderId, 'CUSTOMER_CANCELLED');
+      const before = Date.now();
+      await chargeOrder(tx, dependencies, placed);
+      const [payment] = await tx<{ status: string; nextAttemptAt: Date }[]>`
+        select status, next_attempt_at from payments where order_id = ${orderId}`;
+      expect(payment?.status).toBe('REFUND_PENDING');
+      expect(payment!.nextAttemptAt.getTime()).toBeGreaterThanOrEqual(before + dependencies.retry.callTimeoutMs);
+      expect(await tx`select type from outbox where aggregateid = ${orderId}`).toEqual([]);
+    });
+    expect(await ledger(orderId)).toEqual([]);
   });
 
   it('nothing in the ledger: the payment stays FAILED PAYMENT_ERROR, nothing is written', async () => {

@@ -132,10 +132,15 @@ export async function chargeUnanswered(tx: Transaction, paymentId: string, nextA
   return row!;
 }
 
-/** The order was cancelled: whatever the payment was, its money is now to be settled, tries counted afresh. */
-export async function beginSettlement(tx: Transaction, paymentId: string): Promise<PaymentRow> {
+/**
+ * The order was cancelled: whatever the payment was, its money is now to be settled, tries
+ * counted afresh. `chargeMayLand`: a charge request of an earlier try may still be on its way
+ * to the gateway, so an empty ledger proves nothing until it can no longer land.
+ */
+export async function beginSettlement(tx: Transaction, paymentId: string, chargeMayLand = false): Promise<PaymentRow> {
   const [row] = await tx<PaymentRow[]>`
     update payments set status = 'REFUND_PENDING', payment_token = null, attempts = 0, next_attempt_at = now(), last_error = null,
+                        charge_unanswered_at = case when ${chargeMayLand} then clock_timestamp() else charge_unanswered_at end,
                         updated_at = now()
     where id = ${paymentId}
     returning ${columns(tx)}`;

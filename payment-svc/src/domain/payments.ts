@@ -21,6 +21,7 @@ import {
   findPaymentOfOrder,
   insertChargePending,
   insertChargesPending,
+  markRefundFailed,
   markRefunded,
   markSettledUncharged,
   recordCancellation,
@@ -194,8 +195,9 @@ export async function chargeOrder(tx: Transaction, dependencies: PaymentsDepende
     // Cancelled before this placement was applied here. That does not prove nothing was
     // charged: an earlier try of this same event may have charged and then been rolled back
     // (a crash, or a failed batch applied again one by one) while the cancellation went
-    // through. The ledger says; whatever landed is refunded.
-    await settleNow(tx, dependencies, pending.id);
+    // through, and its request may still be on its way. The ledger says, once such a request
+    // can no longer land; whatever landed is refunded.
+    await settleNow(tx, dependencies, pending.id, true);
     return;
   }
   const request = chargeRequest(pending, order.paymentToken);
@@ -203,17 +205,6 @@ export async function chargeOrder(tx: Transaction, dependencies: PaymentsDepende
     chargeVerdict(await dependencies.gateway.charge(request)),
   );
   await recordChargeVerdict(tx, dependencies, pending, verdict);
-}
-
-/** The gateway refused a refund definitely: the money stays with the shop until someone looks. */
-export class RefundRefused extends Error {
-  override name = 'RefundRefused';
-  readonly chargeId: string;
-
-  constructor(chargeId: string, message: string) {
-    super(message);
-    this.chargeId = chargeId;
-  }
 }
 
 async function readLedger({ gateway, retry }: PaymentsDependencies, orderId: string, calls: number): Promise<LedgerVerdict> {
@@ -226,15 +217,16 @@ async function readLedger({ gateway, retry }: PaymentsDependencies, orderId: str
  * known, the ledger says whether one landed under the order's key; a landed charge is refunded
  * under the order's refund key, also when the ledger shows a refund already (a crash between
  * the refund and the commit): the gateway answers with that refund, so payment-refunded is
- * always written. Without a definite answer, the next try is scheduled. A definite refusal is
- * returned, for the caller to decide: an event is dead-lettered, the retry job records it.
+ * always written. Without a definite answer, the next try is scheduled. A definite refusal
+ * ends the payment REFUND_FAILED, for a person: the money stays with the shop until someone
+ * settles it with the processor.
  */
 export async function settlePayment(
   tx: Transaction,
   dependencies: PaymentsDependencies,
   payment: PaymentRow,
   calls: number,
-): Promise<{ refused: RefundRefused } | undefined> {
+): Promise<void> {
   const { retry } = dependencies;
   const now = new Date();
   const later = nextAttemptAt(retry, payment.attempts + 1, now);
@@ -248,15 +240,15 @@ export async function settlePayment(
     );
     if (step.do === 'close') {
       await markSettledUncharged(tx, payment.id);
-      return undefined;
+      return;
     }
     if (step.do === 'wait' || step.do === 'retry') {
       await settlementUnfinished(tx, payment.id, null, step.do === 'wait' ? step.until : later, step.detail);
-      return undefined;
+      return;
     }
     chargeId = step.chargeId;
   }
-  return refundCharge(tx, dependencies, payment, chargeId, calls, later);
+  await refundCharge(tx, dependencies, payment, chargeId, calls, later);
 }
 
 /** Refunds the order's charge under its refund key; see settlePayment. */
@@ -267,14 +259,21 @@ async function refundCharge(
   chargeId: string,
   calls: number,
   later: Date,
-): Promise<{ refused: RefundRefused } | undefined> {
+): Promise<void> {
   const { codec, gateway, retry } = dependencies;
   const verdict = await askUntilDefinite(retry, calls, async () =>
     refundVerdict(await gateway.refund(chargeId, refundKey(payment.orderId))),
   );
   if (verdict.kind === 'refused') {
-    const detail = `the gateway refused the refund of ${chargeId} (order ${payment.orderId}): ${verdict.detail}`;
-    return { refused: new RefundRefused(chargeId, detail) };
+    // Not the event's fault, and a dead letter would roll back the cancellation this
+    // transaction recorded: the retry job would then charge a cancelled order again.
+    await markRefundFailed(
+      tx,
+      payment.id,
+      chargeId,
+      `the gateway refused the refund of ${chargeId} (order ${payment.orderId}): ${verdict.detail}`,
+    );
+    return;
   }
   let refundId = verdict.kind === 'refunded' ? verdict.refundId : undefined;
   let unfinished = verdict.kind === 'refunded' ? '' : verdict.detail;
@@ -286,11 +285,10 @@ async function refundCharge(
   }
   if (!refundId) {
     await settlementUnfinished(tx, payment.id, chargeId, later, unfinished);
-    return undefined;
+    return;
   }
   const refunded = await markRefunded(tx, payment.id, chargeId, refundId);
   await writeOutboxEvent(tx, codec, paymentRefunded(refunded, chargeId, refundId, refunded.updatedAt));
-  return undefined;
 }
 
 /**
@@ -298,8 +296,7 @@ async function refundCharge(
  * is refunded; a charge still pending is given up and the ledger asked whether an earlier try
  * landed, as it is after PAYMENT_ERROR; a landed charge is refunded. What the gateway does not
  * answer definitely now is left REFUND_PENDING to the retry job, so the partition moves on. A
- * definite refusal of the refund fails the event: it is dead-lettered, with the reason, once
- * the consumer's attempts are spent.
+ * definite refusal of the refund ends the payment REFUND_FAILED, as in the retry job.
  */
 export async function settleCancelledOrder(
   tx: Transaction,
@@ -314,11 +311,10 @@ export async function settleCancelledOrder(
   await settleNow(tx, dependencies, payment.id);
 }
 
-/** Starts settling a cancelled order's payment and tries once; a definite refusal fails the event. */
-async function settleNow(tx: Transaction, dependencies: PaymentsDependencies, paymentId: string): Promise<void> {
-  const settling = await beginSettlement(tx, paymentId);
-  const outcome = await settlePayment(tx, dependencies, settling, dependencies.retry.quickAttempts);
-  if (outcome) throw outcome.refused;
+/** Starts settling a cancelled order's payment and tries once (a burst of quick calls per question). */
+async function settleNow(tx: Transaction, dependencies: PaymentsDependencies, paymentId: string, chargeMayLand = false): Promise<void> {
+  const settling = await beginSettlement(tx, paymentId, chargeMayLand);
+  await settlePayment(tx, dependencies, settling, dependencies.retry.quickAttempts);
 }
 
 /** The payments of an order, for its owner or an admin; anyone else is told there are none. */

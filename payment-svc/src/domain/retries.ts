@@ -1,12 +1,5 @@
 import { classifyFailure, lockAggregate, type Logger, type Sql, type Transaction } from '@shop/kit';
-import {
-  beginSettlement,
-  dueOrders,
-  isCancelled,
-  lockDuePayment,
-  markRefundFailed,
-  saveStagedChargeOutcomes,
-} from '../data-access/payments-repository.ts';
+import { beginSettlement, dueOrders, isCancelled, lockDuePayment, saveStagedChargeOutcomes } from '../data-access/payments-repository.ts';
 import { chargeVerdict } from './gateway-answers.ts';
 import { chargeRequest, recordChargeVerdict, settlePayment, type PaymentRow, type PaymentsDependencies } from './payments.ts';
 
@@ -32,9 +25,7 @@ async function retryPayment(tx: Transaction, dependencies: RetryJobDependencies,
     return;
   }
   const settling = payment.status === 'CHARGE_PENDING' ? await beginSettlement(tx, payment.id) : payment;
-  const outcome = await settlePayment(tx, dependencies, settling, 1);
-  // No event to dead-letter here: the refusal stays on the payment, for an operator.
-  if (outcome) await markRefundFailed(tx, settling.id, outcome.refused.chargeId, outcome.refused.message);
+  await settlePayment(tx, dependencies, settling, 1);
 }
 
 /**
