@@ -52,7 +52,7 @@ help:
 
 up:
 ifeq ($(STACK),docker)
-	docker compose up --detach --wait
+	docker compose up --build --detach --wait
 else
 	stack/bin/native up
 endif

@@ -41,6 +41,9 @@ describe('compose.yaml', () => {
       string,
       unknown
     >;
+    // The package's schema predates the top-level `name` (the project's name, in the
+    // specification since 2022, Compose 2.3): added as the specification has it.
+    schema['properties'] = { ...(schema['properties'] as object), name: { type: 'string' } };
     const ajv = new Ajv2019({ strict: false, allErrors: true });
     ajv.removeKeyword('id');
     // The schema's own formats. Durations are checked; the port and address notations are
@@ -99,7 +102,7 @@ describe('compose.yaml', () => {
       String(value ?? '')
         .split(/\s+/)
         .filter(Boolean);
-    const postgres = compose.services['postgres']?.environment ?? {};
+    const postgres = compose.services['postgres-init']?.environment ?? {};
     expect(words(postgres['SERVICE_DATABASES'])).toEqual(services.map((service) => service.database));
     expect(words(postgres['OUTBOX_DATABASES'])).toEqual([...outboxDatabases]);
     expect(words(postgres['PLATFORM_DATABASES'])).toEqual([...platformDatabases]);

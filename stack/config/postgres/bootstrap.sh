@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates roles, databases and outbox publications. Used by the native stack (postgres_up in
-# stack/bin/native) and by compose's PostgreSQL init (compose-init.sh). Connection comes from
+# stack/bin/native) and by compose's postgres-init, both at every start. Connection comes from
 # the standard PG* variables (a superuser).
 #
 # The databases are the service manifest's (services.ts): SERVICE_DATABASES, OUTBOX_DATABASES
