@@ -22,6 +22,7 @@ export const FAULT_TARGETS: readonly Component[] = [
   'order-svc',
   'payment-svc',
   'gateway-sim',
+  'notification-svc',
   'connect',
   'kafka',
   'registry',

@@ -33,7 +33,11 @@ export interface Databases {
   orders: Sql;
   products: Sql;
   payments: Sql;
+  notifications: Sql;
 }
+
+/** The saga's events that notification-svc turns into a mail to the customer (one each). */
+export const MAIL_WORTHY_TOPICS = ['order-confirmed', 'order-cancelled', 'payment-refunded'];
 
 interface OrderState {
   id: string;
@@ -262,6 +266,27 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
               `unexpected dead letter: ${r.headers['dlq.source.topic']} key ${r.key} (${r.headers['dlq.reason']}: ${r.headers['dlq.error']})`,
           ),
         ...[...facts.poisonKeys].filter((k) => !deadKeys.has(k)).map((k) => `poison ${k} was not dead-lettered`),
+      ],
+    ),
+  );
+
+  // 8. Every mail-worthy event of the run is one notification, sent. Keyed by the event id, a
+  //    redelivery cannot record a second; a kill between the SMTP server's acceptance and the
+  //    commit sends a mail again (at least once), which only the SMTP server could count.
+  const worthy = new Set(facts.sagaRecords.filter((r) => MAIL_WORTHY_TOPICS.includes(r.topic)).map((r) => r.headers['id'] ?? ''));
+  const notifications = await db.notifications<{ eventId: string; kind: string; status: string }[]>`
+    select event_id, kind, status from notifications where user_id = any(${facts.customerIds}::uuid[]) and kind <> 'WELCOME'`;
+  const recorded = new Set(notifications.map((n) => n.eventId));
+  results.push(
+    result(
+      'every order-confirmed, order-cancelled and payment-refunded of the run is one notification, sent (notification-svc)',
+      `${worthy.size} mail-worthy events; notifications: ${tally(notifications.map((n) => `${n.kind} ${n.status}`))}`,
+      [
+        ...[...worthy].filter((id) => !recorded.has(id)).map((id) => `event ${id}: no notification`),
+        ...notifications
+          .filter((n) => !worthy.has(n.eventId))
+          .map((n) => `notification ${n.eventId} (${n.kind}): no such event of the run`),
+        ...notifications.filter((n) => n.status !== 'SENT').map((n) => `notification ${n.eventId} (${n.kind}): ${n.status}`),
       ],
     ),
   );

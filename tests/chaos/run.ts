@@ -93,7 +93,7 @@ async function injectPoison(kafka: Kafka, topic: string): Promise<string> {
 /**
  * Waits until every order of the run is final and no compensation is still owed: no charge
  * kept and no stock held for a cancelled order (also one cancelled by the order deadline),
- * and no payment whose charge or refund is still unresolved.
+ * no payment whose charge or refund is still unresolved, and no mail of the run unsent.
  */
 async function settle(db: Databases, customerIds: string[]): Promise<number | undefined> {
   const since = Date.now();
@@ -111,7 +111,9 @@ async function settle(db: Databases, customerIds: string[]): Promise<number | un
           const [held] = await db.products<
             { n: number }[]
           >`select count(*)::int as n from reservations where status = 'RESERVED' and order_id = any(${cancelled}::uuid[])`;
-          return orders.filter((o) => o.status === 'PENDING').length + (payments?.n ?? 0) + (held?.n ?? 0);
+          const [unsent] = await db.notifications<{ n: number }[]>`
+            select count(*)::int as n from notifications where status = 'PENDING' and user_id = any(${customerIds}::uuid[])`;
+          return orders.filter((o) => o.status === 'PENDING').length + (payments?.n ?? 0) + (held?.n ?? 0) + (unsent?.n ?? 0);
         } catch {
           return -1;
         }
@@ -130,6 +132,7 @@ async function main(): Promise<number> {
     orders: connectServiceDatabase('orders', 2),
     products: connectServiceDatabase('products', 2),
     payments: connectServiceDatabase('payments', 2),
+    notifications: connectServiceDatabase('notifications', 2),
   };
   const kafka = new Kafka({ clientId: 'chaos', brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
   const random = new Random(settings.seed);
@@ -186,7 +189,7 @@ async function main(): Promise<number> {
     },
     db,
   );
-  await Promise.all([db.orders.end(), db.products.end(), db.payments.end()]);
+  await Promise.all(Object.values(db).map((sql: Databases[keyof Databases]) => sql.end()));
 
   const report = renderReport({
     settings,
