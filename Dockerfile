@@ -5,6 +5,8 @@
 FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# As stack/bin/lib.sh: KafkaJS 2.2's harmless negative-timeout warning, silenced.
+ENV NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning
 COPY . .
 # The root postinstall applies patches/ with patch-package (the PostgreSQL driver's fix).
 RUN npm ci --omit=dev --no-audit --no-fund
