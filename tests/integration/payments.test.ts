@@ -14,6 +14,7 @@ import {
   type ConsumedEvent,
   type EventTopic,
   type OrderCancelled,
+  type OrderPlaced,
   type Transaction,
 } from '@shop/kit';
 import { GatewayClient } from '../../payment-svc/src/data-access/gateway-client.ts';
@@ -275,6 +276,16 @@ describe('after PAYMENT_ERROR (payment-svc domain against its database and the s
     cancelledAt: Date.now(),
   });
 
+  const orderPlaced = (orderId: string): OrderPlaced => ({
+    orderId,
+    userId: customer.id,
+    items: [],
+    totalCents: 1_500,
+    currency: 'EUR',
+    paymentToken: 'tok_ok',
+    placedAt: Date.now(),
+  });
+
   class RolledBack extends Error {}
 
   /** Runs `test` in a payments transaction that is rolled back, so nothing of it reaches the outbox's stream. */
@@ -336,15 +347,7 @@ describe('after PAYMENT_ERROR (payment-svc domain against its database and the s
       id: randomUUID(),
       topic: 'order-placed',
       key: orderId,
-      value: {
-        orderId,
-        userId: customer.id,
-        items: [],
-        totalCents: 1_500,
-        currency: 'EUR',
-        paymentToken: 'tok_ok',
-        placedAt: Date.now(),
-      },
+      value: orderPlaced(orderId),
       partition: 0,
       offset: '0',
       timestamp: Date.now(),
@@ -371,19 +374,10 @@ describe('after PAYMENT_ERROR (payment-svc domain against its database and the s
 
   it("cancelled before its placement is applied: an earlier try's charge may still land, so the empty ledger is asked again once it cannot", async () => {
     const orderId = randomUUID();
-    const placed = {
-      orderId,
-      userId: customer.id,
-      items: [],
-      totalCents: 1_500,
-      currency: 'EUR',
-      paymentToken: 'tok_ok',
-      placedAt: Date.now(),
-    };
     await rolledBack(async (tx) => {
       await recordCancellation(tx, orderId, 'CUSTOMER_CANCELLED');
       const before = Date.now();
-      await chargeOrder(tx, dependencies, placed);
+      await chargeOrder(tx, dependencies, orderPlaced(orderId));
       const [payment] = await tx<{ status: string; nextAttemptAt: Date }[]>`
         select status, next_attempt_at from payments where order_id = ${orderId}`;
       expect(payment?.status).toBe('REFUND_PENDING');
