@@ -39,8 +39,6 @@ ifeq ($(filter $(STACK),native docker),)
 $(error STACK must be native or docker, not '$(STACK)')
 endif
 export SHOP_STACK := $(STACK)
-# The Compose project name (the schema compose.yaml is checked against predates `name:`).
-export COMPOSE_PROJECT_NAME := shop
 
 NODE := stack/bin/with-node
 
