@@ -3,7 +3,7 @@
 // is built on) that accepts some recipients, refuses one for good (550) and one for now (451).
 // The running service's sender never sees these rows. What each outcome leaves on its row,
 // that one batch's failure does not hold back its accepted mails, and that a server that
-// cannot be reached ends the run after one batch.
+// cannot be reached, or refuses every mail alike, ends the run after one batch.
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -160,5 +160,29 @@ describe('the mail sender', () => {
     expect(tried).toHaveLength(concurrency);
     for (const row of tried) expect(row).toMatchObject({ status: 'PENDING', due: false, lastError: expect.any(String) });
     expect(rows.filter((row) => row.attempts === 0 && row.status === 'PENDING' && row.due && row.lastError === null)).toHaveLength(2);
+  });
+
+  it('fails no mail for good when the server refuses every one alike (the sender address), and ends the run after one batch', async () => {
+    const due = await Promise.all(Array.from({ length: concurrency + 2 }, (_, i) => pendingMail(`customer${i}@example.test`)));
+    const relayDenied = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onMailFrom: (_address, _session, callback) => callback(Object.assign(new Error('relaying denied'), { responseCode: 553 })),
+    });
+    await new Promise<void>((resolve) => relayDenied.listen(0, '127.0.0.1', resolve));
+    const { port } = relayDenied.server.address() as AddressInfo;
+    const refusing = smtpMailer({ host: '127.0.0.1', port, from: 'shop@localhost', connections: concurrency });
+    try {
+      expect(await runSender(refusing)).toEqual({ retry: concurrency });
+    } finally {
+      refusing.close();
+      await new Promise<void>((resolve) => relayDenied.close(resolve));
+    }
+    const rows = [...(await rowsOf(due)).values()];
+    expect(rows.filter((row) => row.status === 'FAILED')).toEqual([]);
+    const tried = rows.filter((row) => row.attempts === 1);
+    expect(tried).toHaveLength(concurrency);
+    for (const row of tried) expect(row).toMatchObject({ status: 'PENDING', due: false, lastError: expect.stringContaining('relaying denied') });
   });
 });
