@@ -1,13 +1,14 @@
 // A hostile client against user-svc's expensive endpoints: registrations limited per client
-// address, logins limited per address and account however the account is spelled, and a
-// flood of password checks answered 503 TOO_BUSY (not starving the process) once the bounded
-// queue is full. Each client here has its own loopback address (127.x.y.z), as a user on
+// address, logins limited per address and account however the account is spelled, the
+// current-password check of PATCH /users/me limited per account and made without holding the
+// account's row, and a flood of password checks answered 503 TOO_BUSY (not starving the
+// process) once the bounded queue is full. Each client here has its own loopback address (127.x.y.z), as a user on
 // another machine would.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { callFrom, someLoopbackAddress } from '../harness/client.ts';
 import { call, expectProblem, newCustomer } from '../harness/http.ts';
-import { stackEndpoints } from '../harness/stack.ts';
+import { connectServiceDatabase, stackEndpoints } from '../harness/stack.ts';
 
 const users = stackEndpoints().userService;
 const REGISTRATIONS_PER_MINUTE = 10; // user-svc's REGISTRATION_RATE_LIMIT_MAX default
@@ -73,5 +74,45 @@ describe('login', () => {
     expect(busy.headers.get('retry-after')).toBe('1');
     // Reported, not asserted: how long a cheap request took while the flood was queued.
     console.log(`flood: ${JSON.stringify(Object.fromEntries(statuses))}; GET /users/me meanwhile in ${meanwhileMs} ms`);
+  });
+});
+
+describe('PATCH /users/me with a currentPassword (a password guess with a stolen token)', () => {
+  it(`is limited to ${LOGINS_PER_MINUTE} a minute per account; a change that needs no password is not counted`, async () => {
+    const customer = await newCustomer('guessed');
+    const me = `${users}/users/me`;
+    const guess = (currentPassword: string) => call('PATCH', me, { token: customer.token, body: { email: `taken-${randomUUID()}@example.test`, currentPassword } });
+    const statuses: number[] = [];
+    for (let i = 0; i < LOGINS_PER_MINUTE + 1; i += 1) statuses.push((await guess(`guess-${i}`)).status);
+    expect(statuses.slice(0, LOGINS_PER_MINUTE)).toEqual(Array(LOGINS_PER_MINUTE).fill(403));
+    expectProblem(await guess(customer.password), 429, 'RATE_LIMITED');
+    expect((await call('PATCH', me, { token: customer.token, body: { fullName: 'Still Allowed' } })).status).toBe(200);
+    expect((await call('GET', me, { token: customer.token })).body).toMatchObject({ email: customer.email, fullName: 'Still Allowed' });
+  });
+
+  it("is refused without waiting for the account's row: requests queued on its lock would each hold a pooled connection", async () => {
+    const customer = await newCustomer('locked');
+    const usersDb = connectServiceDatabase('users', 2);
+    try {
+      await usersDb.begin(async (tx) => {
+        await tx`select id from users where id = ${customer.id} for update`;
+        const answer = call('PATCH', `${users}/users/me`, {
+          token: customer.token,
+          body: { email: `other-${randomUUID()}@example.test`, currentPassword: 'not-the-password' },
+        });
+        let settled = false;
+        void answer.then(() => (settled = true));
+        // Until it is answered, or until user-svc waits for the row this transaction holds.
+        const waiting = async () =>
+          (await usersDb<{ n: number }[]>`
+            select count(*)::int as n from pg_stat_activity
+            where datname = 'users' and wait_event_type = 'Lock' and query ilike '%for update%'`)[0]!.n;
+        while (!settled && (await waiting()) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(settled).toBe(true);
+        expectProblem(await answer, 403, 'CURRENT_PASSWORD_WRONG');
+      });
+    } finally {
+      await usersDb.end();
+    }
   });
 });

@@ -125,7 +125,18 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
         summary: 'Change email, full name or password (email and password need currentPassword; emits user-updated)',
         security: bearerAuth,
         body: UpdateMeBody,
-        response: { 200: User, 400: Problem, 404: Problem, 409: Problem },
+        response: { 200: User, 400: Problem, 403: Problem, 404: Problem, 409: Problem, 429: Problem, 503: Problem },
+      },
+      config: {
+        // A currentPassword is a password guess as a login is: a stolen token must not try
+        // them without end. Counted per account (the token says whose), under the login limit.
+        rateLimit: {
+          max: options.loginRateLimit.max,
+          timeWindow: options.loginRateLimit.timeWindow,
+          hook: 'preHandler',
+          keyGenerator: (request) => `current-password|${request.user.id}`,
+          allowList: (request) => (request.body as { currentPassword?: string }).currentPassword === undefined,
+        },
       },
     },
     async (request) => toUser(await updateProfile(options, request.user.id, request.body)),

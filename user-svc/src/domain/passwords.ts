@@ -61,7 +61,11 @@ export class Passwords {
   }
 
   async spendVerificationTime(password: string): Promise<void> {
-    this.decoy ??= hashWith(randomBytes(16).toString('hex'));
+    // A decoy that failed to be made is made again next time, not kept as a failure for ever.
+    this.decoy ??= hashWith(randomBytes(16).toString('hex')).catch((error: unknown) => {
+      this.decoy = undefined;
+      throw error;
+    });
     const decoy = await this.decoy;
     await this.verify(password, decoy);
   }

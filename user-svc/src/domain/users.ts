@@ -99,9 +99,13 @@ export async function registerUser(
 
 /** The account a username-or-email and password belong to; one answer for every kind of mismatch. */
 export async function authenticate({ sql, passwords }: UsersDependencies, login: string, password: string): Promise<UserRow> {
-  const user = await findUserByLogin(sql, login);
-  const valid = user ? await passwords.verify(password, user.passwordHash) : (await passwords.spendVerificationTime(password), false);
-  if (!user || !valid) throw userProblems.INVALID_CREDENTIALS('The username or password is wrong.');
+  const found = await findUserByLogin(sql, login);
+  const valid = found ? await passwords.verify(password, found.passwordHash) : (await passwords.spendVerificationTime(password), false);
+  // Read again after the hash, which may have waited its turn for seconds: a logout, password
+  // change or disable committed meanwhile must show in the token (its generation), not make
+  // it a token refused at once.
+  const user = found && valid ? await findUserById(sql, found.id) : undefined;
+  if (!user || user.passwordHash !== found?.passwordHash) throw userProblems.INVALID_CREDENTIALS('The username or password is wrong.');
   if (user.disabledAt) throw commonProblems.ACCOUNT_DISABLED('This account has been disabled.');
   return user;
 }
@@ -139,6 +143,16 @@ export interface ProfileChanges {
   currentPassword?: string | undefined;
 }
 
+/** The account's password hash, once `password` is shown to be its password. */
+async function verifiedPasswordHash({ sql, passwords }: Pick<UsersDependencies, 'sql' | 'passwords'>, id: string, password: string): Promise<string> {
+  const account = await findUserById(sql, id);
+  if (!account) throw userProblems.USER_NOT_FOUND('The account of this token no longer exists.');
+  if (!(await passwords.verify(password, account.passwordHash))) {
+    throw userProblems.CURRENT_PASSWORD_WRONG('currentPassword is not the password of this account.');
+  }
+  return account.passwordHash;
+}
+
 /**
  * Changes a profile and writes `user-updated` (before and after) in the same transaction. A
  * new email or password needs the current password: a stolen token alone cannot take the
@@ -153,13 +167,17 @@ export async function updateProfile({ sql, codec, passwords }: UsersDependencies
   if (sensitive && changes.currentPassword === undefined) {
     throw userProblems.CURRENT_PASSWORD_REQUIRED('Changing the email or the password needs currentPassword.');
   }
+  // The password is checked before the transaction, not under the row's lock: a hash takes a
+  // scrypt slot for tens of milliseconds, and requests queued on a held lock would each hold a
+  // pooled connection meanwhile (ten at once took the pool from every other request).
+  const verified = sensitive ? await verifiedPasswordHash({ sql, passwords }, id, changes.currentPassword!) : undefined;
   const passwordHash = changes.password === undefined ? undefined : await passwords.hash(changes.password);
   try {
     return await sql.begin(async (tx) => {
       const before = await findUserById(tx, id, true);
       if (!before) throw userProblems.USER_NOT_FOUND('The account of this token no longer exists.');
-      if (sensitive && !(await passwords.verify(changes.currentPassword!, before.passwordHash))) {
-        throw userProblems.CURRENT_PASSWORD_WRONG('currentPassword is not the password of this account.');
+      if (verified !== undefined && before.passwordHash !== verified) {
+        throw userProblems.CURRENT_PASSWORD_WRONG('The password of this account changed meanwhile; currentPassword is not it now.');
       }
       const after = await updateUser(tx, id, {
         ...(changes.email === undefined ? {} : { email: changes.email }),
