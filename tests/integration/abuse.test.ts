@@ -81,7 +81,8 @@ describe('PATCH /users/me with a currentPassword (a password guess with a stolen
   it(`is limited to ${LOGINS_PER_MINUTE} a minute per account; a change that needs no password is not counted`, async () => {
     const customer = await newCustomer('guessed');
     const me = `${users}/users/me`;
-    const guess = (currentPassword: string) => call('PATCH', me, { token: customer.token, body: { email: `taken-${randomUUID()}@example.test`, currentPassword } });
+    const guess = (currentPassword: string) =>
+      call('PATCH', me, { token: customer.token, body: { email: `taken-${randomUUID()}@example.test`, currentPassword } });
     const statuses: number[] = [];
     for (let i = 0; i < LOGINS_PER_MINUTE + 1; i += 1) statuses.push((await guess(`guess-${i}`)).status);
     expect(statuses.slice(0, LOGINS_PER_MINUTE)).toEqual(Array(LOGINS_PER_MINUTE).fill(403));
@@ -104,9 +105,11 @@ describe('PATCH /users/me with a currentPassword (a password guess with a stolen
         void answer.then(() => (settled = true));
         // Until it is answered, or until user-svc waits for the row this transaction holds.
         const waiting = async () =>
-          (await usersDb<{ n: number }[]>`
+          (
+            await usersDb<{ n: number }[]>`
             select count(*)::int as n from pg_stat_activity
-            where datname = 'users' and wait_event_type = 'Lock' and query ilike '%for update%'`)[0]!.n;
+            where datname = 'users' and wait_event_type = 'Lock' and query ilike '%for update%'`
+          )[0]!.n;
         while (!settled && (await waiting()) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
         expect(settled).toBe(true);
         expectProblem(await answer, 403, 'CURRENT_PASSWORD_WRONG');

@@ -183,6 +183,7 @@ describe('the mail sender', () => {
     expect(rows.filter((row) => row.status === 'FAILED')).toEqual([]);
     const tried = rows.filter((row) => row.attempts === 1);
     expect(tried).toHaveLength(concurrency);
-    for (const row of tried) expect(row).toMatchObject({ status: 'PENDING', due: false, lastError: expect.stringContaining('relaying denied') });
+    for (const row of tried)
+      expect(row).toMatchObject({ status: 'PENDING', due: false, lastError: expect.stringContaining('relaying denied') });
   });
 });

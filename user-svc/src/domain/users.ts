@@ -144,7 +144,11 @@ export interface ProfileChanges {
 }
 
 /** The account's password hash, once `password` is shown to be its password. */
-async function verifiedPasswordHash({ sql, passwords }: Pick<UsersDependencies, 'sql' | 'passwords'>, id: string, password: string): Promise<string> {
+async function verifiedPasswordHash(
+  { sql, passwords }: Pick<UsersDependencies, 'sql' | 'passwords'>,
+  id: string,
+  password: string,
+): Promise<string> {
   const account = await findUserById(sql, id);
   if (!account) throw userProblems.USER_NOT_FOUND('The account of this token no longer exists.');
   if (!(await passwords.verify(password, account.passwordHash))) {
