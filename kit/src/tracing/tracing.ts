@@ -63,8 +63,9 @@ export async function inSpan<T>(
       try {
         return await work(span);
       } catch (error) {
-        span.recordException(error instanceof Error ? error : describeThrown(error));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: describeThrown(error) });
+        const described = describeThrown(error);
+        span.recordException(error instanceof Error ? error : described);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: described });
         throw error;
       } finally {
         span.end();
