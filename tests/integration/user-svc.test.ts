@@ -4,9 +4,11 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventCodec, type Sql } from '@shop/kit';
-import { adminToken, call, expectProblem, login, newCustomer, type ApiResponse } from '../harness/http.ts';
+import { adminToken, call, expectProblem, login, newCustomer, type ApiResponse, type TestUser } from '../harness/http.ts';
 import { TopicRecorder } from '../harness/kafka.ts';
 import { connectServiceDatabase, controlComponent, stackEndpoints } from '../harness/stack.ts';
+import { Passwords } from '../../user-svc/src/domain/passwords.ts';
+import { authenticate, type UserRow } from '../../user-svc/src/domain/users.ts';
 
 const endpoints = stackEndpoints();
 const users = endpoints.userService;
@@ -141,6 +143,46 @@ describe('login', () => {
     // Another account from the same client is not affected.
     const other = await newCustomer('unaffected');
     expect(await login(other.username, other.password)).toBeTruthy();
+  });
+
+  // The real hash, held at its start until the test has changed the account: a login's hash
+  // may wait its turn for seconds on a busy service, and what was committed meanwhile counts.
+  class PasswordsHeldAtVerify extends Passwords {
+    readonly reached = Promise.withResolvers<void>();
+    readonly release = Promise.withResolvers<void>();
+    override async verify(password: string, stored: string): Promise<boolean> {
+      this.reached.resolve();
+      await this.release.promise;
+      return super.verify(password, stored);
+    }
+  }
+
+  async function loginAround(customer: TestUser, meanwhile: () => Promise<void>): Promise<PromiseSettledResult<UserRow>> {
+    const passwords = new PasswordsHeldAtVerify({ concurrency: 1, queue: 1 });
+    const attempt = authenticate({ sql, passwords }, customer.username, customer.password);
+    await passwords.reached.promise;
+    await meanwhile();
+    passwords.release.resolve();
+    const [settled] = await Promise.allSettled([attempt]);
+    return settled;
+  }
+
+  it('answers with the account as it is after the password check: a logout meanwhile shows in the token generation', async () => {
+    const customer = await newCustomer('relogin');
+    const [{ tokenGeneration }] = await sql<[{ tokenGeneration: number }]>`select token_generation from users where id = ${customer.id}`;
+    const settled = await loginAround(customer, async () => {
+      expect((await call('POST', `${users}/auth/logout`, { token: customer.token })).status).toBe(204);
+    });
+    expect(settled).toMatchObject({ status: 'fulfilled', value: { id: customer.id, tokenGeneration: tokenGeneration + 1 } });
+  });
+
+  it('refuses a login whose account was disabled while its password was being checked', async () => {
+    const customer = await newCustomer('disabled-meanwhile');
+    const admin = await adminToken();
+    const settled = await loginAround(customer, async () => {
+      expect((await call('POST', `${users}/admin/users/${customer.id}/disable`, { token: admin })).status).toBe(200);
+    });
+    expect(settled).toMatchObject({ status: 'rejected', reason: { status: 403, code: 'ACCOUNT_DISABLED' } });
   });
 
   it('has bootstrapped the admin account from the environment', async () => {

@@ -98,7 +98,11 @@ export async function registerUser(
 }
 
 /** The account a username-or-email and password belong to; one answer for every kind of mismatch. */
-export async function authenticate({ sql, passwords }: UsersDependencies, login: string, password: string): Promise<UserRow> {
+export async function authenticate(
+  { sql, passwords }: Pick<UsersDependencies, 'sql' | 'passwords'>,
+  login: string,
+  password: string,
+): Promise<UserRow> {
   const found = await findUserByLogin(sql, login);
   const valid = found ? await passwords.verify(password, found.passwordHash) : (await passwords.spendVerificationTime(password), false);
   // Read again after the hash, which may have waited its turn for seconds: a logout, password
