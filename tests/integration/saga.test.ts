@@ -108,6 +108,28 @@ describe('placing orders', () => {
     expect((await ledger(first.id)).filter((c) => c.status === 'SUCCEEDED')).toHaveLength(1);
   });
 
+  it('takes product ids in any case and fields in any order: a retry serialised by another client is the same request', async () => {
+    const product = await createProduct(admin, 10, 700);
+    await placeOrder(customer, { items: [{ productId: product, quantity: 1 }] }); // once order-svc knows the product
+    const key = randomUUID();
+    const first = await postOrder(customer, { items: [{ quantity: 2, productId: product.toUpperCase() }] }, key);
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ totalCents: 1_400, items: [{ productId: product, quantity: 2, unitPriceCents: 700 }] });
+    const retry = await postOrder(customer, { items: [{ productId: product, quantity: 2 }] }, key);
+    expect({ status: retry.status, id: retry.body.id }).toEqual({ status: 202, id: first.body.id });
+    expectProblem(
+      await postOrder(customer, {
+        items: [
+          { productId: product, quantity: 1 },
+          { productId: product.toUpperCase(), quantity: 1 },
+        ],
+      }),
+      400,
+      'DUPLICATE_ITEM',
+    );
+    expect((await finalOrder(customer, first.body.id)).status).toBe('CONFIRMED');
+  });
+
   it('shows an order and its payment to its owner and admins only (404 for anyone else)', async () => {
     const product = await createProduct(admin, 10);
     const order = await placeOrder(customer, { items: [{ productId: product, quantity: 1 }] });
@@ -130,6 +152,10 @@ describe('placing orders', () => {
     expect(mine.body.items.map((o) => o.id)).toContain(order.id);
     const theirs = await call<{ items: { id: string }[] }>('GET', `${endpoints.orderService}/orders`, { token: stranger.token });
     expect(theirs.body.items).toEqual([]);
+    // Another user's order is no position in one's own listing, nor a way to learn that it exists.
+    const cursor = Buffer.from(order.id).toString('base64url');
+    expectProblem(await call('GET', `${endpoints.orderService}/orders?cursor=${cursor}`, { token: stranger.token }), 400, 'INVALID_CURSOR');
+    expect((await call('GET', `${endpoints.orderService}/orders?cursor=${cursor}`, { token: customer.token })).status).toBe(200);
   });
 
   it('answers 422 USER_UNKNOWN for a user order-svc has not heard of, and accepts a new user once registration has propagated', async () => {

@@ -84,20 +84,26 @@ export interface OrdersDependencies {
   codec: EventCodec;
 }
 
+interface RequestedLine {
+  productId: string;
+  quantity: number;
+}
+
 export interface PlaceOrder {
-  items: { productId: string; quantity: number }[];
+  items: RequestedLine[];
   paymentToken?: string | undefined;
 }
 
 /** The card token charged when a request names none: the simulator's always-succeeding one. */
 export const DEFAULT_PAYMENT_TOKEN = 'tok_ok';
 
-/** Equal for equal requests, whatever the order of the lines. */
-function requestHash(request: PlaceOrder): string {
-  const items = [...request.items].sort((a, b) => a.productId.localeCompare(b.productId));
-  return createHash('sha256')
-    .update(JSON.stringify({ items, paymentToken: request.paymentToken ?? DEFAULT_PAYMENT_TOKEN }))
-    .digest('hex');
+/**
+ * Equal for equal requests, whatever the order of the lines or of their fields, and the case
+ * of the ids: a retry serialised by another client is the same request.
+ */
+function requestHash(lines: readonly RequestedLine[], paymentToken: string): string {
+  const items = lines.map(({ productId, quantity }) => ({ productId, quantity })).sort((a, b) => a.productId.localeCompare(b.productId));
+  return createHash('sha256').update(JSON.stringify({ items, paymentToken })).digest('hex');
 }
 
 function sameRequestOrConflict(existing: OrderRow | undefined, hash: string): OrderRow {
@@ -121,8 +127,11 @@ export async function placeOrder(
   request: PlaceOrder,
   idempotencyKey: string | undefined,
 ): Promise<OrderRow> {
-  const hash = requestHash(request);
-  const productIds = request.items.map((item) => item.productId);
+  // Ids are accepted in any case; the catalog and the events have PostgreSQL's lower case.
+  const lines: RequestedLine[] = request.items.map(({ productId, quantity }) => ({ productId: productId.toLowerCase(), quantity }));
+  const paymentToken = request.paymentToken ?? DEFAULT_PAYMENT_TOKEN;
+  const hash = requestHash(lines, paymentToken);
+  const productIds = lines.map((line) => line.productId);
   if (new Set(productIds).size !== productIds.length) {
     throw orderProblems.DUPLICATE_ITEM('Each product may appear once; put the total in its quantity.');
   }
@@ -138,8 +147,8 @@ export async function placeOrder(
   const currencies = new Set(productIds.map((id) => catalog.get(id)!.currency));
   if (currencies.size > 1) throw orderProblems.CURRENCY_MISMATCH('All products of an order must be priced in one currency.');
 
-  const items = request.items
-    .map((item) => ({ ...item, unitPriceCents: catalog.get(item.productId)!.priceCents }))
+  const items = lines
+    .map((line) => ({ ...line, unitPriceCents: catalog.get(line.productId)!.priceCents }))
     .toSorted((a, b) => (a.productId < b.productId ? -1 : 1));
   const order = {
     id: randomUUID(),
@@ -147,7 +156,7 @@ export async function placeOrder(
     items,
     totalCents: items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0),
     currency: [...currencies][0]!,
-    paymentToken: request.paymentToken ?? DEFAULT_PAYMENT_TOKEN,
+    paymentToken,
     idempotencyKey: idempotencyKey ?? null,
     requestHash: hash,
   };
@@ -174,9 +183,8 @@ export async function getOrder({ sql }: OrdersDependencies, viewer: Authenticate
 }
 
 export async function listOrders({ sql }: OrdersDependencies, userId: string, limit: number, before: string | undefined) {
-  if (before !== undefined && !(await findOrder(sql, before))) {
-    throw invalidCursor();
-  }
+  // Another user's order is no position in this user's listing (nor a way to learn it exists).
+  if (before !== undefined && (await findOrder(sql, before))?.userId !== userId) throw invalidCursor();
   const rows = await ordersOfUser(sql, userId, limit + 1, before);
   return keysetPage(rows, limit, (order) => order.id);
 }

@@ -317,7 +317,11 @@ async function settleNow(tx: Transaction, dependencies: PaymentsDependencies, pa
   await settlePayment(tx, dependencies, settling, dependencies.retry.quickAttempts);
 }
 
-/** The payments of an order, for its owner or an admin; anyone else is told there are none. */
+/**
+ * The payments of an order, for its owner or an admin; 404 for anyone else. Before there is a
+ * payment this service does not know whose order it is (`order-placed` says), so everyone is
+ * answered none.
+ */
 export async function paymentsOfOrder(sql: Sql, viewer: AuthenticatedUser, orderId: string): Promise<PaymentRow[]> {
   const payment = await findPaymentOfOrder(sql, orderId);
   if (!payment) return [];
