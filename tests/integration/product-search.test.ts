@@ -107,6 +107,20 @@ describe('finding products', () => {
     expect(ids((await search({ q: `${word} nowhere${uniqueWord()}` })).items)).toEqual([]);
   });
 
+  it('splits the query into words as the indexed text was split: a number, a host, a hyphenated word', async () => {
+    const own = uniqueWord();
+    const speaker = await create({ name: `${own} Speaker 3.5`, description: 'Made by shop.example.com', priceCents: 4000 });
+    const hyphenated = await create({ name: `${own} blue-mug`, priceCents: 800 });
+    const spaced = await create({ name: `${own} Blue mug`, priceCents: 800 });
+    const found = async (q: string) => ids((await search({ q: `${own} ${q}` })).items);
+    expect(await found('3.5')).toEqual([speaker.id]);
+    expect(await found('3')).toEqual([speaker.id]);
+    expect(await found('shop.example')).toEqual([speaker.id]);
+    expect(await found('blue-mug')).toEqual([hyphenated.id, spaced.id]);
+    expect(await found('blue mu')).toEqual([hyphenated.id, spaced.id]);
+    expect(await found("it's")).toEqual([]);
+  });
+
   it('finds words with accents, in any case', async () => {
     expect(ids((await search({ q: `brûlée ${describedWord}` })).items)).toEqual([catalog.creme.id]);
     expect(ids((await search({ q: `CRÈME ${describedWord}` })).items)).toEqual([catalog.creme.id]);

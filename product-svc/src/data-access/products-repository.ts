@@ -89,7 +89,7 @@ export function listActiveProducts(sql: Sql, listing: ProductListing, limit: num
   return sql<ProductRow[]>`
     select ${productColumns(sql)} from products
     where active
-      ${filter.searchQuery === undefined ? sql`` : sql`and search_document @@ to_tsquery('simple', ${filter.searchQuery})`}
+      ${filter.searchText === undefined ? sql`` : sql`and search_document @@ search_prefix_query(${filter.searchText})`}
       ${filter.minPriceCents === undefined ? sql`` : sql`and price_cents >= ${filter.minPriceCents}`}
       ${filter.maxPriceCents === undefined ? sql`` : sql`and price_cents <= ${filter.maxPriceCents}`}
       ${filter.inStock ? sql`and stock > 0` : sql``}

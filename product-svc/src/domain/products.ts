@@ -88,8 +88,8 @@ export type ListingPosition =
 
 /** What the public listing keeps besides being active. */
 export interface ProductFilter {
-  /** A tsquery over name and description (see searchQuery). */
-  searchQuery?: string;
+  /** Words to find in the name or description, each as the start of a word. */
+  searchText?: string;
   minPriceCents?: number;
   maxPriceCents?: number;
   /** Only products with stock left. */
@@ -111,19 +111,9 @@ export interface ProductSearch {
   after?: ListingPosition | undefined;
 }
 
-// A search word: letters (with their combining marks) and digits. Everything else separates
-// words, as it does for PostgreSQL's parser of the indexed text.
-const searchWord = /[\p{L}\p{M}\p{N}]+/gu;
-
-/**
- * The tsquery of a search text: every word, as a prefix ("mu" finds "Mug"), all of them
- * required. The words hold only letters, marks and digits, so quoting them is enough to keep
- * tsquery operators out of the query; undefined when the text has no word at all.
- */
-export function searchQuery(text: string): string | undefined {
-  const words = text.match(searchWord);
-  return words ? words.map((word) => `'${word}':*`).join(' & ') : undefined;
-}
+// The words themselves are found by the database (search_prefix_query in
+// migrations/004.do.search-query.sql), by the parser that indexed the products.
+const letterOrDigit = /[\p{L}\p{N}]/u;
 
 /** One page of the active catalog, filtered and sorted; `last` is where the next page starts. */
 export async function listProducts(
@@ -136,9 +126,8 @@ export async function listProducts(
   }
   const filter: ProductFilter = { inStock: search.inStock ?? false };
   if (text !== undefined) {
-    const query = searchQuery(text);
-    if (query === undefined) throw productProblems.INVALID_SEARCH_QUERY('q must contain at least one letter or digit.');
-    filter.searchQuery = query;
+    if (!letterOrDigit.test(text)) throw productProblems.INVALID_SEARCH_QUERY('q must contain at least one letter or digit.');
+    filter.searchText = text;
   }
   if (minPriceCents !== undefined) filter.minPriceCents = minPriceCents;
   if (maxPriceCents !== undefined) filter.maxPriceCents = maxPriceCents;
