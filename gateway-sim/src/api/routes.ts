@@ -37,7 +37,7 @@ export async function gatewayRoutes(app: HttpApp, { sql, settings }: { sql: Sql;
         tags: ['refunds'],
         summary: 'Refund a charge in full, at most once (201 new, 200 replayed; 409 refused; 503 try again)',
         body: RefundBody,
-        response: { 200: Refund, 201: Refund, 404: Problem, 409: Problem, 422: Problem, 503: Problem },
+        response: { 200: Refund, 201: Refund, 400: Problem, 404: Problem, 409: Problem, 422: Problem, 503: Problem },
       },
     },
     async (request, reply) => {

@@ -12,7 +12,41 @@ import { authentication, type PublicKeyResolver } from './auth.ts';
 import { health, type ReadinessCheck } from './health.ts';
 import { metrics } from './metrics.ts';
 import { UUID_PATTERN } from '../uuid.ts';
-import { installProblemHandlers, problemOf, sendProblem, writeClientErrorProblem } from './problem.ts';
+import { installProblemHandlers, PROBLEM_MEDIA_TYPE, problemOf, sendProblem, writeClientErrorProblem } from './problem.ts';
+
+interface OpenApiDocument {
+  paths?: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: { required?: boolean; schema?: { default?: unknown } }[];
+        responses?: Record<string, { content?: Record<string, { schema?: { description?: string } }> }>;
+      }
+    >
+  >;
+}
+
+/**
+ * The generated document as the service answers: a query parameter with a default is optional
+ * (validation fills it in; @fastify/swagger files it as required, being in the schema's
+ * `required`), and a problem is sent as application/problem+json, not as the
+ * application/json every response schema is filed under.
+ */
+export function documentAsServed<Document extends OpenApiDocument>(document: Document): Document {
+  for (const operations of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(operations)) {
+      for (const parameter of operation.parameters ?? []) {
+        if (parameter.schema?.default !== undefined) parameter.required = false;
+      }
+      for (const response of Object.values(operation.responses ?? {})) {
+        const json = response.content?.['application/json'];
+        if (json?.schema?.description === PROBLEM_MEDIA_TYPE) response.content = { [PROBLEM_MEDIA_TYPE]: json };
+      }
+    }
+  }
+  return document;
+}
 
 /** A Fastify instance whose routes take their request and reply types from TypeBox schemas. */
 export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -155,6 +189,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       info: { title: options.service, version: options.version, description: options.description },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
+    transformObject: (generated) =>
+      'openapiObject' in generated
+        ? documentAsServed(generated.openapiObject as OpenApiDocument & typeof generated.openapiObject)
+        : generated.swaggerObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(metrics, { service: options.service });

@@ -3,6 +3,9 @@ import { Type, type Static } from 'typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyFailure } from '../consumer/failures.ts';
 
+/** The media type every problem is sent as. */
+export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
 /** RFC 9457 problem details, with a stable machine-readable `code` (the contract's error surface). */
 export const Problem = Type.Object(
   {
@@ -14,7 +17,7 @@ export const Problem = Type.Object(
     instance: Type.Optional(Type.String()),
     requestId: Type.Optional(Type.String()),
   },
-  { $id: 'Problem', description: 'application/problem+json' },
+  { $id: 'Problem', description: PROBLEM_MEDIA_TYPE },
 );
 export type Problem = Static<typeof Problem>;
 
@@ -170,7 +173,7 @@ export function problemOf(
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
-  return reply.code(problem.status).headers(headers).type('application/problem+json').send(problem);
+  return reply.code(problem.status).headers(headers).type(PROBLEM_MEDIA_TYPE).send(problem);
 }
 
 /**

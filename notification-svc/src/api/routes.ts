@@ -45,7 +45,7 @@ export async function notificationRoutes(app: HttpApp, { sql }: { sql: Sql }): P
         summary: 'One of your notifications, by the id of its event',
         security: secured,
         params: NotificationParams,
-        response: { 200: Notification, 404: Problem },
+        response: { 200: Notification, 400: Problem, 404: Problem },
       },
     },
     async (request) => toNotification(await getNotification(sql, request.user.id, request.params.id)),

@@ -45,7 +45,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
         summary: 'An order (its owner or an admin)',
         security: bearerAuth,
         params: OrderParams,
-        response: { 200: Order, 404: Problem },
+        response: { 200: Order, 400: Problem, 404: Problem },
       },
     },
     async (request) => toOrder(await getOrder(dependencies, request.user, request.params.id)),
@@ -79,7 +79,7 @@ export async function orderRoutes(app: HttpApp, dependencies: OrdersDependencies
           'Cancel an order, PENDING or CONFIRMED (its owner: CUSTOMER_CANCELLED; an admin: ADMIN_CANCELLED); refund and stock release follow (emits order-cancelled)',
         security: bearerAuth,
         params: OrderParams,
-        response: { 202: Order, 404: Problem, 409: Problem },
+        response: { 202: Order, 400: Problem, 404: Problem, 409: Problem },
       },
     },
     async (request, reply) => {

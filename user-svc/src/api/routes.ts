@@ -169,7 +169,7 @@ export async function userRoutes(app: HttpApp, options: UserRoutesOptions): Prom
         summary: 'Disable an account: its tokens and new orders are refused from then on (admin; emits user-updated)',
         security: adminAuth,
         params: UserParams,
-        response: { 200: User, 404: Problem, 409: Problem },
+        response: { 200: User, 400: Problem, 404: Problem, 409: Problem },
       },
     },
     async (request) => toUser(await disableAccount(options, request.user, request.params.id)),
