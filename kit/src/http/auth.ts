@@ -47,8 +47,8 @@ export const adminAuth = [{ bearer: ['admin'] }];
 export type PublicKeyResolver = (kid: string) => Promise<string | undefined>;
 
 const KEY_TTL_MS = 10 * 60_000;
-/** At most one JWKS fetch this often for a kid that is not cached, whatever kids the tokens make up. */
-const UNKNOWN_KID_FETCH_INTERVAL_MS = 5_000;
+/** At most one JWKS fetch this often, whatever kids the tokens make up and however often a fetch fails. */
+const FETCH_INTERVAL_MS = 5_000;
 
 /**
  * Public keys from user-svc's JWKS endpoint. Each fetch reads the whole key set and caches
@@ -95,18 +95,18 @@ export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
     return fetching;
   };
 
+  const mayFetch = () => Date.now() - lastFetchStarted >= FETCH_INTERVAL_MS;
+
   return async (kid) => {
-    const due = pems.has(kid)
-      ? Date.now() - fetchedAt > KEY_TTL_MS
-      : fetching !== undefined || Date.now() - lastFetchStarted >= UNKNOWN_KID_FETCH_INTERVAL_MS;
-    if (due) {
-      try {
-        await refresh();
-      } catch (error) {
-        // user-svc unreachable: a key already known keeps verifying; an unknown one cannot.
-        if (!pems.has(kid)) throw error;
-      }
+    const known = pems.get(kid);
+    if (known !== undefined) {
+      // Answered at once: an old key set is read again behind the request, not in front of
+      // it, so that requests do not wait on user-svc (5 s each while it hangs) to learn
+      // what they already know; a failed read is tried again at most every 5 s.
+      if (Date.now() - fetchedAt > KEY_TTL_MS && fetching === undefined && mayFetch()) refresh().catch(() => {});
+      return known;
     }
+    if (fetching !== undefined || mayFetch()) await refresh();
     return pems.get(kid);
   };
 }

@@ -1,0 +1,74 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { jwksKeyResolver } from './auth.ts';
+
+const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'ES256' }] });
+
+/** A stand-in for user-svc's JWKS endpoint on loopback, answering each request as `answer` says when it arrives. */
+async function jwksServer() {
+  const requests: { response: ServerResponse }[] = [];
+  const server = {
+    answer: 'jwks' as 'jwks' | 'error' | 'hold',
+    requests,
+    url: '',
+    close: () => {
+      http.closeAllConnections();
+      return new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+  const http = createServer((_request: IncomingMessage, response: ServerResponse) => {
+    requests.push({ response });
+    if (server.answer === 'jwks') response.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+    if (server.answer === 'error') response.writeHead(500).end();
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  server.url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return server;
+}
+
+describe('jwksKeyResolver', () => {
+  let server: Awaited<ReturnType<typeof jwksServer>>;
+  beforeEach(async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-07T10:00:00Z') });
+    server = await jwksServer();
+  });
+  afterEach(async () => {
+    await server.close();
+    vi.useRealTimers();
+  });
+
+  it('answers a known key at once when its key set is old, and reads the set again behind the request', async () => {
+    const resolve = jwksKeyResolver(server.url);
+    expect(await resolve('k1')).toContain('BEGIN PUBLIC KEY');
+    expect(server.requests).toHaveLength(1);
+
+    vi.setSystemTime(Date.now() + 11 * 60_000);
+    server.answer = 'hold';
+    // user-svc hangs: the key is still answered while the read behind it waits.
+    expect(await resolve('k1')).toContain('BEGIN PUBLIC KEY');
+    await vi.waitUntil(() => server.requests.length === 2);
+    expect(server.requests[1]!.response.writableEnded).toBe(false);
+    // Requests meanwhile share that read rather than starting their own.
+    expect(await resolve('k1')).toContain('BEGIN PUBLIC KEY');
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('tries a failed read again at most every 5 s, while known keys keep verifying and unknown ones are refused', async () => {
+    const resolve = jwksKeyResolver(server.url);
+    await resolve('k1');
+    vi.setSystemTime(Date.now() + 11 * 60_000);
+    server.answer = 'error';
+    expect(await resolve('k1')).toContain('BEGIN PUBLIC KEY');
+    await vi.waitUntil(() => server.requests.length === 2);
+    for (let i = 0; i < 20; i++) expect(await resolve('k1')).toContain('BEGIN PUBLIC KEY');
+    await expect(resolve('unknown')).resolves.toBeUndefined();
+    expect(server.requests).toHaveLength(2);
+
+    vi.setSystemTime(Date.now() + 5_000);
+    await expect(resolve('unknown')).rejects.toMatchObject({ status: 503, code: 'AUTH_UNAVAILABLE' });
+    expect(server.requests).toHaveLength(3);
+  });
+});
