@@ -159,11 +159,14 @@ export function problemOf(
     code = 'BAD_REQUEST';
     detail = error.message;
   } else if (classifyFailure(error) === 'infrastructure') {
-    // The database (or another dependency) is down or restarting: nothing was done, and the
-    // same request may well succeed in a moment, which a 500 would not tell the client.
+    // The database (or another dependency) is down or restarting, and the same request may
+    // well succeed in a moment, which a 500 would not tell the client. Nothing was done,
+    // unless the connection broke while the database committed: then the client cannot be
+    // told either way, and an order's Idempotency-Key is what makes its retry safe.
     status = 503;
     code = 'SERVICE_UNAVAILABLE';
-    detail = 'A dependency of this service is unavailable; nothing was changed. Retry in a moment.';
+    detail =
+      'A dependency of this service is unavailable; the request was not carried out, unless the connection broke as it committed. Retry in a moment (an order with the same Idempotency-Key is placed once).';
     headers = { 'retry-after': '1' };
   }
   return {
