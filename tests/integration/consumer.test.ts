@@ -23,6 +23,8 @@ const testSettings = {
   partitionsConsumedConcurrently: 3,
   batchSize: 100,
   commitIntervalMs: 1_000,
+  // The shortest the broker allows, so that a handler can outlast it in a test of seconds.
+  sessionTimeoutMs: 6_000,
 };
 const codec = new EventCodec(endpoints.registryUrl);
 const kafka = new Kafka({ clientId: 'consumer-test', brokers: endpoints.kafkaBrokers, logLevel: logLevel.ERROR });
@@ -304,6 +306,24 @@ describe('the consumer', () => {
     const letters = lettersOfThisGroup(deadLetters.records).filter((r) => r.key === key);
     expect(letters.map((r) => r.headers['id'])).toEqual([failingId]);
     expect((await batchOutcomes()).failed).toBeGreaterThan(afterGood.failed);
+  });
+
+  it('stays in its group while a handler outlasts the session, and applies that event once', async () => {
+    const members = async () => (await kafkaAdmin.describeGroups([group])).groups[0]!.members.map((member) => member.memberId);
+    const before = await members();
+    expect(before).toHaveLength(1);
+    let open!: () => void;
+    gate = { reached: false, opened: new Promise((resolve) => (open = resolve)) };
+    const key = randomUUID();
+    const username = `gate-${key.slice(0, 8)}`;
+    await sendEvent(key, registration(username));
+    await waitUntil('the consumer to wait in the gate', () => Promise.resolve(gate!.reached));
+    await new Promise((resolve) => setTimeout(resolve, testSettings.sessionTimeoutMs + 4_000));
+    open();
+    gate = undefined;
+    await waitUntil('the gated event to be applied', async () => (await appliedCount(username)) === 1);
+    expect(await members()).toEqual(before);
+    expect(await appliedCount(username)).toBe(1);
   });
 
   it('applies the batches of partitions fetched together in one transaction; if it fails, each partition on its own', async () => {

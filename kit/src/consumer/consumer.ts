@@ -91,6 +91,8 @@ export interface ConsumerSettings {
    * one transaction and one offset commit for more events; an idle one is not woken more often.
    */
   fetchFillWaitMs?: number | undefined;
+  /** How long the group waits for a heartbeat before it drops the member (unset: kafkajs's 30 s). */
+  sessionTimeoutMs?: number | undefined;
 }
 
 export interface EventConsumerOptions {
@@ -146,6 +148,8 @@ interface Traced {
 
 /** How long a consumer that could not start, or crashed beyond KafkaJS's own restarts, waits to try again. */
 const RESTART_DELAY_MS = 5_000;
+/** How often a batch in hand asks for a heartbeat; kafkajs sends one per heartbeat interval (3 s). */
+const KEEP_ALIVE_CHECK_MS = 1_000;
 
 const keyOf = ({ message }: Delivery) => message.key?.toString() ?? '';
 
@@ -190,6 +194,8 @@ export class EventConsumer {
   private readonly producer: Producer;
   private readonly stopping = new AbortController();
   private joined = false;
+  private batchesInHand = 0;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
   private readonly outcomes: Counter<'topic' | 'outcome'>;
   private readonly retries: Counter<'topic' | 'cause'>;
   private readonly batches: Counter<'topic' | 'outcome'>;
@@ -212,6 +218,7 @@ export class EventConsumer {
       ...(options.settings.fetchMaxWaitMs === undefined ? {} : { maxWaitTimeInMs: options.settings.fetchMaxWaitMs }),
       // patches/kafkajs+2.2.4.patch: kafkajs has no such setting of its own.
       fillWaitInMs: options.settings.fetchFillWaitMs ?? 0,
+      ...(options.settings.sessionTimeoutMs === undefined ? {} : { sessionTimeout: options.settings.sessionTimeoutMs }),
       // Retries of the consumer's own protocol calls; message failures are handled here.
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
@@ -331,6 +338,36 @@ export class EventConsumer {
    * partitions that arrive with it.
    */
   private async consumeBatch(payload: EachBatchPayload): Promise<void> {
+    const stopKeepingAlive = this.keepAlive(() => payload.heartbeat());
+    try {
+      await this.consumeParts(payload);
+    } finally {
+      stopKeepingAlive();
+    }
+  }
+
+  /**
+   * Heartbeats while any batch is being applied. kafkajs sends none of its own, and a part's
+   * transaction can outlast the session (a fetch's partitions share one: twelve partitions'
+   * hundred charges each against a slow gateway, or a registry that does not answer): the
+   * group would drop the member, its commit would fail, and the batch be applied again, all
+   * of it skipped as duplicates. kafkajs sends at most one per heartbeat interval however
+   * often it is asked; a failed one (a rebalance under way) is left to the heartbeat after the
+   * part, which makes the runner rejoin.
+   */
+  private keepAlive(heartbeat: () => Promise<void>): () => void {
+    this.batchesInHand += 1;
+    this.keepAliveTimer ??= setInterval(() => void heartbeat().catch(() => undefined), KEEP_ALIVE_CHECK_MS);
+    return () => {
+      this.batchesInHand -= 1;
+      if (this.batchesInHand === 0) {
+        clearInterval(this.keepAliveTimer);
+        this.keepAliveTimer = undefined;
+      }
+    };
+  }
+
+  private async consumeParts(payload: EachBatchPayload): Promise<void> {
     const { topic, partition, messages } = payload.batch;
     const heartbeat = () => payload.heartbeat();
     const size = this.options.settings.batchSize;
