@@ -33,9 +33,16 @@ export interface StepResult {
    * with the day): transactions committed and statements run (BEGIN and COMMIT included: each
    * is a round trip) per order in each service's database, and records
    * written per order to each topic, from the step's start until its orders are confirmed and its mails sent, divided by
-   * the orders the step placed (warm-up included).
+   * the orders the step placed (warm-up included). `offsetCommits`: the records the consumers'
+   * offset commits wrote to `__consumer_offsets` (one per partition per commit); absent in runs
+   * from before it was counted.
    */
-  perOrder?: { transactions: Record<string, number>; roundTrips: Record<string, number>; records: Record<string, number> };
+  perOrder?: {
+    transactions: Record<string, number>;
+    roundTrips: Record<string, number>;
+    records: Record<string, number>;
+    offsetCommits?: Record<string, number>;
+  };
   resources: Record<string, { cpuPercent: number; memoryMb: number }>;
   /** PostgreSQL's CPU by kind of process (see postgresProcessKind), % of one core; absent in runs from before it was measured. */
   postgresByKind?: Record<string, number>;
@@ -187,14 +194,14 @@ function workPerOrderSection(steps: StepResult[]): string[] {
   return [
     '## Work per order',
     '',
-    "Counted from the step's start until its orders are confirmed and its mails sent, and divided by the orders it placed: round trips to each service's database (statements, from `pg_stat_statements`, BEGIN and COMMIT included), transactions committed in all of them (`pg_stat_database`, a statement outside a transaction counting as one) and records written to all topics. Past saturation the drain may end before the last orders are through.",
+    "Counted from the step's start until its orders are confirmed and its mails sent, and divided by the orders it placed: round trips to each service's database (statements, from `pg_stat_statements`, BEGIN and COMMIT included), transactions committed in all of them (`pg_stat_database`, a statement outside a transaction counting as one) and records written to all topics, and apart from those the records the consumers' offset commits wrote to `__consumer_offsets` (one per partition committed). Past saturation the drain may end before the last orders are through.",
     '',
-    `| offered/s | round trips | ${databases.join(' | ')} | transactions | records |`,
-    `|---|---|${databases.map(() => '---').join('|')}|---|---|`,
+    `| offered/s | round trips | ${databases.join(' | ')} | transactions | records | offset commit records |`,
+    `|---|---|${databases.map(() => '---').join('|')}|---|---|---|`,
     ...counted.map(({ offeredPerSecond, perOrder }) => {
-      const { roundTrips, transactions, records } = perOrder!;
+      const { roundTrips, transactions, records, offsetCommits } = perOrder!;
       const roundTripsCounted = Object.keys(roundTrips).length > 0;
-      return `| ${offeredPerSecond} | ${roundTripsCounted ? counts(total(roundTrips)) : '–'} | ${databases.map((d) => counts(roundTrips[d])).join(' | ')} | ${counts(total(transactions))} | ${counts(total(records))} |`;
+      return `| ${offeredPerSecond} | ${roundTripsCounted ? counts(total(roundTrips)) : '–'} | ${databases.map((d) => counts(roundTrips[d])).join(' | ')} | ${counts(total(transactions))} | ${counts(total(records))} | ${offsetCommits ? counts(total(offsetCommits)) : '–'} |`;
     }),
     '',
   ];

@@ -108,6 +108,8 @@ interface WorkCounters {
   /** Statements with BEGIN and COMMIT; empty when the cluster was started without pg_stat_statements (before it was configured). */
   roundTrips: Map<string, number>;
   records: Map<string, number>;
+  /** Records in `__consumer_offsets`: one per partition of each offset commit. */
+  offsetCommits: Map<string, number>;
 }
 
 /** Transactions committed and round trips (statements) in each service's database, and records in each topic, so far. */
@@ -131,10 +133,12 @@ async function workCounters(superuser: Sql, kafkaAdmin: Admin): Promise<WorkCoun
       offsets.reduce((sum, { high }) => sum + Number(high), 0),
     );
   }
+  const commits = await kafkaAdmin.fetchTopicOffsets('__consumer_offsets');
   return {
     transactions: new Map(rows.map((row) => [row.datname, Number(row.xactCommit)])),
     roundTrips: new Map(statements.map((row) => [row.datname, Number(row.roundTrips)])),
     records,
+    offsetCommits: new Map([['__consumer_offsets', commits.reduce((sum, { high }) => sum + Number(high), 0)]]),
   };
 }
 
@@ -145,6 +149,7 @@ function perOrder(before: WorkCounters, after: WorkCounters, orderCount: number)
     transactions: divide(before.transactions, after.transactions),
     roundTrips: divide(before.roundTrips, after.roundTrips),
     records: divide(before.records, after.records),
+    offsetCommits: divide(before.offsetCommits, after.offsetCommits),
   };
 }
 
@@ -473,7 +478,7 @@ async function main(): Promise<void> {
         .reduce((a, b) => a + b, 0)
         .toFixed(1);
     log(
-      `${rate}/s: per order, ${sum(work.roundTrips)} round trips to PostgreSQL (${JSON.stringify(work.roundTrips)}), ${sum(work.transactions)} transactions, ${sum(work.records)} records`,
+      `${rate}/s: per order, ${sum(work.roundTrips)} round trips to PostgreSQL (${JSON.stringify(work.roundTrips)}), ${sum(work.transactions)} transactions, ${sum(work.records)} records, ${sum(work.offsetCommits)} offset commit records`,
     );
     log(
       `${rate}/s: placed → CONFIRMED p50 by second of the step, ms: ${confirmedP50BySecond.map((p) => (p === null ? '–' : Math.round(p))).join(' ')}`,
