@@ -245,7 +245,9 @@ manifest() {
   node "$ROOT/stack/bin/manifest.ts" "$@" || die "stack/bin/manifest.ts $* failed"
 }
 
-# Install the workspace's npm packages when package-lock.json changed since the last install.
+# Install the workspace's npm packages when package-lock.json or a patch of patches/ (applied
+# by npm ci's postinstall, and changed on its own more often than the lock) changed since the
+# last install.
 ensure_node_modules() {
   ensure_node
   local stamp="$ROOT/node_modules/.install-stamp"
@@ -254,7 +256,7 @@ ensure_node_modules() {
   # the other writes: the second waits for the first, then finds the stamp current.
   (
     flock 9
-    if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
+    if [ ! -f "$stamp" ] || [ -n "$(find "$ROOT/package-lock.json" "$ROOT/patches" -newer "$stamp" -print -quit)" ]; then
       say "installing npm packages (npm ci)..."
       (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
       touch "$stamp"
