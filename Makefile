@@ -27,14 +27,17 @@
 #   make soak [DURATION=30m] [RATE=5]     order load with idle gaps on the native stack (orders/s); reports whether memory,
 #                                         outbox/processed_events rows, WAL and consumer lag stay flat (tests/soak/results)
 #
-# STACK=native|docker chooses the stack; by default Docker Compose when a Docker engine
-# answers, the native stack otherwise.
+# STACK=native|docker chooses the stack; by default the one `make up` last started here
+# (until `make clean`), else Docker Compose when a Docker engine answers, else the native one.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-STACK ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo native)
+# Recorded by `make up`, so that down, status, logs and clean act on the stack it started,
+# whether or not Docker answers meanwhile.
+STACK_RECORD := .stack/stack
+STACK ?= $(shell cat $(STACK_RECORD) 2>/dev/null || { docker info >/dev/null 2>&1 && echo docker || echo native; })
 ifeq ($(filter $(STACK),native docker),)
 $(error STACK must be native or docker, not '$(STACK)')
 endif
@@ -49,6 +52,7 @@ help:
 	@sed -n '/^#/!q; s/^# \{0,1\}//; p' Makefile
 
 up:
+	@mkdir -p .stack && echo $(STACK) >$(STACK_RECORD)
 ifeq ($(STACK),docker)
 	docker compose up --build --detach --wait
 else
@@ -83,6 +87,7 @@ ifeq ($(STACK),docker)
 else
 	stack/bin/native clean
 endif
+	@rm -f $(STACK_RECORD)
 
 # Static checks and unit tests first (fast, no stack), then the stack, then the tests
 # that talk to it, then one round of faults under load (the short chaos run).

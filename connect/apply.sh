@@ -6,8 +6,8 @@
 # Used by the native stack (stack/bin/native) and by compose's init jobs, so both get the
 # same topics and the same connector configuration.
 #
-#   apply.sh topics       needs KAFKA_TOPICS_CMD (a kafka-topics command) and KAFKA_BROKERS; to
-#                         change the configs of topics that exist, KAFKA_CONFIGS_CMD (kafka-configs)
+#   apply.sh topics       needs KAFKA_TOPICS_CMD (the path of a kafka-topics command) and KAFKA_BROKERS; to
+#                         change the configs of topics that exist, KAFKA_CONFIGS_CMD (the path of kafka-configs)
 #   apply.sh connectors   needs CONNECT_URL, and the outbox databases: OUTBOX_DATABASES
 #                         (space-separated; compose.yaml sets it, its image has no Node), or
 #                         else the service manifest, read with Node 22.18+ from PATH;
@@ -27,9 +27,8 @@ topics() {
   : "${KAFKA_TOPICS_CMD:?set KAFKA_TOPICS_CMD to a kafka-topics command}" "${KAFKA_BROKERS:?}"
   local described name partitions configs current created=0 grown=0
   # One describe lists every topic with its partition count (each kafka-topics call is a JVM
-  # start). Word splitting of KAFKA_TOPICS_CMD is intended: a command with its arguments.
-  # shellcheck disable=SC2086
-  described="$($KAFKA_TOPICS_CMD --bootstrap-server "$KAFKA_BROKERS" --describe --exclude-internal)"
+  # start).
+  described="$("$KAFKA_TOPICS_CMD" --bootstrap-server "$KAFKA_BROKERS" --describe --exclude-internal)"
   local -A partitions_of=()
   while read -r name partitions; do partitions_of[$name]=$partitions; done < <(
     awk '/^Topic:/ { for (i = 1; i < NF; i++) if ($i == "PartitionCount:") print $2, $(i + 1) }' <<<"$described"
@@ -43,8 +42,7 @@ topics() {
       # A count raised in topics.conf reaches a topic that exists: safe here, as no handler
       # relies on a key staying in its partition across the change (docs/beyond-one-machine.md).
       if [ "$current" -lt "$partitions" ]; then
-        # shellcheck disable=SC2086
-        $KAFKA_TOPICS_CMD --bootstrap-server "$KAFKA_BROKERS" --alter --topic "$name" --partitions "$partitions" >/dev/null
+        "$KAFKA_TOPICS_CMD" --bootstrap-server "$KAFKA_BROKERS" --alter --topic "$name" --partitions "$partitions" >/dev/null
         echo "topic $name: $current → $partitions partitions"
         grown=$((grown + 1))
       elif [ "$current" -gt "$partitions" ]; then
@@ -56,8 +54,7 @@ topics() {
       --partitions "$partitions" --replication-factor 1)
     local cfg
     for cfg in ${configs//,/ }; do args+=(--config "$cfg"); done
-    # shellcheck disable=SC2086
-    $KAFKA_TOPICS_CMD "${args[@]}" >/dev/null
+    "$KAFKA_TOPICS_CMD" "${args[@]}" >/dev/null
     echo "created topic $name ($partitions partitions${configs:+, $configs})"
     created=$((created + 1))
   done <"$here/topics.conf"
@@ -71,8 +68,7 @@ topics() {
 configure_existing() {
   : "${KAFKA_CONFIGS_CMD:?set KAFKA_CONFIGS_CMD to a kafka-configs command}"
   local described entry name configs cfg changed=0
-  # shellcheck disable=SC2086
-  described="$($KAFKA_CONFIGS_CMD --bootstrap-server "$KAFKA_BROKERS" --entity-type topics --describe)"
+  described="$("$KAFKA_CONFIGS_CMD" --bootstrap-server "$KAFKA_BROKERS" --entity-type topics --describe)"
   for entry in "$@"; do
     name="${entry%%=*}" configs="${entry#*=}"
     local current
@@ -82,8 +78,7 @@ configure_existing() {
       grep -qF " $cfg " <<<"$current " || missing+=("$cfg")
     done
     [ ${#missing[@]} -eq 0 ] && continue
-    # shellcheck disable=SC2086
-    $KAFKA_CONFIGS_CMD --bootstrap-server "$KAFKA_BROKERS" --entity-type topics --entity-name "$name" \
+    "$KAFKA_CONFIGS_CMD" --bootstrap-server "$KAFKA_BROKERS" --entity-type topics --entity-name "$name" \
       --alter --add-config "$(IFS=,; echo "${missing[*]}")" >/dev/null
     echo "changed topic $name: ${missing[*]}"
     changed=$((changed + 1))

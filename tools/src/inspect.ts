@@ -101,7 +101,7 @@ export async function runCommand(name: string, command: () => Promise<number | v
       code = 2;
     } else {
       const where =
-        error instanceof Error && /KafkaJS|ECONNREFUSED|broker/i.test(`${error.name} ${message}`)
+        error instanceof Error && /KafkaJS|ECONNREFUSED|broker/i.test(`${error.name} ${message}`) && !message.includes('make status')
           ? ` (Kafka at ${process.env['KAFKA_BROKERS'] ?? '?'}; is the stack up? make status)`
           : '';
       process.stderr.write(`${name}: ${message}${where}\n`);

@@ -5,6 +5,7 @@
 // `in kafka` span is the record's time in Kafka; `process` is the consumer's work.
 import { UUID_PATTERN } from '@shop/kit';
 import { UsageError } from './options.ts';
+import { fetchFrom } from './http.ts';
 import { runCommand, writeLine } from './inspect.ts';
 import { causalOrder, type ZipkinSpan } from './spans.ts';
 
@@ -15,7 +16,7 @@ await runCommand('trace', async () => {
   if (!order || !UUID_PATTERN.test(order)) throw new UsageError('usage: make trace ORDER=<order id>');
   const zipkin = process.env['ZIPKIN_URL'] ?? 'http://127.0.0.1:9411';
   const query = new URLSearchParams({ annotationQuery: `shop.order_id=${order}`, lookback: String(7 * 24 * 3_600_000), limit: '20' });
-  const response = await fetch(`${zipkin}/api/v2/traces?${query.toString()}`, { signal: AbortSignal.timeout(10_000) });
+  const response = await fetchFrom('Zipkin', `${zipkin}/api/v2/traces?${query.toString()}`);
   if (!response.ok) throw new Error(`Zipkin answered ${response.status}: ${await response.text()}`);
   const traces = ((await response.json()) as ZipkinSpan[][]).sort((a, b) => (a[0]?.timestamp ?? 0) - (b[0]?.timestamp ?? 0));
   if (traces.length === 0) {
