@@ -23,8 +23,9 @@ const testSettings = {
   partitionsConsumedConcurrently: 3,
   batchSize: 100,
   commitIntervalMs: 1_000,
-  // The shortest the broker allows, so that a handler can outlast it in a test of seconds.
-  sessionTimeoutMs: 6_000,
+  // Short, so that a handler can outlast it in a test of seconds; twice an idle fetch's wait
+  // (5 s, after which kafkajs heartbeats), so that an idle member is not dropped meanwhile.
+  sessionTimeoutMs: 10_000,
 };
 const codec = new EventCodec(endpoints.registryUrl);
 const kafka = new Kafka({ clientId: 'consumer-test', brokers: endpoints.kafkaBrokers, logLevel: logLevel.ERROR });
