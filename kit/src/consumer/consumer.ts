@@ -150,6 +150,8 @@ interface Traced {
 const RESTART_DELAY_MS = 5_000;
 /** How often a batch in hand asks for a heartbeat; kafkajs sends one per heartbeat interval (3 s). */
 const KEEP_ALIVE_CHECK_MS = 1_000;
+/** The longest a batch keeps its member in the group by those heartbeats: Kafka's max.poll.interval.ms default. */
+const MAX_BATCH_IN_HAND_MS = 300_000;
 
 const keyOf = ({ message }: Delivery) => message.key?.toString() ?? '';
 
@@ -194,7 +196,7 @@ export class EventConsumer {
   private readonly producer: Producer;
   private readonly stopping = new AbortController();
   private joined = false;
-  private batchesInHand = 0;
+  private readonly batchesInHand = new Set<{ since: number }>();
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private readonly outcomes: Counter<'topic' | 'outcome'>;
   private readonly retries: Counter<'topic' | 'cause'>;
@@ -356,11 +358,18 @@ export class EventConsumer {
    * part, which makes the runner rejoin.
    */
   private keepAlive(heartbeat: () => Promise<void>): () => void {
-    this.batchesInHand += 1;
-    this.keepAliveTimer ??= setInterval(() => void heartbeat().catch(() => undefined), KEEP_ALIVE_CHECK_MS);
+    const batch = { since: performance.now() };
+    this.batchesInHand.add(batch);
+    this.keepAliveTimer ??= setInterval(() => {
+      // Not for ever: a batch held past MAX_BATCH_IN_HAND_MS (a lock that is never released)
+      // lets the group hand its partitions to another member, as max.poll.interval.ms does
+      // in Kafka's own client.
+      const oldest = Math.min(...[...this.batchesInHand].map(({ since }) => since));
+      if (performance.now() - oldest < MAX_BATCH_IN_HAND_MS) void heartbeat().catch(() => undefined);
+    }, KEEP_ALIVE_CHECK_MS);
     return () => {
-      this.batchesInHand -= 1;
-      if (this.batchesInHand === 0) {
+      this.batchesInHand.delete(batch);
+      if (this.batchesInHand.size === 0) {
         clearInterval(this.keepAliveTimer);
         this.keepAliveTimer = undefined;
       }

@@ -62,7 +62,9 @@ describe('jwksKeyResolver', () => {
     vi.setSystemTime(Date.now() + 11 * 60_000);
     server.answer = 'error';
     expect(await resolve('k1')).toContain('BEGIN PUBLIC KEY');
-    await vi.waitUntil(() => server.requests.length === 2);
+    await vi.waitUntil(() => server.requests.length === 2 && server.requests[1]!.response.writableFinished);
+    // Time for the resolver to take the answer in (a real wait: only Date is faked).
+    await new Promise((resolve) => setTimeout(resolve, 200));
     for (let i = 0; i < 20; i++) expect(await resolve('k1')).toContain('BEGIN PUBLIC KEY');
     await expect(resolve('unknown')).resolves.toBeUndefined();
     expect(server.requests).toHaveLength(2);
