@@ -33,7 +33,7 @@ interface OpenApiDocument {
  * `required`), and a problem is sent as application/problem+json, not as the
  * application/json every response schema is filed under.
  */
-export function documentAsServed<Document extends OpenApiDocument>(document: Document): Document {
+function documentAsServed<Document extends OpenApiDocument>(document: Document): Document {
   for (const operations of Object.values(document.paths ?? {})) {
     for (const operation of Object.values(operations)) {
       for (const parameter of operation.parameters ?? []) {

@@ -98,11 +98,12 @@ export interface PlaceOrder {
 export const DEFAULT_PAYMENT_TOKEN = 'tok_ok';
 
 /**
- * Equal for equal requests, whatever the order of the lines or of their fields, and the case
- * of the ids: a retry serialised by another client is the same request.
+ * Equal for equal requests, whatever the order of the lines: `lines` as placeOrder rebuilt
+ * them (fields in one order, ids in lower case), so that a retry serialised by another client
+ * is the same request.
  */
 function requestHash(lines: readonly RequestedLine[], paymentToken: string): string {
-  const items = lines.map(({ productId, quantity }) => ({ productId, quantity })).sort((a, b) => a.productId.localeCompare(b.productId));
+  const items = lines.toSorted((a, b) => a.productId.localeCompare(b.productId));
   return createHash('sha256').update(JSON.stringify({ items, paymentToken })).digest('hex');
 }
 
