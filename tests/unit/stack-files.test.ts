@@ -7,11 +7,14 @@ import { createRequire } from 'node:module';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { CommonEnvironment } from '../../kit/src/service/config.ts';
 import { outboxDatabases, platformDatabases, services } from '../../services.ts';
 import { repositoryRoot } from '../harness/stack.ts';
 
 const read = (path: string): string => readFileSync(`${repositoryRoot}/${path}`, 'utf8');
 const require = createRequire(import.meta.url);
+/** The default a setting of the services' environment schema (TypeBox) declares. */
+const defaultOf = (setting: object): number => (setting as { default: number }).default;
 
 interface ComposeService {
   image?: string;
@@ -22,6 +25,7 @@ interface ComposeService {
   ports?: string[];
   environment?: Record<string, string | number>;
   healthcheck?: { test?: string[] };
+  stop_grace_period?: string;
 }
 // Compose resolves YAML merge keys (<<), so the test does too.
 const compose = parse(read('compose.yaml'), { merge: true }) as { services: Record<string, ComposeService> };
@@ -68,6 +72,28 @@ describe('compose.yaml', () => {
       // The healthcheck asks the service's own port (its last argument).
       expect(service?.healthcheck?.test?.at(-1), name).toBe(String(port));
     }
+  });
+
+  it('gives every service and Connect the time to close that the native stack gives them', () => {
+    const seconds = (period: string | undefined) => Number(/^(\d+)s$/.exec(period ?? '10s')?.[1]);
+    const shutdownMs = defaultOf(CommonEnvironment.properties.SHUTDOWN_TIMEOUT_MS);
+    for (const { name } of services) expect(seconds(compose.services[name]?.stop_grace_period) * 1000, name).toBeGreaterThan(shutdownMs);
+    expect(seconds(compose.services['connect']?.stop_grace_period)).toBe(60);
+  });
+
+  it("sets Connect's offset flush interval where the image's entrypoint does not overwrite it, to the native value", () => {
+    // The entrypoint of the Debezium image writes OFFSET_FLUSH_INTERVAL_MS (60000 when unset)
+    // over CONNECT_OFFSET_FLUSH_INTERVAL_MS.
+    const environment = compose.services['connect']?.environment ?? {};
+    expect(environment).not.toHaveProperty('CONNECT_OFFSET_FLUSH_INTERVAL_MS');
+    const native = /^offset\.flush\.interval\.ms=(\d+)$/m.exec(read('stack/config/connect/connect-distributed.properties'))?.[1];
+    expect(native).toBeDefined();
+    expect(String(environment['OFFSET_FLUSH_INTERVAL_MS'])).toBe(native);
+  });
+
+  it("gives the registry's role and the registry the same password, whether from the shell or .env", () => {
+    expect(compose.services['postgres-init']?.environment?.['REGISTRY_DB_PASSWORD']).toBe('${REGISTRY_DB_PASSWORD}');
+    expect(compose.services['registry']?.environment?.['APICURIO_DATASOURCE_PASSWORD']).toBe('${REGISTRY_DB_PASSWORD}');
   });
 
   it('passes the services their addresses in the <NAME>_URL variables of the manifest', () => {
@@ -162,6 +188,24 @@ describe('connect/', () => {
 
   it('keeps dead letters indefinitely', () => {
     expect(topics.get('dlq')?.configs).toContain('retention.ms=-1');
+  });
+
+  it('drops a saga record before the consumers forget they applied it (PROCESSED_EVENTS_KEEP_MS)', () => {
+    // Retention deletes a segment once its newest record is older than retention.ms, and a
+    // segment takes records for segment.ms: the oldest record can be their sum old.
+    const retentionHours = Number(/^log\.retention\.hours=(\d+)$/m.exec(read('stack/config/kafka/server.properties'))?.[1]);
+    expect(retentionHours, "Kafka's default, which compose keeps").toBe(168);
+    const hour = 3_600_000;
+    const keepMs = defaultOf(CommonEnvironment.properties.PROCESSED_EVENTS_KEEP_MS);
+    const sagaTopics = [...topics].filter(
+      ([name, { configs }]) => !configs.includes('cleanup.policy=compact') && !name.startsWith('__') && name !== 'dlq',
+    );
+    expect(sagaTopics.length).toBe(8);
+    for (const [name, { configs }] of sagaTopics) {
+      const segmentMs = Number(/segment\.ms=(\d+)/.exec(configs)?.[1] ?? 7 * 24 * hour);
+      // An hour's margin for the broker's retention check (every 5 minutes) and a consumer's lag.
+      expect(retentionHours * hour + segmentMs + hour, name).toBeLessThan(keepMs);
+    }
   });
 
   it('has a heartbeat topic for each connector', () => {
