@@ -75,7 +75,7 @@ export const CommonEnvironment = Type.Object({
     minimum: 1,
     default: 8 * 24 * 3_600_000,
     description:
-      "How long a consumer remembers an applied event id: longer than any redelivery can be late (the saga's topics keep 7 days; a record of the compacted replica topics read again changes nothing)",
+      "How long a consumer remembers an applied event id: longer than any redelivery can be late (the saga's topics keep a record at most 7.5 days: 7 days' retention of 12-hour segments; a record of the compacted replica topics read again changes nothing)",
   }),
 });
 
