@@ -188,7 +188,7 @@ export async function until<T>(description: string, read: () => Promise<T>, done
 
 export interface LedgerCharge {
   id: string;
-  status: 'SUCCEEDED' | 'DECLINED';
+  status: 'SUCCEEDED' | 'DECLINED' | 'VOIDED';
   amountCents: number;
   refunds: { id: string; amountCents: number }[];
 }

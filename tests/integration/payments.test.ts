@@ -115,6 +115,16 @@ describe("the gateway simulator's idempotency keys", () => {
     expectProblem(await chargeOnce({ ...body, amountCents: 701 }), 422, 'IDEMPOTENCY_KEY_REUSED');
   });
 
+  it('an amount past 2^53 - 1, which JSON.parse would round, → 400, not a charge of another amount', async () => {
+    const reference = randomUUID();
+    // Written by hand: JSON.stringify cannot write the integer 2^53 + 1.
+    const body = `{"amountCents":9007199254740993,"currency":"EUR","token":"tok_ok","reference":"${reference}","idempotencyKey":"${chargeKey(reference)}"}`;
+    const response = await fetch(`${endpoints.gateway}/charges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await ledger(reference)).toEqual([]);
+  });
+
   it('a declined charge asked again is declined again (402), not charged', async () => {
     const reference = randomUUID();
     const body = { amountCents: 700, currency: 'EUR', token: 'tok_decline', reference, idempotencyKey: chargeKey(reference) };
@@ -167,7 +177,7 @@ describe('a charge without a definite answer', () => {
 });
 
 describe('a cancellation while the charge is pending', () => {
-  it('nothing landed: charging stops, the ledger is asked, the payment ends FAILED ORDER_CANCELLED, nothing charged', async () => {
+  it('nothing landed: charging stops, the charge key is voided, the payment ends FAILED ORDER_CANCELLED, nothing charged', async () => {
     const order = await placeUnservable('tok_unavailable');
     expect(await finalOrder(customer, order.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
     await paymentUntil('the payment to be closed', order.id, (p) => p.status === 'FAILED');
@@ -175,7 +185,7 @@ describe('a cancellation while the charge is pending', () => {
     // Ended now, the outage would let a charge through: none is attempted any more.
     await endChargeOutage(order.id);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect(await ledger(order.id)).toEqual([]);
+    expect((await ledger(order.id)).map((entry) => entry.status)).toEqual(['VOIDED']);
     expect(eventsOf('payment-failure', order.id)).toEqual([]);
     expect(eventsOf('payment-success', order.id)).toEqual([]);
   });
@@ -190,6 +200,43 @@ describe('a cancellation while the charge is pending', () => {
     expect(netCharged(charges)).toBe(0);
     expect(refunded).toMatchObject({ gatewayChargeId: charges[0]!.id, gatewayRefundId: charges[0]!.refunds[0]!.id });
     await recorder.waitFor('its payment-refunded', () => eventsOf('payment-refunded', order.id).length === 1);
+  });
+
+  it('a charge held up inside the gateway past the cancellation: the void waits for it, so it is refunded or never made', async () => {
+    // The gateway's ledger locked against writes: the charge request waits inside the gateway
+    // (as behind a stalled pool or process) until payment-svc gives up on it. An empty ledger
+    // read meanwhile proves nothing, however long after the last try.
+    const lock = await gatewayDb.reserve();
+    let order: Order;
+    try {
+      await lock`begin`;
+      await lock`lock table charges in share row exclusive mode`;
+      order = await placeUnservable('tok_ok');
+      expect(await finalOrder(customer, order.id)).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
+      // Settled (the ledger had no charge) or waiting for its void, which waits on the lock too.
+      await paymentUntil(
+        'the cancellation to be settled, or to wait for its void',
+        order.id,
+        (p) => p.status === 'FAILED' || (p.status === 'REFUND_PENDING' && (p.lastError ?? '').includes('could not be voided')),
+        60_000,
+      );
+    } finally {
+      await lock`commit`;
+      lock.release();
+    }
+    // The held request is now written, or refused by the void that got in first: either way
+    // nothing stays charged.
+    const settled = await until(
+      'the payment settled and the ledger holding the charge key',
+      async () => ({ payment: await paymentOf(order.id), charges: await ledger(order.id) }),
+      ({ payment, charges }) =>
+        charges.length > 0 && (payment?.status === 'REFUNDED' || payment?.status === 'FAILED') && netCharged(charges) === 0,
+      60_000,
+    );
+    expect(settled.charges).toHaveLength(1);
+    if (settled.payment?.status === 'REFUNDED')
+      expect(settled.charges[0]).toMatchObject({ status: 'SUCCEEDED', refunds: [expect.anything()] });
+    else expect(settled.charges[0]).toMatchObject({ status: 'VOIDED', refunds: [] });
   });
 });
 
@@ -372,19 +419,22 @@ describe('after PAYMENT_ERROR (payment-svc domain against its database and the s
     });
   });
 
-  it("cancelled before its placement is applied: an earlier try's charge may still land, so the empty ledger is asked again once it cannot", async () => {
+  it("cancelled before its placement is applied: the charge key is voided, so an earlier try's charge can no longer land", async () => {
     const orderId = randomUUID();
     await rolledBack(async (tx) => {
       await recordCancellation(tx, orderId, 'CUSTOMER_CANCELLED');
-      const before = Date.now();
       await chargeOrder(tx, dependencies, orderPlaced(orderId));
-      const [payment] = await tx<{ status: string; nextAttemptAt: Date }[]>`
-        select status, next_attempt_at from payments where order_id = ${orderId}`;
-      expect(payment?.status).toBe('REFUND_PENDING');
-      expect(payment!.nextAttemptAt.getTime()).toBeGreaterThanOrEqual(before + dependencies.retry.callTimeoutMs);
+      const [payment] = await tx`select status, failure_reason from payments where order_id = ${orderId}`;
+      expect(payment).toEqual({ status: 'FAILED', failureReason: 'ORDER_CANCELLED' });
       expect(await tx`select type from outbox where aggregateid = ${orderId}`).toEqual([]);
     });
-    expect(await ledger(orderId)).toEqual([]);
+    expect((await ledger(orderId)).map((entry) => entry.status)).toEqual(['VOIDED']);
+    // An earlier try's request, arriving only now: refused, nothing charged.
+    const late = await call('POST', `${endpoints.gateway}/charges`, {
+      body: { amountCents: 1_500, currency: 'EUR', token: 'tok_ok', reference: orderId, idempotencyKey: chargeKey(orderId) },
+    });
+    expectProblem(late, 409, 'CHARGE_VOIDED');
+    expect(netCharged(await ledger(orderId))).toBe(0);
   });
 
   it('nothing in the ledger: the payment stays FAILED PAYMENT_ERROR, nothing is written', async () => {

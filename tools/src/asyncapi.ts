@@ -239,7 +239,7 @@ export function asyncApiDocument(
         title: `${consumer} consumes ${name}`,
         summary: `${consumer} ${event.consumers[consumer]}.`,
         description:
-          'Applied once: the event id goes into processed_events in the transaction of the effects. A failing event is retried with backoff and dead-lettered after CONSUMER_MAX_ATTEMPTS; an outage (database, registry, Kafka, the gateway) is waited out.',
+          'Applied once: the event id goes into processed_events in the transaction of the effects. A failing event is retried with backoff and dead-lettered after CONSUMER_MAX_ATTEMPTS; an outage of the database, the registry or Kafka is waited out (payment-svc leaves a gateway that does not answer to its retry job, the payment pending).',
         bindings: { kafka: { groupId: { type: 'string', enum: [consumer] }, bindingVersion: KAFKA_BINDING_VERSION } },
         messages: [message],
       };

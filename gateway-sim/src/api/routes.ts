@@ -1,6 +1,6 @@
 import { Problem, type HttpApp, type Sql } from '@shop/kit';
-import { charge, ledgerOf, refund, type ChargeRow, type LedgerSettings, type RefundRow } from '../domain/ledger.ts';
-import { Charge, ChargeBody, Ledger, LedgerQuery, Refund, RefundBody } from './schemas.ts';
+import { charge, ledgerOf, refund, voidCharge, type ChargeRow, type LedgerSettings, type RefundRow } from '../domain/ledger.ts';
+import { Charge, ChargeBody, Ledger, LedgerQuery, Refund, RefundBody, VoidBody } from './schemas.ts';
 
 const chargeView = (row: ChargeRow): Charge => ({
   id: row.id,
@@ -19,13 +19,30 @@ export async function gatewayRoutes(app: HttpApp, { sql, settings }: { sql: Sql;
     {
       schema: {
         tags: ['charges'],
-        summary: 'Charge a card token once per idempotency key (201 new, 200 replayed; 402 declined; 503 try again)',
+        summary: 'Charge a card token once per idempotency key (201 new, 200 replayed; 402 declined; 409 voided; 503 try again)',
         body: ChargeBody,
-        response: { 200: Charge, 201: Charge, 400: Problem, 402: Problem, 422: Problem, 503: Problem },
+        response: { 200: Charge, 201: Charge, 400: Problem, 402: Problem, 409: Problem, 422: Problem, 503: Problem },
       },
     },
     async (request, reply) => {
       const result = await charge(sql, request.body, settings);
+      return reply.code(result.replayed ? 200 : 201).send(chargeView(result.charge));
+    },
+  );
+
+  app.post(
+    '/charges/void',
+    {
+      schema: {
+        tags: ['charges'],
+        summary:
+          'Take an idempotency key so that nothing can be charged under it (201 voided; 200 what the key holds: a charge, a decline or the void)',
+        body: VoidBody,
+        response: { 200: Charge, 201: Charge, 400: Problem, 422: Problem },
+      },
+    },
+    async (request, reply) => {
+      const result = await voidCharge(sql, request.body);
       return reply.code(result.replayed ? 200 : 201).send(chargeView(result.charge));
     },
   );

@@ -1,15 +1,16 @@
 import { CURRENCY_PATTERN } from '@shop/kit';
 import { Type, type Static } from 'typebox';
 
-// The HTTP surface of the gateway simulator: charges and refunds, each once per idempotency
-// key, and the ledger of a reference. Amounts are integer minor units.
+// The HTTP surface of the gateway simulator: charges, voids and refunds, each once per
+// idempotency key, and the ledger of a reference. Amounts are integer minor units.
 
 const Key = Type.String({ minLength: 1, maxLength: 200 });
 
 export const ChargeBody = Type.Object(
   {
-    // Below 2^53, so that the amount is exact in JSON and JavaScript, and fits the ledger's bigint.
-    amountCents: Type.Integer({ minimum: 1, maximum: 1_000_000_000_000_000 }),
+    // At most 2^53 - 1: JSON.parse rounds a larger integer before the schema sees it, so a
+    // higher bound would accept, and charge, an amount nobody sent.
+    amountCents: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
     currency: Type.String({ pattern: CURRENCY_PATTERN }),
     token: Type.String({
       minLength: 1,
@@ -22,6 +23,16 @@ export const ChargeBody = Type.Object(
   { additionalProperties: false },
 );
 export type ChargeBody = Static<typeof ChargeBody>;
+
+export const VoidBody = Type.Object(
+  {
+    amountCents: ChargeBody.properties.amountCents,
+    currency: ChargeBody.properties.currency,
+    reference: ChargeBody.properties.reference,
+    idempotencyKey: Key,
+  },
+  { additionalProperties: false },
+);
 
 export const RefundBody = Type.Object({ chargeId: Type.String({ minLength: 1 }), idempotencyKey: Key }, { additionalProperties: false });
 
@@ -42,7 +53,7 @@ export const Charge = Type.Object({
   reference: Type.String(),
   amountCents: Type.Integer(),
   currency: Type.String(),
-  status: Type.Enum(['SUCCEEDED', 'DECLINED']),
+  status: Type.Enum(['SUCCEEDED', 'DECLINED', 'VOIDED']),
   createdAt: Type.String(),
 });
 export type Charge = Static<typeof Charge>;

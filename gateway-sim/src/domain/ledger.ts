@@ -22,8 +22,9 @@ export interface ChargeRow {
   reference: string;
   amountCents: number;
   currency: string;
-  token: string;
-  status: 'SUCCEEDED' | 'DECLINED';
+  /** None for a void. */
+  token: string | null;
+  status: 'SUCCEEDED' | 'DECLINED' | 'VOIDED';
   createdAt: Date;
 }
 
@@ -68,12 +69,17 @@ export interface ChargeRequest {
   idempotencyKey: string;
 }
 
+function voided(charge: ChargeRow): HttpProblem {
+  return gatewayProblems.CHARGE_VOIDED(`The merchant voided this idempotency key (${charge.id}); nothing was charged.`);
+}
+
 function declined(charge: ChargeRow): HttpProblem {
   return gatewayProblems.CARD_DECLINED(`The card was declined (charge ${charge.id}).`);
 }
 
 /** The answer to a repeated request: the first result, if it was the same request. */
 function replay(existing: ChargeRow, request: ChargeRequest): ChargeRow {
+  if (existing.status === 'VOIDED') throw voided(existing);
   const same =
     existing.amountCents === request.amountCents &&
     existing.currency === request.currency &&
@@ -129,6 +135,24 @@ export async function charge(
   return { charge: created, replayed: false };
 }
 
+export type VoidRequest = Pick<ChargeRequest, 'amountCents' | 'currency' | 'reference' | 'idempotencyKey'>;
+
+/**
+ * Takes a charge's idempotency key so that nothing can be charged under it, unless a charge
+ * has it already: answers the void, or what the key holds (a charge to refund, a decline, an
+ * earlier void). A charge request in flight under the key is waited for, so whichever of the
+ * two is first in the ledger decides, however late the charge request arrives.
+ */
+export async function voidCharge(sql: Sql, request: VoidRequest): Promise<{ charge: ChargeRow; replayed: boolean }> {
+  const created = await insertCharge(sql, { id: `ch_${randomUUID()}`, ...request, token: null, status: 'VOIDED' });
+  if (created) return { charge: created, replayed: false };
+  const existing = (await findChargeByKey(sql, request.idempotencyKey))!;
+  const same =
+    existing.amountCents === request.amountCents && existing.currency === request.currency && existing.reference === request.reference;
+  if (!same) throw gatewayProblems.IDEMPOTENCY_KEY_REUSED('This idempotency key was used for a different charge.');
+  return { charge: existing, replayed: true };
+}
+
 function temporarilyUnavailable(): HttpProblem {
   return gatewayProblems.TEMPORARILY_UNAVAILABLE('The processor is temporarily unavailable; retry with the same idempotency key.', {
     'retry-after': '1',
@@ -150,7 +174,8 @@ export async function refund(
   if (existing) return replay(existing);
   const target = await findCharge(sql, request.chargeId);
   if (!target) throw gatewayProblems.CHARGE_NOT_FOUND(`There is no charge ${request.chargeId}.`);
-  if (target.status !== 'SUCCEEDED') throw gatewayProblems.CHARGE_NOT_REFUNDABLE('A declined charge has nothing to refund.');
+  if (target.status !== 'SUCCEEDED')
+    throw gatewayProblems.CHARGE_NOT_REFUNDABLE(`A ${target.status.toLowerCase()} charge has nothing to refund.`);
   if (target.token === 'tok_refund_refused') throw gatewayProblems.CHARGE_NOT_REFUNDABLE('This card does not accept refunds.');
   if (await refundOutageLasts(sql, target.id)) throw temporarilyUnavailable();
   try {

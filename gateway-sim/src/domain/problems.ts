@@ -9,4 +9,5 @@ export const gatewayProblems = defineProblems({
   CHARGE_NOT_FOUND: 404,
   CHARGE_NOT_REFUNDABLE: 409,
   ALREADY_REFUNDED: 409,
+  CHARGE_VOIDED: 409,
 });

@@ -32,6 +32,11 @@ export class GatewayClient {
     return this.request('POST', '/charges', request);
   }
 
+  /** Takes the charge's key so that nothing can be charged under it, unless a charge has it. */
+  voidCharge(request: Omit<ChargeRequest, 'token'>): Promise<GatewayAnswer> {
+    return this.request('POST', '/charges/void', request);
+  }
+
   refund(chargeId: string, idempotencyKey: string): Promise<GatewayAnswer> {
     return this.request('POST', '/refunds', { chargeId, idempotencyKey });
   }

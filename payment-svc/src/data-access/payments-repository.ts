@@ -5,7 +5,7 @@ type Db = Sql | Transaction;
 
 const columns = (sql: Db) => sql`
   id, order_id, user_id, amount_cents, currency, status, failure_reason, gateway_charge_id, gateway_refund_id,
-  payment_token, attempts, next_attempt_at, last_error, charge_unanswered_at, created_at, updated_at`;
+  payment_token, attempts, next_attempt_at, last_error, created_at, updated_at`;
 
 /** The statuses the retry job works on. */
 const PENDING: PaymentStatus[] = ['CHARGE_PENDING', 'REFUND_PENDING'];
@@ -110,7 +110,7 @@ export async function saveStagedChargeOutcomes(tx: Transaction): Promise<void> {
       update payments p set
         status = o.status, gateway_charge_id = coalesce(o.charge_id, p.gateway_charge_id),
         failure_reason = coalesce(o.reason, p.failure_reason), payment_token = null, attempts = p.attempts + 1,
-        next_attempt_at = null, last_error = o.detail, charge_unanswered_at = null, updated_at = now()
+        next_attempt_at = null, last_error = o.detail, updated_at = now()
       from unnest(
         ${outcomes.map((outcome) => outcome.paymentId)}::uuid[], ${outcomes.map((outcome) => outcome.status)}::text[],
         ${outcomes.map((outcome) => charged(outcome)?.chargeId ?? null)}::text[],
@@ -125,22 +125,16 @@ export async function saveStagedChargeOutcomes(tx: Transaction): Promise<void> {
 /** A charge try without a definite answer: asked again at `nextAttemptAt`. */
 export async function chargeUnanswered(tx: Transaction, paymentId: string, nextAttemptAt: Date, error: string): Promise<PaymentRow> {
   const [row] = await tx<PaymentRow[]>`
-    update payments set attempts = attempts + 1, next_attempt_at = ${nextAttemptAt}, last_error = ${error},
-                        charge_unanswered_at = clock_timestamp(), updated_at = now()
+    update payments set attempts = attempts + 1, next_attempt_at = ${nextAttemptAt}, last_error = ${error}, updated_at = now()
     where id = ${paymentId}
     returning ${columns(tx)}`;
   return row!;
 }
 
-/**
- * The order was cancelled: whatever the payment was, its money is now to be settled, tries
- * counted afresh. `chargeMayLand`: a charge request of an earlier try may still be on its way
- * to the gateway, so an empty ledger proves nothing until it can no longer land.
- */
-export async function beginSettlement(tx: Transaction, paymentId: string, chargeMayLand = false): Promise<PaymentRow> {
+/** The order was cancelled: whatever the payment was, its money is now to be settled, tries counted afresh. */
+export async function beginSettlement(tx: Transaction, paymentId: string): Promise<PaymentRow> {
   const [row] = await tx<PaymentRow[]>`
     update payments set status = 'REFUND_PENDING', payment_token = null, attempts = 0, next_attempt_at = now(), last_error = null,
-                        charge_unanswered_at = case when ${chargeMayLand} then clock_timestamp() else charge_unanswered_at end,
                         updated_at = now()
     where id = ${paymentId}
     returning ${columns(tx)}`;

@@ -5,9 +5,8 @@ import {
   ledgerVerdict,
   needsSettlement,
   refundVerdict,
-  settlementStep,
+  voidVerdict,
   type GatewayAnswer,
-  type LedgerVerdict,
 } from './gateway-answers.ts';
 
 const answer = (status: number, body: unknown = {}): GatewayAnswer => ({ status, body });
@@ -113,35 +112,29 @@ describe("the ledger's answer about the order's charge key", () => {
   });
 });
 
-describe('settling a cancelled order whose charge is not known', () => {
-  const now = new Date('2026-01-01T12:00:00Z');
-  const secondsAgo = (seconds: number) => new Date(now.getTime() - seconds * 1000);
-  const step = (ledger: LedgerVerdict, chargeUnansweredAt: Date | null) => settlementStep(ledger, chargeUnansweredAt, now, 5_000);
+describe('the answer to a void of the charge key', () => {
+  const charge = (status: string) => ({ id: 'ch_1', idempotencyKey: 'charge:o1', status });
 
-  it('refunds a charge the ledger has, also one it shows refunded already (the refund key returns that refund)', () => {
-    expect(step({ kind: 'charged', chargeId: 'ch_1', refundId: undefined }, secondsAgo(1))).toEqual({ do: 'refund', chargeId: 'ch_1' });
-    expect(step({ kind: 'charged', chargeId: 'ch_1', refundId: 're_1' }, null)).toEqual({ do: 'refund', chargeId: 'ch_1' });
+  it('is voided when the void took the key or had taken it: nothing was charged, and nothing can be', () => {
+    expect(voidVerdict(answer(201, charge('VOIDED')), 'charge:o1')).toEqual({ kind: 'voided' });
+    expect(voidVerdict(answer(200, charge('VOIDED')), 'charge:o1')).toEqual({ kind: 'voided' });
   });
 
-  it('closes a declined charge at once: nothing can land under its key any more', () => {
-    expect(step({ kind: 'declined' }, secondsAgo(0))).toEqual({ do: 'close' });
+  it('names the charge to refund when a charge had the key first, and a decline as such', () => {
+    expect(voidVerdict(answer(200, charge('SUCCEEDED')), 'charge:o1')).toEqual({ kind: 'charged', chargeId: 'ch_1', refundId: undefined });
+    expect(voidVerdict(answer(200, charge('DECLINED')), 'charge:o1')).toEqual({ kind: 'declined' });
   });
 
-  it('waits while the last charge request may still land, and closes once it cannot', () => {
-    expect(step({ kind: 'absent' }, secondsAgo(2))).toEqual({
-      do: 'wait',
-      until: new Date(now.getTime() + 3_000),
-      detail: expect.any(String),
-    });
-    expect(step({ kind: 'absent' }, secondsAgo(5))).toEqual({ do: 'close' });
-    expect(step({ kind: 'absent' }, null)).toEqual({ do: 'close' });
+  it('is no answer without a definite one, or for an entry of another key or status', () => {
+    expect(voidVerdict(timedOut, 'charge:o1').kind).toBe('unknown');
+    expect(voidVerdict(problem(503, 'SERVICE_UNAVAILABLE'), 'charge:o1').kind).toBe('unknown');
+    expect(voidVerdict(problem(422, 'IDEMPOTENCY_KEY_REUSED'), 'charge:o1').kind).toBe('unknown');
+    expect(voidVerdict(answer(201, { ...charge('VOIDED'), idempotencyKey: 'charge:o2' }), 'charge:o1').kind).toBe('unknown');
+    expect(voidVerdict(answer(200, charge('PENDING')), 'charge:o1').kind).toBe('unknown');
   });
 
-  it('asks again later when the ledger did not answer', () => {
-    expect(step({ kind: 'unknown', detail: 'the ledger could not be read' }, null)).toEqual({
-      do: 'retry',
-      detail: 'the ledger could not be read',
-    });
+  it('is read the same way in the ledger, where a voided key is no charge', () => {
+    expect(ledgerVerdict(answer(200, [{ ...charge('VOIDED'), refunds: [] }]), 'charge:o1')).toEqual({ kind: 'voided' });
   });
 });
 

@@ -25,8 +25,13 @@ export type RefundVerdict =
 export type LedgerVerdict =
   | { kind: 'charged'; chargeId: string; refundId: string | undefined }
   | { kind: 'declined' }
+  /** Voided by this service: nothing was charged, and nothing can be under the key. */
+  | { kind: 'voided' }
   | { kind: 'absent' }
   | { kind: 'unknown'; detail: string };
+
+/** What the key holds once the void was asked: never absent (the void took it, or something had). */
+export type VoidVerdict = Exclude<LedgerVerdict, { kind: 'absent' }>;
 
 const field = (body: unknown, name: string): unknown =>
   typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
@@ -85,47 +90,35 @@ export function ledgerVerdict(answer: GatewayAnswer, chargeKey: string): LedgerV
   // The key is unique in the ledger: any other charge of the reference is not this order's to refund.
   const charge: unknown = answer.body.find((entry) => text(entry, 'idempotencyKey') === chargeKey);
   if (charge === undefined) return { kind: 'absent' };
-  const chargeId = text(charge, 'id');
-  const status = field(charge, 'status');
-  const refunds = field(charge, 'refunds');
-  if (!chargeId || (status !== 'SUCCEEDED' && status !== 'DECLINED') || !Array.isArray(refunds)) {
-    return { kind: 'unknown', detail: `the ledger's entry for ${chargeKey} is not understood` };
-  }
-  if (status === 'DECLINED') return { kind: 'declined' };
-  return { kind: 'charged', chargeId, refundId: refunds.map((refund) => text(refund, 'id')).find((id) => id !== undefined) };
+  return entryVerdict(charge, chargeKey, field(charge, 'refunds'));
 }
 
-/** A cancelled order's next step when it is not known whether a charge landed. */
-export type SettlementStep =
-  | { do: 'refund'; chargeId: string }
-  /** Nothing was charged, and nothing can still land: the payment ends without money. */
-  | { do: 'close' }
-  /** The ledger has no charge, but the last charge request may still land until `until`. */
-  | { do: 'wait'; until: Date; detail: string }
-  | { do: 'retry'; detail: string };
-
 /**
- * `chargeUnansweredAt` is when the last charge request without a definite answer ended (null
- * when the last answer was definite: nothing is in flight); `landingMs` how long such a
- * request may still take to land after that (a client timeout more).
+ * The answer to a void (POST /charges/void): 201, the key voided; 200, what the key held
+ * already (a charge, a decline, an earlier void), which the void left as it was.
  */
-export function settlementStep(ledger: LedgerVerdict, chargeUnansweredAt: Date | null, now: Date, landingMs: number): SettlementStep {
-  switch (ledger.kind) {
-    case 'charged':
-      // Refunded by the same key even when the ledger shows a refund already: the gateway
-      // answers with that refund, and the refund is recorded with its event either way.
-      return { do: 'refund', chargeId: ledger.chargeId };
-    case 'declined':
-      return { do: 'close' };
-    case 'unknown':
-      return { do: 'retry', detail: ledger.detail };
-    case 'absent': {
-      const settledAt = chargeUnansweredAt ? new Date(chargeUnansweredAt.getTime() + landingMs) : undefined;
-      if (settledAt && settledAt > now) {
-        return { do: 'wait', until: settledAt, detail: 'no charge in the ledger yet; the last charge request may still land' };
-      }
-      return { do: 'close' };
-    }
+export function voidVerdict(answer: GatewayAnswer, chargeKey: string): VoidVerdict {
+  if ('unreachable' in answer || (answer.status !== 200 && answer.status !== 201)) {
+    return { kind: 'unknown', detail: `the charge could not be voided: ${describeAnswer(answer)}` };
+  }
+  return entryVerdict(answer.body, chargeKey, []);
+}
+
+function entryVerdict(charge: unknown, chargeKey: string, refunds: unknown): VoidVerdict {
+  const chargeId = text(charge, 'id');
+  const status = field(charge, 'status');
+  if (!chargeId || text(charge, 'idempotencyKey') !== chargeKey || !Array.isArray(refunds)) {
+    return { kind: 'unknown', detail: `the gateway's entry for ${chargeKey} is not understood` };
+  }
+  switch (status) {
+    case 'SUCCEEDED':
+      return { kind: 'charged', chargeId, refundId: refunds.map((refund) => text(refund, 'id')).find((id) => id !== undefined) };
+    case 'DECLINED':
+      return { kind: 'declined' };
+    case 'VOIDED':
+      return { kind: 'voided' };
+    default:
+      return { kind: 'unknown', detail: `the gateway's entry for ${chargeKey} is not understood` };
   }
 }
 

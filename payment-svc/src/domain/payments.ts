@@ -36,7 +36,7 @@ import {
   ledgerVerdict,
   needsSettlement,
   refundVerdict,
-  settlementStep,
+  voidVerdict,
   type ChargeVerdict,
   type LedgerVerdict,
 } from './gateway-answers.ts';
@@ -66,8 +66,6 @@ export interface PaymentRow {
   attempts: number;
   nextAttemptAt: Date | null;
   lastError: string | null;
-  /** When the last charge request without a definite answer ended; null once an answer was definite. */
-  chargeUnansweredAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -195,9 +193,9 @@ export async function chargeOrder(tx: Transaction, dependencies: PaymentsDepende
     // Cancelled before this placement was applied here. That does not prove nothing was
     // charged: an earlier try of this same event may have charged and then been rolled back
     // (a crash, or a failed batch applied again one by one) while the cancellation went
-    // through, and its request may still be on its way. The ledger says, once such a request
-    // can no longer land; whatever landed is refunded.
-    await settleNow(tx, dependencies, pending.id, true);
+    // through, and its request may still be on its way. Settling voids the charge key: what
+    // landed first is refunded, and nothing can land after.
+    await settleNow(tx, dependencies, pending.id);
     return;
   }
   const request = chargeRequest(pending, order.paymentToken);
@@ -214,7 +212,10 @@ async function readLedger({ gateway, retry }: PaymentsDependencies, orderId: str
 /**
  * One try at settling a cancelled order's money (the payment is REFUND_PENDING, its order's
  * lock held), with at most `calls` calls per question to the gateway. If the charge is not
- * known, the ledger says whether one landed under the order's key; a landed charge is refunded
+ * known, the order's charge key is voided at the gateway: a charge request still on its way
+ * (an earlier try's, however late) can then no longer charge, and if one got there first the
+ * void answers with that charge. An empty ledger would prove nothing: a request held up in the
+ * gateway could land after it was read. A landed charge is refunded
  * under the order's refund key, also when the ledger shows a refund already (a crash between
  * the refund and the commit): the gateway answers with that refund, so payment-refunded is
  * always written. Without a definite answer, the next try is scheduled. A definite refusal
@@ -232,21 +233,18 @@ export async function settlePayment(
   const later = nextAttemptAt(retry, payment.attempts + 1, now);
   let chargeId = payment.gatewayChargeId;
   if (!chargeId) {
-    const step = settlementStep(
-      await readLedger(dependencies, payment.orderId, calls),
-      payment.chargeUnansweredAt,
-      now,
-      retry.callTimeoutMs,
-    );
-    if (step.do === 'close') {
+    const key = chargeKey(payment.orderId);
+    const request = { amountCents: payment.amountCents, currency: payment.currency, reference: payment.orderId, idempotencyKey: key };
+    const verdict = await askUntilDefinite(retry, calls, async () => voidVerdict(await dependencies.gateway.voidCharge(request), key));
+    if (verdict.kind === 'unknown') {
+      await settlementUnfinished(tx, payment.id, null, later, verdict.detail);
+      return;
+    }
+    if (verdict.kind !== 'charged') {
       await markSettledUncharged(tx, payment.id);
       return;
     }
-    if (step.do === 'wait' || step.do === 'retry') {
-      await settlementUnfinished(tx, payment.id, null, step.do === 'wait' ? step.until : later, step.detail);
-      return;
-    }
-    chargeId = step.chargeId;
+    chargeId = verdict.chargeId;
   }
   await refundCharge(tx, dependencies, payment, chargeId, calls, later);
 }
@@ -312,8 +310,8 @@ export async function settleCancelledOrder(
 }
 
 /** Starts settling a cancelled order's payment and tries once (a burst of quick calls per question). */
-async function settleNow(tx: Transaction, dependencies: PaymentsDependencies, paymentId: string, chargeMayLand = false): Promise<void> {
-  const settling = await beginSettlement(tx, paymentId, chargeMayLand);
+async function settleNow(tx: Transaction, dependencies: PaymentsDependencies, paymentId: string): Promise<void> {
+  const settling = await beginSettlement(tx, paymentId);
   await settlePayment(tx, dependencies, settling, dependencies.retry.quickAttempts);
 }
 
