@@ -94,6 +94,7 @@ export const eventCatalogue: { [T in EventTopic]: EventEntry<T> } = {
       version: 2,
       updatedAt: at + 1_000,
       before: { name: 'Mug', description: 'Blue, 300 ml', priceCents: 1299, currency: 'EUR', stock: 10, active: true, version: 1 },
+      createdAt: at,
     },
   },
   'order-placed': {

@@ -114,7 +114,7 @@ export interface ProductState {
   version: number;
 }
 
-/** A product changed: created, updated, deleted (made inactive), or its stock moved. Key: the product id. Carries the product as it is after the change, and (since version 2 of this schema) as it was before; `version` orders the changes of one product. */
+/** A product changed: created, updated, deleted (made inactive), or its stock moved. Key: the product id. Carries the product as it is after the change (its creation time since version 3 of this schema), and (since version 2) as it was before; `version` orders the changes of one product. */
 export interface ProductUpdated {
   productId: string;
   change: ProductChange;
@@ -129,6 +129,8 @@ export interface ProductUpdated {
   updatedAt: number;
   /** The product before the change; null when it was created, and in records written before version 2 of this schema */
   before: null | ProductState;
+  /** When the product was created, so that the newest record of a key is the whole product; null in records written before version 3 of this schema */
+  createdAt: null | number;
 }
 
 export type Role = 'customer' | 'admin';

@@ -65,6 +65,7 @@ const examples: EventsByTopic = {
     version: 1,
     updatedAt: Date.now(),
     before: null,
+    createdAt: Date.now(),
   },
   'order-placed': {
     orderId: randomUUID(),

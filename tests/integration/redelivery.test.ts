@@ -166,6 +166,7 @@ describe('poison messages', () => {
       version: 1,
       updatedAt: Date.now(),
       before: null,
+      createdAt: Date.now(),
     });
     const producer = kafka.producer();
     await producer.connect();

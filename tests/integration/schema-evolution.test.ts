@@ -1,9 +1,10 @@
-// Version 2 of product-update (the optional `before`, the product as it was before the change)
-// against the real registry and pipeline: both versions are registered under
-// product-update-value with BACKWARD compatibility; a consumer still on version 1 reads the
-// records product-svc writes now, and today's reader (the kit's codec) reads version 1
-// records; product-svc fills `before` for every change but a creation; order-svc, which
-// reads product-update, keeps working.
+// The versions of product-update against the real registry and pipeline: version 2 added the
+// optional `before` (the product as it was before the change), version 3 the optional
+// `createdAt`. All three are registered under product-update-value with BACKWARD
+// compatibility; a consumer still on version 1 reads the records product-svc writes now, and
+// today's reader (the kit's codec) reads version 1 records; product-svc fills `before` for
+// every change but a creation, and `createdAt` always; order-svc, which reads product-update,
+// keeps working.
 import { randomUUID } from 'node:crypto';
 import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,9 +19,9 @@ const subject = 'product-update-value';
 const products = `${endpoints.productService}/products`;
 const codec = new EventCodec(endpoints.registryUrl);
 
-/** Version 1, as kept in schemas/history/ (the kit's codec registers it before version 2 on a new registry). */
-const productUpdateV1 = readSchemaHistory('product-update')[0]!.text;
-const productUpdateV2 = readEventSchemas().find((source) => source.topic === 'product-update')!.text;
+/** Versions 1 and 2, as kept in schemas/history/ (the kit's codec registers them before the current one on a new registry). */
+const [productUpdateV1, productUpdateV2] = readSchemaHistory('product-update').map((source) => source.text) as [string, string];
+const productUpdateV3 = readEventSchemas().find((source) => source.topic === 'product-update')!.text;
 
 // The Confluent-compatible API of the registry.
 async function registry<T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
@@ -37,7 +38,9 @@ const versions = async () => {
 };
 const version = async (number: number) =>
   (await registry<{ id: number; version: number; schema: string }>(`/subjects/${subject}/versions/${number}`)).body;
-const hasBefore = (schema: string) => (JSON.parse(schema) as { fields: { name: string }[] }).fields.some((f) => f.name === 'before');
+const hasField = (schema: string, name: string) =>
+  (JSON.parse(schema) as { fields: { name: string }[] }).fields.some((f) => f.name === name);
+const hasBefore = (schema: string) => hasField(schema, 'before');
 /** Equal as Avro (the parsing canonical form: no docs, no defaults, no formatting). */
 const sameSchema = (a: string, b: string) =>
   avro.Type.forSchema(JSON.parse(a) as avro.Schema).equals(avro.Type.forSchema(JSON.parse(b) as avro.Schema));
@@ -66,19 +69,23 @@ afterAll(async () => {
 });
 
 describe('product-update-value in the registry', () => {
-  it('holds version 1 and version 2, BACKWARD compatible', async () => {
-    // A change by product-svc registers version 2 if nothing did yet.
+  it('holds versions 1, 2 and 3, BACKWARD compatible', async () => {
+    // A change by product-svc registers version 3 if nothing did yet.
     await call('POST', products, { token: admin, body: { name: `Registry ${randomUUID()}`, priceCents: 1, currency: 'EUR', stock: 1 } });
     const registered = await Promise.all((await versions()).map(version));
     const v1 = registered.find((v) => sameSchema(v.schema, productUpdateV1));
     const v2 = registered.find((v) => sameSchema(v.schema, productUpdateV2));
+    const v3 = registered.find((v) => sameSchema(v.schema, productUpdateV3));
     expect(v1, 'version 1 registered').toBeDefined();
     expect(v2, 'version 2 registered').toBeDefined();
+    expect(v3, 'version 3 registered').toBeDefined();
     expect(hasBefore(v1!.schema)).toBe(false);
     expect(hasBefore(v2!.schema)).toBe(true);
-    expect(v2!.id).toBe(await codec.schemaId('product-update'));
+    expect(hasField(v2!.schema, 'createdAt')).toBe(false);
+    expect(hasField(v3!.schema, 'createdAt')).toBe(true);
+    expect(v3!.id).toBe(await codec.schemaId('product-update'));
     expect(v1!.version).toBe(1);
-    expect(v2!.version).toBe(2);
+    expect(v2!.version).toBeLessThan(v3!.version);
     const subjectConfig = await registry<{ compatibilityLevel: string }>(`/config/${subject}`);
     const config = subjectConfig.status === 404 ? await registry<{ compatibilityLevel: string }>('/config') : subjectConfig;
     expect(config.body.compatibilityLevel).toBe('BACKWARD');
@@ -86,7 +93,7 @@ describe('product-update-value in the registry', () => {
 });
 
 describe('readers of either version', () => {
-  it('a consumer with the version 1 schema reads a version 2 record of product-svc: same fields, no before', async () => {
+  it('a consumer with the version 1 schema reads a record of product-svc: same fields, no before, no createdAt', async () => {
     const created = await call<{ id: string }>('POST', products, {
       token: admin,
       body: { name: 'Evolving mug', description: 'v1 reader', priceCents: 1299, currency: 'EUR', stock: 10 },
@@ -106,14 +113,15 @@ describe('readers of either version', () => {
     const writer = avro.Type.forSchema(JSON.parse(writerSchema) as avro.Schema);
     const asV1 = v1Reader.fromBuffer(message.subarray(5), v1Reader.createResolver(writer)) as Record<string, unknown>;
 
-    const { before, ...afterOnly } = updated!.value;
+    const { before, createdAt, ...afterOnly } = updated!.value;
     expect(before).toMatchObject({ priceCents: 1299, version: 1 });
+    expect(createdAt).toEqual(expect.any(Number));
     expect(asV1).toEqual(afterOnly);
     expect(asV1).toMatchObject({ productId: created.body.id, change: 'UPDATED', priceCents: 1499, stock: 10, version: 2 });
     expect(asV1).not.toHaveProperty('before');
   });
 
-  it('the kit codec reads a version 1 record, with before null', async () => {
+  it('the kit codec reads a version 1 record, with before and createdAt null', async () => {
     const v1Id = (await version(1)).id;
     const v1Type = avro.Type.forSchema(JSON.parse(productUpdateV1) as avro.Schema);
     const old = {
@@ -131,13 +139,13 @@ describe('readers of either version', () => {
     const header = Buffer.alloc(5);
     header.writeInt32BE(v1Id, 1); // magic byte 0, then the schema id
     const message = Buffer.concat([header, v1Type.toBuffer(old)]);
-    expect(await codec.decode('product-update', message)).toEqual({ ...old, before: null });
+    expect(await codec.decode('product-update', message)).toEqual({ ...old, before: null, createdAt: null });
   });
 });
 
 describe('product-svc fills before', () => {
   it('null for CREATED; the previous state for UPDATED, DELETED and STOCK_CHANGED; order-svc still reads the topic', async () => {
-    const created = await call<{ id: string }>('POST', products, {
+    const created = await call<{ id: string; createdAt: string }>('POST', products, {
       token: admin,
       body: { name: 'Before mug', description: 'Blue', priceCents: 1000, currency: 'EUR', stock: 5 },
     });
@@ -162,5 +170,7 @@ describe('product-svc fills before', () => {
       ['DELETED', 4, { ...state, name: 'After mug', stock: 3, active: true, version: 3 }],
     ]);
     expect(events.at(-1)).toMatchObject({ name: 'After mug', stock: 3, active: false });
+    // Every record carries the creation time the API gave: the newest is the whole product.
+    expect(new Set(events.map((e) => e.createdAt))).toEqual(new Set([Date.parse(created.body.createdAt)]));
   });
 });

@@ -14,6 +14,7 @@ function update(change: ProductUpdated['change'], version: number, changes: Part
     version,
     updatedAt: 0,
     before: version === 1 ? null : { ...terms, stock: 11, version: version - 1 },
+    createdAt: 0,
     ...changes,
   };
   return { id: `event-${version}`, topic: 'product-update', key: productId, value, partition: 0, offset: String(version), timestamp: 0 };

@@ -15,6 +15,7 @@ export const productUpdate = (product: ProductRow, change: ProductChange, before
     version: product.version,
     updatedAt: product.updatedAt.getTime(),
     before,
+    createdAt: product.createdAt.getTime(),
   });
 
 export const inventoryReserved = (orderId: string, items: ReservedLine[]) =>
