@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventCodec, type ProductUpdated } from '@shop/kit';
 import { adminToken, call, expectProblem, newCustomer } from '../harness/http.ts';
 import { TopicRecorder } from '../harness/kafka.ts';
+import { finalOrder, placeOrder } from '../harness/shop.ts';
 import { stackEndpoints } from '../harness/stack.ts';
 
 const endpoints = stackEndpoints();
@@ -107,6 +108,65 @@ describe('changing products', () => {
       ['CREATED', 1],
       ['DELETED', 2],
       ['UPDATED', 3],
+    ]);
+  });
+
+  it('adds a stockDelta to the stock as it is then: a reservation made since the admin read it stays taken', async () => {
+    const created = await create({ stock: 10 });
+    // An order takes 3 after the admin read 10 (version 1).
+    const customer = await newCustomer('restock');
+    const order = await placeOrder(customer, { items: [{ productId: created.id, quantity: 3 }], paymentToken: 'tok_ok' });
+    expect((await finalOrder(customer, order.id)).status).toBe('CONFIRMED');
+    expect((await call<Product>('GET', `${products}/${created.id}`)).body).toMatchObject({ stock: 7, version: 2 });
+
+    // A restock of 5: 12, not the 15 that `stock: 15` (10 read, plus 5) would have made.
+    const restocked = await call<Product>('PATCH', `${products}/${created.id}`, { token: admin, body: { stockDelta: 5 } });
+    expect(restocked.status).toBe(200);
+    expect(restocked.body).toMatchObject({ stock: 12, version: 3 });
+    const removed = await call<Product>('PATCH', `${products}/${created.id}`, { token: admin, body: { stockDelta: -2, name: 'Fewer' } });
+    expect(removed.body).toMatchObject({ stock: 10, name: 'Fewer', version: 4 });
+
+    // Below zero or above the most a stock holds: 409 with the current ETag, nothing changed.
+    const tooMany = await call('PATCH', `${products}/${created.id}`, { token: admin, body: { stockDelta: -11 } });
+    expectProblem(tooMany, 409, 'STOCK_OUT_OF_RANGE');
+    expect(tooMany.headers.get('etag')).toBe('"4"');
+    expectProblem(
+      await call('PATCH', `${products}/${created.id}`, { token: admin, body: { stockDelta: 1_000_000_000 } }),
+      409,
+      'STOCK_OUT_OF_RANGE',
+    );
+    // A stale If-Match is still a version mismatch; a new stock and a delta together are refused.
+    const stale = await call('PATCH', `${products}/${created.id}`, {
+      token: admin,
+      headers: { 'if-match': '"3"' },
+      body: { stockDelta: 1 },
+    });
+    expectProblem(stale, 412, 'VERSION_MISMATCH');
+    expectProblem(
+      await call('PATCH', `${products}/${created.id}`, { token: admin, body: { stock: 1, stockDelta: 1 } }),
+      400,
+      'INVALID_STOCK_CHANGE',
+    );
+    for (const stockDelta of [0.5, '1', 2_000_000_000]) {
+      expect((await call('PATCH', `${products}/${created.id}`, { token: admin, body: { stockDelta } })).status, String(stockDelta)).toBe(
+        400,
+      );
+    }
+    expect((await call<Product>('GET', `${products}/${created.id}`)).body).toMatchObject({ stock: 10, version: 4 });
+
+    // Each applied change is one event with the stock it made; the refused ones wrote none.
+    const sentinel = await call<Product>('PATCH', `${products}/${created.id}`, { token: admin, body: { description: 'sentinel' } });
+    expect(sentinel.body.version).toBe(5);
+    await recorder.waitFor('five events for the product', (records) => records.filter((r) => r.key === created.id).length >= 5);
+    const values = await Promise.all(
+      recorder.records.filter((r) => r.key === created.id).map((r) => codec.decode('product-update', r.value!)),
+    );
+    expect(values.map((v: ProductUpdated) => [v.change, v.version, v.stock, v.before?.stock ?? null])).toEqual([
+      ['CREATED', 1, 10, null],
+      ['STOCK_CHANGED', 2, 7, 10],
+      ['UPDATED', 3, 12, 7],
+      ['UPDATED', 4, 10, 12],
+      ['UPDATED', 5, 10, 10],
     ]);
   });
 

@@ -96,7 +96,7 @@ export async function productRoutes(app: HttpApp, dependencies: ProductsDependen
         params: ProductParams,
         headers: IfMatchHeaders,
         body: UpdateProductBody,
-        response: { 200: Product, 400: Problem, 404: Problem, 412: Problem },
+        response: { 200: Product, 400: Problem, 404: Problem, 409: Problem, 412: Problem },
       },
     },
     async (request, reply) => {

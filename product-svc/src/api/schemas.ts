@@ -1,5 +1,6 @@
 import { CURRENCY_PATTERN, MAX_PRICE_CENTS, MIN_PRICE_CENTS } from '@shop/kit';
 import { Type, type Static } from 'typebox';
+import { MAX_STOCK } from '../domain/products.ts';
 
 // The HTTP surface of product-svc. Money is an integer count of minor units with an ISO 4217
 // currency code; `stock` is the quantity still available.
@@ -10,7 +11,7 @@ const Name = Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH });
 const Description = Type.String({ maxLength: 5000 });
 const PriceCents = Type.Integer({ minimum: MIN_PRICE_CENTS, maximum: MAX_PRICE_CENTS, description: 'Price in minor units (cents)' });
 const Currency = Type.String({ pattern: CURRENCY_PATTERN, description: 'ISO 4217 code, e.g. EUR' });
-const Stock = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
+const Stock = Type.Integer({ minimum: 0, maximum: MAX_STOCK });
 
 export const CreateProductBody = Type.Object(
   { name: Name, description: Type.Optional(Description), priceCents: PriceCents, currency: Currency, stock: Stock },
@@ -24,6 +25,14 @@ export const UpdateProductBody = Type.Object(
     priceCents: Type.Optional(PriceCents),
     currency: Type.Optional(Currency),
     stock: Type.Optional(Stock),
+    stockDelta: Type.Optional(
+      Type.Integer({
+        minimum: -MAX_STOCK,
+        maximum: MAX_STOCK,
+        description:
+          'Units to add to the stock (negative: to take away), counted from the stock as it is when the change is made, so that no reservation made meanwhile is overwritten, as a `stock` read earlier and sent back would; not with `stock`',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -99,7 +99,8 @@ export function listActiveProducts(sql: Sql, listing: ProductListing, limit: num
 }
 
 /**
- * Sets the columns `changes` names and bumps the version, only if the product is at
+ * Sets the columns `changes` names (and adds `stockDelta` to the locked row's stock, if it
+ * stays within 0 to `maxStock`) and bumps the version, only if the product is at
  * `expectedVersion` (when given): the compare-and-set of optimistic concurrency, in one
  * statement, which also returns the product as it was before. Deactivating changes only an
  * active product: of two deletes at once, the second finds it inactive once it has the lock.
@@ -107,19 +108,27 @@ export function listActiveProducts(sql: Sql, listing: ProductListing, limit: num
 export async function updateProduct(
   tx: Transaction,
   id: string,
-  changes: ProductChanges & { active?: boolean },
+  changes: ProductChanges & { active?: boolean; stockDelta?: number },
   expectedVersion: number | undefined,
+  maxStock: number,
 ): Promise<ProductTransition | undefined> {
   const changed = (['name', 'description', 'priceCents', 'currency', 'stock', 'active'] as const).filter(
     (column) => changes[column] !== undefined,
   );
-  if (changed.length === 0) throw new Error(`an update of product ${id} that changes nothing`);
+  const { stockDelta } = changes;
+  if (changed.length === 0 && stockDelta === undefined) throw new Error(`an update of product ${id} that changes nothing`);
+  const addedStock = stockDelta === undefined ? undefined : tx`stock = previous.stock + ${stockDelta}`;
   // The alias has no AS: before an update helper, postgres.js would take `as` for a select list.
+  // The helper follows `set` directly: postgres.js tells its kind from the word before it.
   const [row] = await tx<(ProductRow & { before: ProductState })[]>`
-    update products target set ${tx(changes, changed)}, version = target.version + 1, updated_at = now()
+    update products target
+       set ${changed.length > 0 ? tx(changes, changed) : addedStock!}
+           ${changed.length > 0 && addedStock ? tx`, ${addedStock}` : tx``},
+           version = target.version + 1, updated_at = now()
     from ${lockedPrevious(tx, id)}
     where target.id = previous.id ${expectedVersion === undefined ? tx`` : tx`and previous.version = ${expectedVersion}`}
       ${changes.active === false ? tx`and previous.active` : tx``}
+      ${stockDelta === undefined ? tx`` : tx`and previous.stock + ${stockDelta} between 0 and ${maxStock}`}
     returning ${transitionColumns(tx)}`;
   return row && asTransition(row);
 }

@@ -35,6 +35,12 @@ export interface ProductChanges {
   stock?: number;
 }
 
+/** An admin's edit: the changes, or instead of a new `stock` the units to add to it (negative: to take away). */
+export type ProductEdit = ProductChanges & { stockDelta?: number };
+
+/** The most units a product's stock may hold (the column is an int). */
+export const MAX_STOCK = 1_000_000_000;
+
 export interface ProductsDependencies {
   sql: Sql;
   codec: EventCodec;
@@ -157,15 +163,23 @@ function positionAfter(sort: ProductSort, product: ProductRow): ListingPosition 
 async function changeProduct(
   { sql, codec }: ProductsDependencies,
   id: string,
-  changes: ProductChanges & { active?: boolean },
+  changes: ProductEdit & { active?: boolean },
   expectedVersion: number | undefined,
   change: ProductChange,
 ): Promise<ProductRow> {
   return sql.begin(async (tx) => {
-    const transition = await updateProduct(tx, id, changes, expectedVersion);
+    const transition = await updateProduct(tx, id, changes, expectedVersion, MAX_STOCK);
     if (!transition) {
       const current = await findProduct(tx, id);
       if (!current) throw notFound(id);
+      const { stockDelta } = changes;
+      const versionMatches = expectedVersion === undefined || expectedVersion === current.version;
+      if (stockDelta !== undefined && versionMatches && !stockInRange(current.stock + stockDelta)) {
+        throw productProblems.STOCK_OUT_OF_RANGE(
+          `The stock is ${current.stock}: adding ${stockDelta} would take it outside 0 to ${MAX_STOCK}.`,
+          { etag: `"${current.version}"` },
+        );
+      }
       // A delete that another one beat to it: deleting an inactive product changes nothing.
       const deletedAlready = changes.active === false && !current.active;
       if (deletedAlready && (expectedVersion === undefined || expectedVersion === current.version)) return current;
@@ -181,13 +195,25 @@ async function changeProduct(
   });
 }
 
-/** An admin's edit; with `expectedVersion` (If-Match) it applies only to that version. */
+const stockInRange = (stock: number) => stock >= 0 && stock <= MAX_STOCK;
+
+/**
+ * An admin's edit; with `expectedVersion` (If-Match) it applies only to that version. A
+ * `stockDelta` is added to the stock the product has when the change is made (under its
+ * lock), so a reservation made since the admin last read it is not undone, as setting a
+ * `stock` read before it would.
+ */
 export function editProduct(
   dependencies: ProductsDependencies,
   id: string,
-  changes: ProductChanges,
+  changes: ProductEdit,
   expectedVersion: number | undefined,
 ): Promise<ProductRow> {
+  if (changes.stock !== undefined && changes.stockDelta !== undefined) {
+    return Promise.reject(
+      productProblems.INVALID_STOCK_CHANGE('Send either stock (the new stock) or stockDelta (units to add), not both.'),
+    );
+  }
   return changeProduct(dependencies, id, changes, expectedVersion, 'UPDATED');
 }
 
