@@ -46,20 +46,39 @@ export async function migrate(sql: Sql, directory: string, table: string): Promi
 }
 
 async function runMigrations(sql: Sql, directory: string, table: string): Promise<MigrationResult> {
+  // postgrator runs a migration's script, then the insert that records it, as two queries:
+  // a process killed between them would leave the migration applied but not recorded, and
+  // every later start would apply it again and fail ("already exists"). So each script opens
+  // a transaction that the next query, the record, commits.
+  let scriptUncommitted = false;
   const postgrator = new Postgrator({
     migrationPattern: `${directory}/*.sql`,
     driver: 'pg',
     schemaTable: table,
+    execSqlScript: async (script: string) => {
+      await sql.unsafe('begin');
+      scriptUncommitted = true;
+      await sql.unsafe(script);
+    },
     // postgrator reads its rows by PostgreSQL's names (column_name of information_schema):
     // give the names back the snake_case the connection's transform turned into camelCase.
-    execQuery: async (query: string) => ({
-      rows: (await sql.unsafe(query)).map((row) =>
-        Object.fromEntries(Object.entries(row).map(([name, value]) => [postgres.fromCamel(name), value])),
-      ),
-    }),
+    execQuery: async (query: string) => {
+      const rows = await sql.unsafe(query);
+      if (scriptUncommitted) {
+        await sql.unsafe('commit');
+        scriptUncommitted = false;
+      }
+      return { rows: rows.map((row) => Object.fromEntries(Object.entries(row).map(([name, value]) => [postgres.fromCamel(name), value]))) };
+    },
   });
-  const applied = await postgrator.migrate();
-  return { table, applied: applied.map((m) => basename(m.filename)) };
+  try {
+    const applied = await postgrator.migrate();
+    return { table, applied: applied.map((m) => basename(m.filename)) };
+  } catch (error) {
+    // A failed script or record: neither stays, and the connection goes back to the pool clean.
+    if (scriptUncommitted) await sql.unsafe('rollback').catch(() => undefined);
+    throw error;
+  }
 }
 
 export const platformMigrations = fileURLToPath(new URL('./platform-migrations', import.meta.url));
