@@ -214,3 +214,33 @@ it("a batch that also holds user-updated events (the kit's account standings) is
   const [reservation] = await scratch.sql<{ status: string }[]>`select status from reservations where order_id = ${orderId}`;
   expect(reservation?.status).toBe('RESERVED');
 });
+
+it('an order naming a product twice, or in capitals, is decided on its whole quantity of that product, not dead-lettered', async () => {
+  // order-svc never sends either; the event's schema allows both.
+  const [scarce, plenty] = [await product(randomUUID(), 10), await product(randomUUID(), 10)];
+  const [tooMuch, fits] = [randomUUID(), randomUUID()];
+  await applyAsBatch(scratch.sql, consumer, [
+    placed(tooMuch, [
+      [scarce, 6],
+      [scarce.toUpperCase(), 6],
+    ]),
+    placed(fits, [
+      [plenty.toUpperCase(), 3],
+      [plenty, 4],
+    ]),
+  ]);
+  const reservations = await scratch.sql<{ orderId: string; status: string }[]>`
+    select order_id, status from reservations where order_id = any(${[tooMuch, fits]}::uuid[])`;
+  expect(Object.fromEntries(reservations.map((r) => [r.orderId, r.status]))).toEqual({ [tooMuch]: 'REJECTED', [fits]: 'RESERVED' });
+  expect(await scratch.sql`select product_id, quantity from reservation_items where order_id = ${fits}`).toEqual([
+    { productId: plenty, quantity: 7 },
+  ]);
+  const stock = await scratch.sql<
+    { id: string; stock: number }[]
+  >`select id, stock from products where id = any(${[scarce, plenty]}::uuid[])`;
+  expect(Object.fromEntries(stock.map((p) => [p.id, p.stock]))).toEqual({ [scarce]: 10, [plenty]: 3 });
+  const [rejection] = await scratch.sql<{ payload: Buffer }[]>`select payload from outbox where aggregateid = ${tooMuch}`;
+  expect((await codec.decode('inventory-rejected', rejection!.payload)).shortages).toEqual([
+    { productId: scarce, requested: 12, available: 10 },
+  ]);
+});

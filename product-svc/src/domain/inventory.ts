@@ -28,7 +28,7 @@ export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'RELEASED' | 'CANCELLE
  */
 export async function reserveStock(tx: Transaction, codec: EventCodec, order: OrderPlaced): Promise<void> {
   await lockAggregate(tx, order.orderId);
-  const lines = [...order.items].sort((a, b) => a.productId.localeCompare(b.productId));
+  const lines = orderLines(order.items);
   const { status, products, now } = await lockReservation(
     tx,
     order.orderId,
@@ -58,6 +58,21 @@ export async function reserveStock(tx: Transaction, codec: EventCodec, order: Or
   await publishAllWith(codec, [...moved.events, inventoryReserved(order.orderId, items)], async (rows) =>
     stageReservation(tx, order.orderId, 'RESERVED', { items, moved: moved.products }, rows),
   );
+}
+
+/**
+ * An order's lines as stock moves: one per product, in id order. order-svc sends each product
+ * once and its ids in lower case, but the event's schema allows either; a product named twice
+ * would be checked against its stock line by line (each fits, the sum does not) and stored
+ * twice, and an id in capitals would not find its product (PostgreSQL answers lower case).
+ */
+export function orderLines(items: readonly { productId: string; quantity: number }[]): { productId: string; quantity: number }[] {
+  const quantities = new Map<string, number>();
+  for (const { productId, quantity } of items) {
+    const id = productId.toLowerCase();
+    quantities.set(id, (quantities.get(id) ?? 0) + quantity);
+  }
+  return [...quantities].map(([productId, quantity]) => ({ productId, quantity })).sort((a, b) => a.productId.localeCompare(b.productId));
 }
 
 /** order-cancelled: give a reservation's stock back, once; remember a cancellation that came first. */
