@@ -68,7 +68,7 @@ export async function gatewayRoutes(app: HttpApp, { sql, settings }: { sql: Sql;
     {
       schema: {
         tags: ['charges'],
-        summary: 'The charges of a reference, each with its refunds (the ledger)',
+        summary: 'The charges of a reference, each with its refunds (the ledger; voids charged nothing and are left out)',
         querystring: LedgerQuery,
         response: { 200: Ledger, 400: Problem },
       },

@@ -71,8 +71,9 @@ export async function insertRefund(sql: Sql, refund: Omit<RefundRow, 'createdAt'
 }
 
 /**
- * The charges of a reference, each with its refunds. The refunds are built as JSON, whose keys
- * the column transform leaves alone: they are spelled here as the API spells them.
+ * The charges of a reference, each with its refunds; not the voids, which charged nothing (a
+ * void answers for itself, and a charge under its key is refused). The refunds are built as
+ * JSON, whose keys the column transform leaves alone: they are spelled here as the API spells them.
  */
 export function chargesByReference(sql: Sql, reference: string): Promise<LedgerEntry[]> {
   return sql<LedgerEntry[]>`
@@ -80,5 +81,5 @@ export function chargesByReference(sql: Sql, reference: string): Promise<LedgerE
       coalesce((select json_agg(json_build_object('id', r.id, 'chargeId', r.charge_id, 'idempotencyKey', r.idempotency_key,
                                                   'amountCents', r.amount_cents, 'createdAt', r.created_at))
                 from refunds r where r.charge_id = charges.id), '[]'::json) as refunds
-    from charges where reference = ${reference} order by created_at, id`;
+    from charges where reference = ${reference} and status <> 'VOIDED' order by created_at, id`;
 }

@@ -198,7 +198,7 @@ export async function refund(
   }
 }
 
-/** The ledger of a reference (an order id): its charges in the order they were made, each with its refunds. */
+/** The ledger of a reference (an order id): its charges in the order they were made, each with its refunds (voids are no charges). */
 export function ledgerOf(sql: Sql, reference: string): Promise<LedgerEntry[]> {
   return chargesByReference(sql, reference);
 }

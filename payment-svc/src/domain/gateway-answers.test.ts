@@ -52,6 +52,11 @@ describe('a charge answer', () => {
       expect(chargeVerdict(unanswered).kind).toBe('unknown');
     }
   });
+
+  it('is no answer on 409 CHARGE_VOIDED: the cancellation that voided the key settles the payment, which is no PAYMENT_ERROR', () => {
+    expect(chargeVerdict(problem(409, 'CHARGE_VOIDED')).kind).toBe('unknown');
+    expect(chargeVerdict(problem(409, 'SOMETHING_ELSE')).kind).toBe('failed');
+  });
 });
 
 describe('a refund answer', () => {
@@ -133,7 +138,7 @@ describe('the answer to a void of the charge key', () => {
     expect(voidVerdict(answer(200, charge('PENDING')), 'charge:o1').kind).toBe('unknown');
   });
 
-  it('is read the same way in the ledger, where a voided key is no charge', () => {
+  it('is read the same way in a ledger entry, should a gateway list voids', () => {
     expect(ledgerVerdict(answer(200, [{ ...charge('VOIDED'), refunds: [] }]), 'charge:o1')).toEqual({ kind: 'voided' });
   });
 });

@@ -66,6 +66,9 @@ export function chargeVerdict(answer: GatewayAnswer): ChargeVerdict {
   }
   if (undecided(status)) return { kind: 'unknown', detail };
   if (status === 402 || (status === 400 && text(body, 'code') === 'INVALID_TOKEN')) return { kind: 'declined', detail };
+  // Only a cancellation voids the key: one whose transaction rolled back after its void, and
+  // which its redelivery will settle. The payment is no PAYMENT_ERROR; it waits for that.
+  if (status === 409 && text(body, 'code') === 'CHARGE_VOIDED') return { kind: 'unknown', detail };
   return { kind: 'failed', detail };
 }
 
@@ -126,6 +129,6 @@ function entryVerdict(charge: unknown, chargeKey: string, refunds: unknown): Voi
 export function needsSettlement(payment: { status: string; failureReason: string | null }): boolean {
   if (payment.status === 'SUCCEEDED' || payment.status === 'CHARGE_PENDING') return true;
   // PAYMENT_ERROR: the gateway refused in a way that is not a decline; a charge under the key
-  // may still exist (an earlier attempt's), so the ledger is asked.
+  // may still exist (an earlier attempt's), so the key is voided, which answers with it.
   return payment.status === 'FAILED' && payment.failureReason === 'PAYMENT_ERROR';
 }

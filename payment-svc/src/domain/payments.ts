@@ -75,7 +75,7 @@ export interface RetrySettings {
   quickAttempts: number;
   /** Delay between those calls. */
   quickBackoff: { baseMs: number; maxMs: number };
-  /** One call's timeout: also the longest a quick burst goes on, and how long a charge request may take to land. */
+  /** One call's timeout: also the longest a quick burst goes on. */
   callTimeoutMs: number;
   /** Delay before the retry job tries a pending payment again, by its tries so far. */
   jobBackoff: { baseMs: number; maxMs: number };
@@ -291,8 +291,8 @@ async function refundCharge(
 
 /**
  * order-cancelled: give back whatever the order was charged, exactly once. A successful charge
- * is refunded; a charge still pending is given up and the ledger asked whether an earlier try
- * landed, as it is after PAYMENT_ERROR; a landed charge is refunded. What the gateway does not
+ * is refunded; a charge still pending is given up and its key voided at the gateway, as after
+ * PAYMENT_ERROR, so that no earlier try can still land; one that landed first is refunded. What the gateway does not
  * answer definitely now is left REFUND_PENDING to the retry job, so the partition moves on. A
  * definite refusal of the refund ends the payment REFUND_FAILED, as in the retry job.
  */

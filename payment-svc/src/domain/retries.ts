@@ -13,8 +13,8 @@ const BATCH = 50;
 
 /**
  * One try of a due pending payment, under its order's lock. A pending charge whose order was
- * cancelled meanwhile is not charged again: it turns into a settlement, which asks the ledger
- * whether an earlier try landed and refunds it. One call per question: the backoff between
+ * cancelled meanwhile is not charged again: it turns into a settlement, which voids its key at
+ * the gateway and refunds an earlier try that landed first. One call per question: the backoff between
  * runs is the patience here.
  */
 async function retryPayment(tx: Transaction, dependencies: RetryJobDependencies, payment: PaymentRow): Promise<void> {
