@@ -49,7 +49,8 @@ async function runMigrations(sql: Sql, directory: string, table: string): Promis
   // postgrator runs a migration's script, then the insert that records it, as two queries:
   // a process killed between them would leave the migration applied but not recorded, and
   // every later start would apply it again and fail ("already exists"). So each script opens
-  // a transaction that the next query, the record, commits.
+  // a transaction that the record's insert commits. A script cannot hold what refuses a
+  // transaction block (CREATE INDEX CONCURRENTLY, VACUUM): PostgreSQL says so, loudly.
   let scriptUncommitted = false;
   const postgrator = new Postgrator({
     migrationPattern: `${directory}/*.sql`,
@@ -63,6 +64,9 @@ async function runMigrations(sql: Sql, directory: string, table: string): Promis
     // postgrator reads its rows by PostgreSQL's names (column_name of information_schema):
     // give the names back the snake_case the connection's transform turned into camelCase.
     execQuery: async (query: string) => {
+      if (scriptUncommitted && !/^\s*insert\s+into\b/i.test(query)) {
+        throw new Error(`postgrator sent a query between a migration and its record: ${query.trim().slice(0, 80)}`);
+      }
       const rows = await sql.unsafe(query);
       if (scriptUncommitted) {
         await sql.unsafe('commit');

@@ -41,8 +41,8 @@ export async function insertProduct(tx: Transaction, product: Required<ProductCh
   return row!;
 }
 
-export async function findProduct(sql: Sql | Transaction, id: string): Promise<ProductRow | undefined> {
-  const [row] = await sql<ProductRow[]>`select ${productColumns(sql)} from products where id = ${id}`;
+export async function findProduct(sql: Sql | Transaction, id: string, lock = false): Promise<ProductRow | undefined> {
+  const [row] = await sql<ProductRow[]>`select ${productColumns(sql)} from products where id = ${id} ${lock ? sql`for update` : sql``}`;
   return row;
 }
 

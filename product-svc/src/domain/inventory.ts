@@ -109,7 +109,8 @@ export const lockStockOfBatch: BatchLocker = async (tx, events) => {
   await lockStockOfOrders(
     tx,
     orders.map((order) => order.orderId),
-    ordered.map((item) => item.productId),
+    // As reserveStock names them (orderLines), so that it finds them among those read here.
+    ordered.map((item) => item.productId.toLowerCase()),
   );
 };
 

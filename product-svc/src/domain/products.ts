@@ -168,17 +168,24 @@ async function changeProduct(
   change: ProductChange,
 ): Promise<ProductRow> {
   return sql.begin(async (tx) => {
-    const transition = await updateProduct(tx, id, changes, expectedVersion, MAX_STOCK);
-    if (!transition) {
-      const current = await findProduct(tx, id);
+    let transition = await updateProduct(tx, id, changes, expectedVersion, MAX_STOCK);
+    while (!transition) {
+      // Locked, so that what is decided from it holds until the commit.
+      const current = await findProduct(tx, id, true);
       if (!current) throw notFound(id);
       const { stockDelta } = changes;
       const versionMatches = expectedVersion === undefined || expectedVersion === current.version;
-      if (stockDelta !== undefined && versionMatches && !stockInRange(current.stock + stockDelta)) {
-        throw productProblems.STOCK_OUT_OF_RANGE(
-          `The stock is ${current.stock}: adding ${stockDelta} would take it outside 0 to ${MAX_STOCK}.`,
-          { etag: `"${current.version}"` },
-        );
+      if (stockDelta !== undefined && versionMatches) {
+        if (!stockInRange(current.stock + stockDelta)) {
+          throw productProblems.STOCK_OUT_OF_RANGE(
+            `The stock is ${current.stock}: adding ${stockDelta} would take it outside 0 to ${MAX_STOCK}.`,
+            { etag: `"${current.version}"` },
+          );
+        }
+        // The stock moved into range between the two statements (a release committed): the
+        // row is this transaction's now, so the change goes through.
+        transition = await updateProduct(tx, id, changes, expectedVersion, MAX_STOCK);
+        continue;
       }
       // A delete that another one beat to it: deleting an inactive product changes nothing.
       const deletedAlready = changes.active === false && !current.active;
