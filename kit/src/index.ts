@@ -8,6 +8,7 @@ export { migrateServiceDatabases } from './db/platform.ts';
 export { lockAggregate } from './db/locks.ts';
 export { PerTransaction } from './db/per-transaction.ts';
 export {
+  deleteInBatches,
   housekeepingJobs,
   OutboxPruner,
   outboxSlotName,

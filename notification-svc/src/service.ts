@@ -9,6 +9,7 @@ import { notificationProblems } from './domain/problems.ts';
 import { saveNotifications } from './domain/notifications.ts';
 import { notificationEventHandlers } from './events/handlers.ts';
 import { mailSender } from './jobs/mail-sender.ts';
+import { notificationsPruner } from './jobs/notifications-pruner.ts';
 
 /** notification-svc's own variables (the shared ones are in kit/src/service/config.ts). */
 export const NotificationServiceEnvironment = Type.Object({
@@ -42,6 +43,12 @@ export const NotificationServiceEnvironment = Type.Object({
     default: 3 * 24 * 3_600_000,
     description: 'A notification still unsent this long after its event (address never known, SMTP down) is given up: EXPIRED',
   }),
+  NOTIFICATIONS_KEEP_MS: Type.Integer({
+    minimum: 60_000,
+    default: 90 * 24 * 3_600_000,
+    description:
+      'A notification that is done (sent, refused, expired) is deleted this long after its event; must exceed MAIL_MAX_AGE_MS',
+  }),
 });
 
 export default defineService({
@@ -50,7 +57,9 @@ export default defineService({
   migrations: new URL('../migrations/', import.meta.url),
   environment: NotificationServiceEnvironment,
   problems: notificationProblems,
-  setup: ({ env, sql, logger, metrics }) => {
+  setup: ({ env, config, sql, logger, metrics }) => {
+    // A mail pruned before it could expire could be recorded again and sent twice.
+    if (env.NOTIFICATIONS_KEEP_MS <= env.MAIL_MAX_AGE_MS) throw new Error('NOTIFICATIONS_KEEP_MS must exceed MAIL_MAX_AGE_MS');
     const mailer = smtpMailer({ host: env.SMTP_HOST, port: env.SMTP_PORT, from: env.MAIL_FROM, connections: env.MAIL_SEND_CONCURRENCY });
     const sender = mailSender(
       {
@@ -71,7 +80,7 @@ export default defineService({
       },
       handlers: notificationEventHandlers(),
       finishBatch: saveNotifications,
-      jobs: [sender],
+      jobs: [sender, notificationsPruner(sql, env.NOTIFICATIONS_KEEP_MS, metrics, config.housekeeping.intervalMs)],
     };
   },
 });

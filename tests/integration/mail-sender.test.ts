@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { migrate, migratePlatform, type Logger, type Sql } from '@shop/kit';
+import { deleteInBatches, migrate, migratePlatform, type Logger, type Sql } from '@shop/kit';
+import { deleteOldNotifications, lockDueNotifications } from '../../notification-svc/src/data-access/notifications-repository.ts';
 import { smtpMailer, type Mailer } from '../../notification-svc/src/data-access/smtp-mailer.ts';
 import { messageIdOf } from '../../notification-svc/src/domain/mails.ts';
 import { sendDueNotifications, type SendOutcome, type SenderDependencies } from '../../notification-svc/src/domain/sending.ts';
@@ -43,6 +44,8 @@ beforeAll(async () => {
       const refusal = (message: string, responseCode: number) => Object.assign(new Error(message), { responseCode });
       if (address.address.startsWith('refused')) return callback(refusal('no such mailbox', 550));
       if (address.address.startsWith('later')) return callback(refusal('mailbox busy, try again later', 451));
+      // A reply with a NUL in it, which PostgreSQL refuses in text.
+      if (address.address.startsWith('nul')) return callback(refusal('busy\0now', 451));
       callback();
     },
     onData(stream, _session, callback) {
@@ -116,6 +119,28 @@ async function rowsOf(eventIds: string[]): Promise<Map<string, Row>> {
 }
 
 describe('the mail sender', () => {
+  it("marks a batch's accepted mails sent even when a failure's reply cannot be stored as it came (a NUL), and sends them once", async () => {
+    const sent = await Promise.all(Array.from({ length: 3 }, (_, i) => pendingMail(`customer${i}@example.test`)));
+    const odd = await pendingMail('nul@example.test');
+    expect(await runSender(mailer)).toEqual({ sent: 3, retry: 1 });
+    const rows = await rowsOf([...sent, odd]);
+    for (const eventId of sent) expect(rows.get(eventId)).toMatchObject({ status: 'SENT', attempts: 1 });
+    expect(rows.get(odd)).toMatchObject({ status: 'PENDING', attempts: 1, due: false });
+    expect(rows.get(odd)!.lastError).toContain('busy\uFFFDnow');
+    // Due again at once: only the failed one is sent to again.
+    await sql`update notifications set next_attempt_at = now() where event_id = ${odd}`;
+    expect(await runSender(mailer)).toEqual({ retry: 1 });
+    expect(accepted.toSorted()).toEqual(sent.map(messageIdOf).toSorted());
+  });
+
+  it('never takes a mail older than MAIL_MAX_AGE_MS to send, though not expired yet (recorded after the run gave up the old ones)', async () => {
+    const tooOld = await pendingMail('old@example.test', new Date(Date.now() - 2 * 3_600_000));
+    const fresh = await pendingMail('new@example.test');
+    const due = await sql.begin((tx) => lockDueNotifications(tx, concurrency, 3_600_000));
+    expect(due.map((notification) => notification.eventId)).toEqual([fresh]);
+    expect((await rowsOf([tooOld])).get(tooOld)).toMatchObject({ status: 'PENDING' });
+  });
+
   it('marks each mail of a batch by its own outcome: sent, refused for good, tried again later, waiting for its user, too old', async () => {
     const sent = await Promise.all(Array.from({ length: 6 }, (_, i) => pendingMail(`customer${i}@example.test`)));
     const refused = await pendingMail('refused@example.test');
@@ -185,5 +210,24 @@ describe('the mail sender', () => {
     expect(tried).toHaveLength(concurrency);
     for (const row of tried)
       expect(row).toMatchObject({ status: 'PENDING', due: false, lastError: expect.stringContaining('relaying denied') });
+  });
+});
+
+describe('the notifications pruner', () => {
+  it('deletes the done notifications older than the window, oldest first, and never a pending one', async () => {
+    const day = 24 * 3_600_000;
+    const ago = (days: number) => new Date(Date.now() - days * day);
+    const [oldSent, oldFailed, oldPending, recentSent] = await Promise.all([
+      pendingMail('a@example.test', ago(100)),
+      pendingMail('b@example.test', ago(95)),
+      pendingMail(undefined, ago(120)),
+      pendingMail('c@example.test', ago(10)),
+    ]);
+    await sql`update notifications set status = 'SENT', sent_at = now() where event_id in ${sql([oldSent, recentSent])}`;
+    await sql`update notifications set status = 'FAILED' where event_id = ${oldFailed}`;
+    const keepMs = 90 * day;
+    // Batches of one: the loop goes on until a batch is short of full.
+    expect(await deleteInBatches((size) => deleteOldNotifications(sql, keepMs, size), { batchSize: 1 })).toBe(2);
+    expect([...(await rowsOf([oldSent, oldFailed, oldPending, recentSent])).keys()].toSorted()).toEqual([oldPending, recentSent].toSorted());
   });
 });

@@ -30,13 +30,17 @@ export const LONG_TRANSACTION_GRACE_MS = 5 * 60_000;
 /** The replication slot a database's outbox connector reads through (connect/outbox-connector.json). */
 export const outboxSlotName = (database: string): string => `outbox_${database}`;
 
-interface BatchOptions {
+export interface BatchOptions {
   batchSize?: number | undefined;
   /** Stops between batches (the app is closing); what is left goes at the next run. */
   signal?: AbortSignal | undefined;
 }
 
-async function deleteInBatches(deleteBatch: (size: number) => Promise<number>, { batchSize = PRUNE_BATCH_SIZE, signal }: BatchOptions) {
+/** Deletes batch after batch until one is short of full (or `signal` aborts); returns the rows deleted. */
+export async function deleteInBatches(
+  deleteBatch: (size: number) => Promise<number>,
+  { batchSize = PRUNE_BATCH_SIZE, signal }: BatchOptions = {},
+): Promise<number> {
   let total = 0;
   for (;;) {
     const deleted = await deleteBatch(batchSize);
@@ -196,8 +200,8 @@ export interface HousekeepingOptions {
  * of the table's rows (`outbox_rows`, `processed_events_rows`), which shows that both stay
  * bounded. The outbox holds minutes of events and is counted; processed_events holds 8 days
  * of them (tens of millions of rows at 50 orders/s), which a count would scan every minute,
- * so its gauge is PostgreSQL's running estimate (`n_live_tup`, exact but for the last
- * seconds' statistics not yet reported).
+ * so its gauge is PostgreSQL's running estimate (`n_live_tup`: seconds behind, resampled by
+ * ANALYZE, 0 after a crash until the table is analyzed again).
  */
 export function housekeepingJobs({ sql, service, settings, logger, metrics }: HousekeepingOptions): PeriodicJob[] {
   const prunesOutbox = service.outbox;

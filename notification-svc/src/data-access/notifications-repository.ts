@@ -103,11 +103,12 @@ export function notificationsOfUser(sql: Sql, userId: string, limit: number, bef
  * A notification of a user this service has not heard of yet is left waiting for their
  * user-registration.
  */
-export function lockDueNotifications(tx: Transaction, limit: number): Promise<DueNotification[]> {
+export function lockDueNotifications(tx: Transaction, limit: number, maxAgeMs: number): Promise<DueNotification[]> {
   return tx<DueNotification[]>`
     select n.event_id, n.subject, n.body, n.attempts, r.email, r.full_name
     from notifications n join recipients r on r.user_id = n.user_id
     where n.status = 'PENDING' and n.next_attempt_at <= now()
+      and n.occurred_at >= now() - make_interval(secs => ${maxAgeMs / 1000}::double precision)
     order by n.next_attempt_at
     limit ${limit}
     for update of n skip locked`;
@@ -138,6 +139,19 @@ export async function markFailed(tx: Transaction, eventId: string, error: string
  * recipient's address never arrived, or SMTP failed for that long, and a mail that late
  * would confuse more than it tells. Returns how many.
  */
+/**
+ * Deletes up to `limit` notifications that are done (sent, refused, expired) and whose event
+ * is older than `keepMs`; returns how many. A PENDING one is never deleted: it expires first.
+ */
+export async function deleteOldNotifications(sql: Sql, keepMs: number, limit: number): Promise<number> {
+  const deleted = await sql`
+    delete from notifications where event_id in (
+      select event_id from notifications
+      where status <> 'PENDING' and occurred_at < now() - make_interval(secs => ${keepMs / 1000}::double precision)
+      order by occurred_at limit ${limit} for update skip locked)`;
+  return deleted.count;
+}
+
 export async function expirePending(sql: Sql, maxAgeMs: number): Promise<number> {
   const expired = await sql`
     update notifications

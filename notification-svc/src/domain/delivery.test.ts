@@ -37,5 +37,7 @@ describe('SMTP failures', () => {
   it('keeps at most 500 characters of an error for the sent log', () => {
     expect(describeSmtpError(new Error('connection refused'))).toBe('connection refused');
     expect(describeSmtpError('x'.repeat(600))).toHaveLength(500);
+    // PostgreSQL refuses a NUL in text: the failure's mark would fail, and the batch with it.
+    expect(describeSmtpError(new Error('450 busy\0now'))).toBe('450 busy\uFFFDnow');
   });
 });

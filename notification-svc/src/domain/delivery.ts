@@ -31,6 +31,7 @@ export function classifySmtpFailure(error: unknown): SmtpFailure {
 
 /** An error as stored in the sent log: its message, at most 500 characters. */
 export function describeSmtpError(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  // A server's reply can hold a NUL, which PostgreSQL refuses in text.
+  const text = (error instanceof Error ? error.message : String(error)).replaceAll('\0', '\uFFFD');
   return text.length > 500 ? `${text.slice(0, 499)}…` : text;
 }

@@ -92,6 +92,11 @@ describe('formatting', () => {
     expect(formatAmount(2598, 'EURO')).toBe('25.98 EURO');
   });
 
+  it("reads the amount in the currency's own minor units: none for the yen, thousandths for the Bahraini dinar", () => {
+    expect(formatAmount(2598, 'JPY')).toBe('¥2,598');
+    expect(formatAmount(2598, 'BHD')).toBe('BHD 2.598');
+  });
+
   it('names an order by the first block of its id, and a mail by its event id', () => {
     expect(orderNumber('c3a7f215-9d84-4b6e-a1f0-5e2d7b93c864')).toBe('C3A7F215');
     expect(messageIdOf('9e45b1c7-2f63-4a8d-b0e9-71c5d3a28f46')).toBe('<9e45b1c7-2f63-4a8d-b0e9-71c5d3a28f46@shop.local>');

@@ -29,13 +29,17 @@ export const cancelReasonWords: Record<CancelReason, string> = {
 
 const SIGNATURE = '\n\n-- \nThe shop\n';
 
-/** An amount in the currency's own notation ("€25.98"), or plainly when Intl does not know the currency. */
-export function formatAmount(cents: number, currency: string): string {
-  const amount = cents / 100;
+/**
+ * An amount of minor units in the currency's own notation ("€25.98", "¥2,598", "BHD 2.598"):
+ * a currency's minor unit is not always a hundredth (ISO 4217, which Intl knows), so the
+ * amount is divided by as many places as the currency has. Plainly when Intl refuses the code.
+ */
+export function formatAmount(minorUnits: number, currency: string): string {
   try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).format(amount);
+    const format = new Intl.NumberFormat('en', { style: 'currency', currency });
+    return format.format(minorUnits / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
   } catch {
-    return `${amount.toFixed(2)} ${currency}`;
+    return `${(minorUnits / 100).toFixed(2)} ${currency}`;
   }
 }
 

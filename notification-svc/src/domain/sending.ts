@@ -39,9 +39,11 @@ interface BatchOutcome {
 }
 
 /** Sends the next due notifications, up to `concurrency` of them, in one transaction. */
-async function sendNextBatch({ sql, mailer, logger, retry, concurrency }: SenderDependencies): Promise<BatchOutcome> {
+async function sendNextBatch({ sql, mailer, logger, retry, concurrency, maxAgeMs }: SenderDependencies): Promise<BatchOutcome> {
   return sql.begin(async (tx): Promise<BatchOutcome> => {
-    const due = await lockDueNotifications(tx, concurrency);
+    // Never one older than MAIL_MAX_AGE_MS, though it may not have been expired yet (recorded
+    // during this run, say from a compacted topic read again after its row was pruned).
+    const due = await lockDueNotifications(tx, concurrency, maxAgeMs);
     const results = await Promise.allSettled(
       due.map((notification) =>
         mailer.send({
@@ -52,20 +54,31 @@ async function sendNextBatch({ sql, mailer, logger, retry, concurrency }: Sender
         }),
       ),
     );
-    const sent: DueNotification[] = [];
+    const sent = due.filter((_, index) => results[index]!.status === 'fulfilled');
+    // The mails the server took are marked first, so that nothing after can undo the marks
+    // and have them sent again.
+    if (sent.length > 0) {
+      await markSent(
+        tx,
+        sent.map((notification) => ({ eventId: notification.eventId, sentTo: notification.email })),
+      );
+    }
     const batch: BatchOutcome = { outcomes: [], unreachable: false };
     for (const [index, result] of results.entries()) {
       const notification = due[index]!;
       if (result.status === 'fulfilled') {
-        sent.push(notification);
         batch.outcomes.push('sent');
         continue;
       }
       // A failure is rare, so it costs a statement of its own: its retry time is the mail's own.
+      // In a savepoint: should the mark itself fail, it leaves the mail due (tried again next
+      // run) rather than rolling back the marks of the mails that went out.
       const error: unknown = result.reason;
       const failure = classifySmtpFailure(error);
       const retryInMs = failure === 'permanent' ? undefined : backoffDelay(notification.attempts + 1, retry);
-      await markFailed(tx, notification.eventId, describeSmtpError(error), retryInMs);
+      await tx
+        .savepoint((sp) => markFailed(sp, notification.eventId, describeSmtpError(error), retryInMs))
+        .catch((markError: unknown) => logger.error({ eventId: notification.eventId, err: markError }, "a failed mail's mark failed"));
       logger.warn(
         { eventId: notification.eventId, attempts: notification.attempts + 1, failure, retryInMs, err: error },
         failure === 'permanent' ? 'the SMTP server refused a mail for good' : 'sending a mail failed; it is tried again later',
@@ -73,30 +86,37 @@ async function sendNextBatch({ sql, mailer, logger, retry, concurrency }: Sender
       batch.outcomes.push(failure === 'permanent' ? 'failed' : 'retry');
       if (failure === 'unreachable') batch.unreachable = true;
     }
-    if (sent.length > 0) {
-      await markSent(
-        tx,
-        sent.map((notification) => ({ eventId: notification.eventId, sentTo: notification.email })),
-      );
-    }
     return batch;
   });
+}
+
+/** How often a run that keeps finding full batches gives up what is too old, besides at its start. */
+const EXPIRE_EVERY_MS = 60_000;
+
+async function expireTooOld({ sql, maxAgeMs, record, logger }: SenderDependencies): Promise<void> {
+  const expired = await expirePending(sql, maxAgeMs);
+  if (expired > 0) {
+    record('expired', expired);
+    logger.warn({ expired, maxAgeMs }, 'notifications given up: not sent within MAIL_MAX_AGE_MS');
+  }
 }
 
 /**
  * One run of the sender: gives up what is too old, then sends due notifications, a batch at a
  * time, until a batch is short of full (nothing else was due), the SMTP server cannot be
  * reached (the rest would fail the same way; the next run tries again), or the service closes.
- * A batch's mails share a transaction and its round trips to PostgreSQL: with a transaction of
- * its own, each mail cost four (tests/bench/README.md).
+ * A run under a steady flow of mails may never end, so it gives up what is too old every
+ * minute too. A batch's mails share a transaction and its round trips to PostgreSQL: with a
+ * transaction of its own, each mail cost four (tests/bench/README.md).
  */
 export async function sendDueNotifications(dependencies: SenderDependencies, signal: AbortSignal): Promise<void> {
-  const expired = await expirePending(dependencies.sql, dependencies.maxAgeMs);
-  if (expired > 0) {
-    dependencies.record('expired', expired);
-    dependencies.logger.warn({ expired, maxAgeMs: dependencies.maxAgeMs }, 'notifications given up: not sent within MAIL_MAX_AGE_MS');
-  }
+  await expireTooOld(dependencies);
+  let expiredAt = Date.now();
   while (!signal.aborted) {
+    if (Date.now() - expiredAt >= EXPIRE_EVERY_MS) {
+      await expireTooOld(dependencies);
+      expiredAt = Date.now();
+    }
     const { outcomes, unreachable } = await sendNextBatch(dependencies);
     for (const outcome of outcomes) dependencies.record(outcome);
     // A batch short of full took every due row there was (but those another sender holds).
