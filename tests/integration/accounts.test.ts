@@ -139,6 +139,13 @@ describe('the admin', () => {
       409,
       'CANNOT_DISABLE_SELF',
     );
+    // Its id in capitals names the same account (PostgreSQL reads a uuid in any case).
+    expectProblem(
+      await call('POST', `${endpoints.userService}/admin/users/${me.id.toUpperCase()}/disable`, { token: admin }),
+      409,
+      'CANNOT_DISABLE_SELF',
+    );
+    expect((await call<{ disabled: boolean }>('GET', `${endpoints.userService}/users/me`, { token: admin })).status).toBe(200);
     const customer = await newCustomer('not-admin');
     expectProblem(await call('POST', `${endpoints.userService}/admin/users/${me.id}/disable`, { token: customer.token }), 403, 'FORBIDDEN');
     expectProblem(

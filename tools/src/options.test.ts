@@ -26,7 +26,7 @@ describe('FROM', () => {
   });
 
   it('rejects anything else', () => {
-    for (const bad of ['yesterday', '-3', '2026-13-45', '2026-11-22T25:00:00Z', 'END', '12abc']) {
+    for (const bad of ['yesterday', '-3', '2026-13-45', '2026-11-22T25:00:00Z', 'END', '12abc', '2026-02-30', '2026-04-31T10:00:00Z']) {
       expect(() => parseStartPosition(bad), bad).toThrow(/^FROM must be beginning, end, an offset \(e\.g\. 42\) or an ISO time/);
     }
   });

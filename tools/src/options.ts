@@ -21,11 +21,18 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+
 const DURATION = /^(\d+)(ms|s|m|h|d|w)$/;
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** An ISO 8601 date or date-time (without a zone: local time), or undefined when the text is none. */
+/**
+ * An ISO 8601 date or date-time, or undefined when the text is none (or names a day the
+ * calendar has not: JavaScript would move 2026-02-30 to March). Without a zone, a date-time is
+ * local time and a date alone is UTC midnight, as JavaScript reads them.
+ */
 export function parseIsoTime(text: string): Date | undefined {
   if (!ISO_TIME.test(text)) return undefined;
   const at = new Date(text);
-  return Number.isNaN(at.getTime()) ? undefined : at;
+  if (Number.isNaN(at.getTime())) return undefined;
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const lastDay = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= lastDay ? at : undefined;
 }
 
 /** COUNT: a whole number of records, at least 1; undefined when not given. */

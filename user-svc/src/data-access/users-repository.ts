@@ -20,6 +20,11 @@ export async function findUserById(sql: Db, id: string, lock = false): Promise<U
   return row;
 }
 
+/** Accounts by id, locked in id order, so that two transactions locking the same ones never deadlock. */
+export async function lockUsers(tx: Transaction, ids: string[]): Promise<UserRow[]> {
+  return tx<UserRow[]>`select ${columns(tx)} from users where id = any(${ids}::uuid[]) order by id for update`;
+}
+
 /** By username or email, without regard to case (usernames cannot contain '@', so the two never collide). */
 export async function findUserByLogin(sql: Sql, login: string): Promise<UserRow | undefined> {
   const [row] = await sql<UserRow[]>`

@@ -38,6 +38,14 @@ describe('Passwords', () => {
     await expect(Promise.all([running, queued])).resolves.toHaveLength(2);
   });
 
+  it('with no queue (PASSWORD_HASH_QUEUE=0) answers what finds a free slot, and refuses only the rest', async () => {
+    const passwords = new Passwords({ concurrency: 1, queue: 0 });
+    const running = passwords.hash('one');
+    expect(() => passwords.hash('two')).toThrow(expect.objectContaining({ status: 503, code: 'TOO_BUSY' }));
+    await expect(running).resolves.toMatch(/^scrypt\$/);
+    await expect(passwords.hash('three')).resolves.toMatch(/^scrypt\$/);
+  });
+
   it('makes the decoy hash again after it failed to be made, rather than failing every unknown login from then on', async () => {
     const passwords = new Passwords({ concurrency: 1, queue: 4 });
     failures.count = 1;

@@ -33,7 +33,8 @@ export interface PasswordWorkLimits {
  */
 export class Passwords {
   private readonly limit: LimitFunction;
-  private readonly queue: number;
+  /** Checks under way and waiting, at most. */
+  private readonly capacity: number;
   // Verifying against a hash of nothing when the account does not exist makes a wrong
   // username take as long as a wrong password, so response times do not reveal which
   // accounts exist.
@@ -41,11 +42,13 @@ export class Passwords {
 
   constructor(limits: PasswordWorkLimits) {
     this.limit = pLimit(limits.concurrency);
-    this.queue = limits.queue;
+    this.capacity = limits.concurrency + limits.queue;
   }
 
   private run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.limit.pendingCount >= this.queue) {
+    // Counted together: p-limit starts a call on a later tick, so one that finds a free slot
+    // is pending for a moment, and a queue of 0 would refuse every call on the pending count alone.
+    if (this.limit.activeCount + this.limit.pendingCount >= this.capacity) {
       throw userProblems.TOO_BUSY('Too many password checks are under way; retry in a moment.', { 'retry-after': '1' });
     }
     return this.limit(work);

@@ -44,6 +44,8 @@ function newSigningKey(): Pick<SigningKeyRow, 'kid' | 'privateKey' | 'publicJwk'
 export class SigningKeys {
   private keys: SigningKeyRow[] = [];
   private reloadedAt = 0;
+  /** A reload for an unknown kid under way, which the others that come meanwhile wait for. */
+  private reloadingForKid: Promise<void> | undefined;
   private sign: ((payload: { sub: string; role: Role; gen: number }) => string) | undefined;
   private readonly sql: Sql;
   private readonly ttlSeconds: number;
@@ -111,9 +113,11 @@ export class SigningKeys {
   /** The PEM public key of `kid`; an unknown kid may be a key another instance added since. */
   async publicKey(kid: string): Promise<string | undefined> {
     let key = this.keys.find((k) => k.kid === kid);
-    // At most one lookup every 30 s, so tokens with made-up kids cannot hammer the database.
-    if (!key && Date.now() - this.reloadedAt > 30_000) {
-      await this.reload();
+    // At most one lookup every 30 s, so tokens with made-up kids cannot hammer the database:
+    // those that arrive while one is under way wait for it rather than start their own.
+    if (!key && (this.reloadingForKid || Date.now() - this.reloadedAt > 30_000)) {
+      this.reloadingForKid ??= this.reload().finally(() => (this.reloadingForKid = undefined));
+      await this.reloadingForKid;
       key = this.keys.find((k) => k.kid === kid);
     }
     return (

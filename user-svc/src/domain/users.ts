@@ -204,13 +204,18 @@ export async function updateProfile({ sql, codec, passwords }: UsersDependencies
  * An admin disables an account: from then on its tokens are refused (by user-svc at once, by
  * the others once user-updated reaches them) and so are its new orders. Disabling a disabled
  * account changes nothing and writes nothing. An admin cannot disable their own account, so
- * that the last admin cannot lock everyone out.
+ * that the last admin cannot lock everyone out: the ids are compared as PostgreSQL reads them
+ * (in any case), and the acting admin's account is locked with the target and must still be
+ * active, so that of two admins disabling each other at once the second is refused.
  */
 export async function disableAccount({ sql, codec }: UsersDependencies, admin: AuthenticatedUser, id: string): Promise<UserRow> {
-  if (id === admin.id) throw userProblems.CANNOT_DISABLE_SELF('An admin cannot disable their own account.');
   return sql.begin(async (tx) => {
-    const before = await findUserById(tx, id, true);
+    const accounts = await lockUsers(tx, [id, admin.id]);
+    const before = accounts.find((account) => account.id === id.toLowerCase());
+    const actor = accounts.find((account) => account.id === admin.id);
     if (!before) throw userProblems.USER_NOT_FOUND(`There is no account ${id}.`);
+    if (before.id === admin.id) throw userProblems.CANNOT_DISABLE_SELF('An admin cannot disable their own account.');
+    if (!actor || actor.disabledAt) throw commonProblems.ACCOUNT_DISABLED('This account has been disabled.');
     if (before.disabledAt) return before;
     const after = await disableUser(tx, id);
     await writeOutboxEvent(tx, codec, userUpdated(before, after, 'DISABLED'));
