@@ -46,8 +46,7 @@ export const NotificationServiceEnvironment = Type.Object({
   NOTIFICATIONS_KEEP_MS: Type.Integer({
     minimum: 60_000,
     default: 90 * 24 * 3_600_000,
-    description:
-      'A notification that is done (sent, refused, expired) is deleted this long after its event; must exceed MAIL_MAX_AGE_MS',
+    description: 'A notification that is done (sent, refused, expired) is deleted this long after its event; must exceed MAIL_MAX_AGE_MS',
   }),
 });
 

@@ -5,13 +5,7 @@
 // PENDING and sent once more, with the same Message-ID, so a crash sends at most `concurrency`
 // mails twice (docs/architecture.md, "Notifications: one mail per event").
 import { backoffDelay, type BackoffSettings, type Logger, type Sql } from '@shop/kit';
-import {
-  expirePending,
-  lockDueNotifications,
-  markFailed,
-  markSent,
-  type DueNotification,
-} from '../data-access/notifications-repository.ts';
+import { expirePending, lockDueNotifications, markFailed, markSent } from '../data-access/notifications-repository.ts';
 import type { Mailer } from '../data-access/smtp-mailer.ts';
 import { classifySmtpFailure, describeSmtpError } from './delivery.ts';
 import { messageIdOf } from './mails.ts';
@@ -93,10 +87,11 @@ async function sendNextBatch({ sql, mailer, logger, retry, concurrency, maxAgeMs
 /** How often a run that keeps finding full batches gives up what is too old, besides at its start. */
 const EXPIRE_EVERY_MS = 60_000;
 
-async function expireTooOld({ sql, maxAgeMs, record, logger }: SenderDependencies): Promise<void> {
+async function expireTooOld(dependencies: SenderDependencies): Promise<void> {
+  const { sql, maxAgeMs, logger } = dependencies;
   const expired = await expirePending(sql, maxAgeMs);
   if (expired > 0) {
-    record('expired', expired);
+    dependencies.record('expired', expired);
     logger.warn({ expired, maxAgeMs }, 'notifications given up: not sent within MAIL_MAX_AGE_MS');
   }
 }

@@ -17,6 +17,7 @@ import {
   findUserById,
   findUserByLogin,
   insertUser,
+  lockUsers,
   revokeTokens,
   searchUsers,
   updateUser,
