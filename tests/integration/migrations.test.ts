@@ -5,20 +5,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connectDatabase, migrate, requireEnv, type Sql } from '@shop/kit';
-import { stackEndpoints } from '../harness/stack.ts';
+import { migrate, type Sql } from '@shop/kit';
+import { connectAsSuperuser } from '../harness/stack.ts';
 
-const endpoints = stackEndpoints();
 const database = 'kit_migrations_test';
 const table = 'test_migrations';
-const credentials = {
-  host: endpoints.pgHost,
-  port: endpoints.pgPort,
-  username: requireEnv('POSTGRES_USER'),
-  password: requireEnv('POSTGRES_PASSWORD'),
-};
 // One connection: after a failed run, the next query shows whether it came back clean.
-const connect = (db: string) => connectDatabase({ ...credentials, database: db, max: 1 });
+const connect = (db: string) => connectAsSuperuser(db, 1);
 
 let sql: Sql;
 let directory: string;
