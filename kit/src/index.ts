@@ -18,7 +18,7 @@ export {
   type OutboxPruneResult,
   type OutboxPrunerOptions,
 } from './db/housekeeping.ts';
-export { EventCodec } from './events/codec.ts';
+export { EventCodec, wireSchemaId } from './events/codec.ts';
 export { registryClient } from './events/registry-client.ts';
 export { readEventSchemas, readSchemaHistory, schemasDirectory, type EventSchemaSource } from './events/schemas.ts';
 export * from '../../schemas/catalogue.ts';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
-import { deadLetterHeaderNames, EventCodec, eventTopics, headersAsText, requireEnv, type EventTopic } from '@shop/kit';
+import { deadLetterHeaderNames, EventCodec, eventTopics, headersAsText, requireEnv, wireSchemaId, type EventTopic } from '@shop/kit';
 import { UsageError, type StartPosition } from './options.ts';
 import type { RecordView } from './format.ts';
 
@@ -21,16 +21,43 @@ export function kafka(): Kafka {
 
 export const isEventTopic = (topic: string | undefined): topic is EventTopic => (eventTopics as readonly string[]).includes(topic ?? '');
 
-/** A dead letter's value is decoded as an event of the topic it came from. */
+/**
+ * Why the records of a writer schema id could not be decoded: asked once, so that an id the
+ * registry does not know, or a registry that does not answer (each lookup retried for
+ * seconds), costs that wait once per command rather than once per record.
+ */
+const undecodableSchemas = new Map<number, string>();
+
+/**
+ * A record's value as this checkout's schema reads it, or else as its writer's schema wrote
+ * it (a newer schema, with a symbol or a field this checkout does not know, during a rolling
+ * upgrade say). A dead letter's value is decoded as an event of the topic it came from.
+ */
 async function decodeValue(topic: string, headers: Record<string, string>, value: Buffer | null): Promise<unknown> {
   if (!value) return null;
   const schemaTopic = topic === 'dlq' ? headers[deadLetterHeaderNames.topic] : topic;
   if (!isEventTopic(schemaTopic)) return { undecoded: value.toString('base64') };
+  const undecodable = (reason: string) => ({ undecodable: reason, base64: value.toString('base64') });
+  let schemaId: number;
   try {
-    codec ??= new EventCodec(requireEnv('REGISTRY_URL'));
+    schemaId = wireSchemaId(value);
+  } catch (error) {
+    return undecodable((error as Error).message);
+  }
+  const unknownSchema = undecodableSchemas.get(schemaId);
+  if (unknownSchema !== undefined) return undecodable(unknownSchema);
+  codec ??= new EventCodec(requireEnv('REGISTRY_URL'));
+  try {
+    await codec.writerType(schemaId);
+  } catch (error) {
+    undecodableSchemas.set(schemaId, (error as Error).message);
+    return undecodable((error as Error).message);
+  }
+  try {
     return await codec.decode(schemaTopic, value);
   } catch (error) {
-    return { undecodable: (error as Error).message, base64: value.toString('base64') };
+    // Not a body this checkout's schema can resolve: as written, unless the body is no Avro of it at all.
+    return codec.decodeAsWritten(value).catch(() => undecodable((error as Error).message));
   }
 }
 

@@ -7,6 +7,14 @@ import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated
 /** The Confluent wire format: magic byte 0, the writer's schema id (4 bytes), the Avro body. */
 const WIRE_HEADER_BYTES = 5;
 
+/** The writer's schema id of a message in the wire format; throws for anything else. */
+export function wireSchemaId(message: Buffer): number {
+  if (message.length < WIRE_HEADER_BYTES || message[0] !== 0) {
+    throw new Error('not in the Confluent wire format (magic byte 0 and a schema id)');
+  }
+  return message.readInt32BE(1);
+}
+
 /**
  * Avro in the Confluent wire format, through the schema registry. Each topic's schema (from
  * schemas/<topic>.avsc) is registered under `<topic>-value` on first use and its id cached,
@@ -60,10 +68,7 @@ export class EventCodec {
    * per message cost more than the rest of decoding.
    */
   async decode<T extends EventTopic>(topic: T, message: Buffer): Promise<EventsByTopic[T]> {
-    if (message.length < WIRE_HEADER_BYTES || message[0] !== 0) {
-      throw new Error('not in the Confluent wire format (magic byte 0 and a schema id)');
-    }
-    const writerId = message.readInt32BE(1);
+    const writerId = wireSchemaId(message);
     const writer = (await this.registry.getSchema(writerId)) as unknown as avro.Type;
     const reader = this.readerType(topic);
     const key = `${topic}/${writerId}`;
@@ -73,6 +78,20 @@ export class EventCodec {
       this.resolvers.set(key, resolver);
     }
     return reader.fromBuffer(message.subarray(WIRE_HEADER_BYTES), resolver ?? undefined) as EventsByTopic[T];
+  }
+
+  /**
+   * Decodes a message with its writer's schema alone, as it was written, for the tools that
+   * show records: one written with a newer schema than this code's (a symbol or a field this
+   * code does not know, which decode cannot resolve) is still shown.
+   */
+  async decodeAsWritten(message: Buffer): Promise<unknown> {
+    return (await this.writerType(wireSchemaId(message))).fromBuffer(message.subarray(WIRE_HEADER_BYTES));
+  }
+
+  /** The schema a writer used, from the registry by its id (the library keeps it once read). */
+  async writerType(schemaId: number): Promise<avro.Type> {
+    return (await this.registry.getSchema(schemaId)) as unknown as avro.Type;
   }
 
   private readerType(topic: EventTopic): avro.Type {
