@@ -77,15 +77,16 @@ function declined(charge: ChargeRow): HttpProblem {
   return gatewayProblems.CARD_DECLINED(`The card was declined (charge ${charge.id}).`);
 }
 
+/** Whether a charge (or void) under a key was for this amount of this reference. */
+const sameTerms = (existing: ChargeRow, request: VoidRequest) =>
+  existing.amountCents === request.amountCents && existing.currency === request.currency && existing.reference === request.reference;
+
+const keyReused = () => gatewayProblems.IDEMPOTENCY_KEY_REUSED('This idempotency key was used for a different charge.');
+
 /** The answer to a repeated request: the first result, if it was the same request. */
 function replay(existing: ChargeRow, request: ChargeRequest): ChargeRow {
   if (existing.status === 'VOIDED') throw voided(existing);
-  const same =
-    existing.amountCents === request.amountCents &&
-    existing.currency === request.currency &&
-    existing.reference === request.reference &&
-    existing.token === request.token;
-  if (!same) throw gatewayProblems.IDEMPOTENCY_KEY_REUSED('This idempotency key was used for a different charge.');
+  if (!sameTerms(existing, request) || existing.token !== request.token) throw keyReused();
   if (existing.status === 'DECLINED') throw declined(existing);
   return existing;
 }
@@ -147,9 +148,7 @@ export async function voidCharge(sql: Sql, request: VoidRequest): Promise<{ char
   const created = await insertCharge(sql, { id: `ch_${randomUUID()}`, ...request, token: null, status: 'VOIDED' });
   if (created) return { charge: created, replayed: false };
   const existing = (await findChargeByKey(sql, request.idempotencyKey))!;
-  const same =
-    existing.amountCents === request.amountCents && existing.currency === request.currency && existing.reference === request.reference;
-  if (!same) throw gatewayProblems.IDEMPOTENCY_KEY_REUSED('This idempotency key was used for a different charge.');
+  if (!sameTerms(existing, request)) throw keyReused();
   return { charge: existing, replayed: true };
 }
 

@@ -135,11 +135,6 @@ export async function markFailed(tx: Transaction, eventId: string, error: string
 }
 
 /**
- * Gives up the pending notifications whose event is older than `maxAgeMs` (EXPIRED): their
- * recipient's address never arrived, or SMTP failed for that long, and a mail that late
- * would confuse more than it tells. Returns how many.
- */
-/**
  * Deletes up to `limit` notifications that are done (sent, refused, expired) and whose event
  * is older than `keepMs`; returns how many. A PENDING one is never deleted: it expires first.
  */
@@ -152,6 +147,11 @@ export async function deleteOldNotifications(sql: Sql, keepMs: number, limit: nu
   return deleted.count;
 }
 
+/**
+ * Gives up the pending notifications whose event is older than `maxAgeMs` (EXPIRED): their
+ * recipient's address never arrived, or SMTP failed for that long, and a mail that late
+ * would confuse more than it tells. Returns how many.
+ */
 export async function expirePending(sql: Sql, maxAgeMs: number): Promise<number> {
   const expired = await sql`
     update notifications

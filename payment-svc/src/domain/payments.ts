@@ -92,14 +92,16 @@ export interface PaymentsDependencies {
 export const chargeKey = (orderId: string) => `charge:${orderId}`;
 export const refundKey = (orderId: string) => `refund:${orderId}`;
 
-/** The order's charge, the same in every try: the key makes the gateway charge it once. */
-export const chargeRequest = (payment: PaymentRow, token: string): ChargeRequest => ({
+/** The order's charge without its card: what a void of its key names. */
+const voidRequest = (payment: PaymentRow): Omit<ChargeRequest, 'token'> => ({
   amountCents: payment.amountCents,
   currency: payment.currency,
-  token,
   reference: payment.orderId,
   idempotencyKey: chargeKey(payment.orderId),
 });
+
+/** The order's charge, the same in every try: the key makes the gateway charge it once. */
+export const chargeRequest = (payment: PaymentRow, token: string): ChargeRequest => ({ ...voidRequest(payment), token });
 
 /** When the next try of a payment with `attempts` tries behind it is due. */
 export const nextAttemptAt = (retry: RetrySettings, attempts: number, now = new Date()): Date =>
@@ -233,9 +235,10 @@ export async function settlePayment(
   const later = nextAttemptAt(retry, payment.attempts + 1, now);
   let chargeId = payment.gatewayChargeId;
   if (!chargeId) {
-    const key = chargeKey(payment.orderId);
-    const request = { amountCents: payment.amountCents, currency: payment.currency, reference: payment.orderId, idempotencyKey: key };
-    const verdict = await askUntilDefinite(retry, calls, async () => voidVerdict(await dependencies.gateway.voidCharge(request), key));
+    const request = voidRequest(payment);
+    const verdict = await askUntilDefinite(retry, calls, async () =>
+      voidVerdict(await dependencies.gateway.voidCharge(request), request.idempotencyKey),
+    );
     if (verdict.kind === 'unknown') {
       await settlementUnfinished(tx, payment.id, null, later, verdict.detail);
       return;

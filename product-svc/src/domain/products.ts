@@ -169,12 +169,12 @@ async function changeProduct(
 ): Promise<ProductRow> {
   return sql.begin(async (tx) => {
     let transition = await updateProduct(tx, id, changes, expectedVersion, MAX_STOCK);
-    while (!transition) {
+    if (!transition) {
       // Locked, so that what is decided from it holds until the commit.
       const current = await findProduct(tx, id, true);
       if (!current) throw notFound(id);
-      const { stockDelta } = changes;
       const versionMatches = expectedVersion === undefined || expectedVersion === current.version;
+      const { stockDelta } = changes;
       if (stockDelta !== undefined && versionMatches) {
         if (!stockInRange(current.stock + stockDelta)) {
           throw productProblems.STOCK_OUT_OF_RANGE(
@@ -183,19 +183,18 @@ async function changeProduct(
           );
         }
         // The stock moved into range between the two statements (a release committed): the
-        // row is this transaction's now, so the change goes through.
-        transition = await updateProduct(tx, id, changes, expectedVersion, MAX_STOCK);
-        continue;
+        // row is locked by this transaction now, so the change goes through.
+        transition = (await updateProduct(tx, id, changes, expectedVersion, MAX_STOCK))!;
+      } else {
+        // A delete that another one beat to it: deleting an inactive product changes nothing.
+        if (changes.active === false && !current.active && versionMatches) return current;
+        throw productProblems.VERSION_MISMATCH(
+          `The product is at version ${current.version}, not ${expectedVersion}; read it again and retry.`,
+          {
+            etag: `"${current.version}"`,
+          },
+        );
       }
-      // A delete that another one beat to it: deleting an inactive product changes nothing.
-      const deletedAlready = changes.active === false && !current.active;
-      if (deletedAlready && (expectedVersion === undefined || expectedVersion === current.version)) return current;
-      throw productProblems.VERSION_MISMATCH(
-        `The product is at version ${current.version}, not ${expectedVersion}; read it again and retry.`,
-        {
-          etag: `"${current.version}"`,
-        },
-      );
     }
     await emitProductUpdate(tx, codec, transition.after, change, transition.before);
     return transition.after;
