@@ -311,6 +311,21 @@ describe('bearer tokens, verified by user-svc (own keys) and product-svc (JWKS)'
     }
   });
 
+  it('answers 401 for a token signed with the real key by another issuer, or by none', async () => {
+    for (const iss of ['another-issuer', undefined]) {
+      const sign = createSigner({
+        algorithm: 'ES256',
+        key: signingKey.privateKey,
+        kid: signingKey.kid,
+        ...(iss ? { iss } : {}),
+        aud: 'shop-api',
+        expiresIn: 600_000,
+      });
+      const token = sign({ sub: user.id, role: 'customer' });
+      for (const url of protectedUrls()) expectProblem(await probe(url, token), 401, 'TOKEN_INVALID');
+    }
+  });
+
   it('answers 401 for an unsigned token (alg: none) claiming admin', async () => {
     const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const unsigned = `${part({ alg: 'none', typ: 'JWT', kid: signingKey.kid })}.${part({ sub: user.id, role: 'admin', iss: 'shop-user-svc', exp: Math.floor(Date.now() / 1000) + 600 })}.`;

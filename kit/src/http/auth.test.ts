@@ -5,13 +5,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { jwksKeyResolver } from './auth.ts';
 
 const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'ES256' }] });
 
 /** A stand-in for user-svc's JWKS endpoint on loopback, answering each request as `answer` says when it arrives. */
 async function jwksServer() {
   const requests: { response: ServerResponse }[] = [];
   const server = {
     answer: 'jwks' as 'jwks' | 'error' | 'hold',
+    /** The key set served. */
+    keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'ES256' }] as object[],
     requests,
     url: '',
     close: () => {
@@ -21,7 +22,8 @@ async function jwksServer() {
   };
   const http = createServer((_request: IncomingMessage, response: ServerResponse) => {
     requests.push({ response });
-    if (server.answer === 'jwks') response.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+    if (server.answer === 'jwks')
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: server.keys }));
     if (server.answer === 'error') response.writeHead(500).end();
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -56,7 +58,7 @@ describe('jwksKeyResolver', () => {
     expect(server.requests).toHaveLength(2);
   });
 
-  it('tries a failed read again at most every 5 s, while known keys keep verifying and unknown ones are refused', async () => {
+  it('tries a failed read again at most every 5 s, while known keys keep verifying and unknown ones are answered 503', async () => {
     const resolve = jwksKeyResolver(server.url);
     await resolve('k1');
     vi.setSystemTime(Date.now() + 11 * 60_000);
@@ -66,11 +68,27 @@ describe('jwksKeyResolver', () => {
     // Time for the resolver to take the answer in (a real wait: only Date is faked).
     await new Promise((resolve) => setTimeout(resolve, 200));
     for (let i = 0; i < 20; i++) expect(await resolve('k1')).toContain('BEGIN PUBLIC KEY');
-    await expect(resolve('unknown')).resolves.toBeUndefined();
+    // An unknown kid meanwhile: the key set is what is unknown, so 503 (retry), not "bad token".
+    await expect(resolve('unknown')).rejects.toMatchObject({ status: 503, code: 'AUTH_UNAVAILABLE' });
     expect(server.requests).toHaveLength(2);
 
     vi.setSystemTime(Date.now() + 5_000);
     await expect(resolve('unknown')).rejects.toMatchObject({ status: 503, code: 'AUTH_UNAVAILABLE' });
     expect(server.requests).toHaveLength(3);
+  });
+
+  it('has a kid that appears within 5 s of the last read wait for the next read, shared, rather than refused', async () => {
+    const resolve = jwksKeyResolver(server.url);
+    await expect(resolve('made-up')).resolves.toBeUndefined();
+    expect(server.requests).toHaveLength(1);
+    // A rotation now: k2 joins the key set, and signs at once.
+    const { publicKey: rotated } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    server.keys.push({ ...rotated.export({ format: 'jwk' }), kid: 'k2' });
+    // 4.8 of the 5 s pass (Date only is faked): the read is due 200 ms of real time from now.
+    vi.setSystemTime(Date.now() + 4_800);
+    const [first, second] = await Promise.all([resolve('k2'), resolve('k2')]);
+    expect(first).toContain('BEGIN PUBLIC KEY');
+    expect(second).toBe(first);
+    expect(server.requests).toHaveLength(2);
   });
 });

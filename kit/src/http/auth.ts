@@ -1,4 +1,5 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt';
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
@@ -56,10 +57,12 @@ const FETCH_INTERVAL_MS = 5_000;
  * together while a fetch is under way share it.
  *
  * A token whose kid is not cached causes a fetch, but at most one every 5 s: tokens with
- * made-up kids cannot turn into a request to user-svc each, and are refused at once in
- * between. A real new key (a rotation) is in the JWKS before it signs anything, so it becomes
- * known with the first fetch after it appeared, whoever's token caused that fetch: at worst
- * its first tokens wait 5 s (docs/security.md). get-jwks, used before, fetched per kid and
+ * made-up kids cannot turn into a request to user-svc each. In between, such a token waits
+ * for the next fetch, shared by every token waiting, rather than being refused: a new key (a
+ * rotation) signs as soon as it is in the JWKS, so a fetch caused by anyone's token just
+ * before it would otherwise have its first tokens refused for 5 s; this way they wait at most
+ * that (docs/security.md). While the last fetch failed, such a token is answered 503 at once:
+ * what is unknown is the key set, not the token. get-jwks, used before, fetched per kid and
  * cached only the kid asked for, so it could not give that bound.
  */
 export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
@@ -67,6 +70,9 @@ export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
   let fetchedAt = 0;
   let lastFetchStarted = 0;
   let fetching: Promise<void> | undefined;
+  let waitingForFetch: Promise<void> | undefined;
+  /** Why the last fetch failed, while it is the last. */
+  let lastFetchFailure: string | undefined;
 
   const fetchAll = async (): Promise<void> => {
     let jwks: { keys?: (JsonWebKey & { kid?: string })[] };
@@ -75,8 +81,10 @@ export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
       if (!response.ok) throw new Error(`${JWKS_PATH} answered ${response.status}`);
       jwks = (await response.json()) as typeof jwks;
     } catch (error) {
-      throw commonProblems.AUTH_UNAVAILABLE(`The keys of user-svc cannot be read (${(error as Error).message}); retry shortly.`);
+      lastFetchFailure = `The keys of user-svc cannot be read (${(error as Error).message}); retry shortly.`;
+      throw commonProblems.AUTH_UNAVAILABLE(lastFetchFailure);
     }
+    lastFetchFailure = undefined;
     const next = new Map<string, string>();
     for (const { kid, ...jwk } of jwks.keys ?? []) {
       if (typeof kid !== 'string' || jwk.kty !== 'EC' || jwk.crv !== 'P-256') continue;
@@ -97,6 +105,16 @@ export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
 
   const mayFetch = () => Date.now() - lastFetchStarted >= FETCH_INTERVAL_MS;
 
+  /** The fetch under way, else one now if allowed, else the one the next allowed moment makes. */
+  const nextFetch = (): Promise<void> => {
+    if (fetching !== undefined || mayFetch()) return refresh();
+    waitingForFetch ??= delay(lastFetchStarted + FETCH_INTERVAL_MS - Date.now(), undefined, { ref: false }).then(() => {
+      waitingForFetch = undefined;
+      return refresh();
+    });
+    return waitingForFetch;
+  };
+
   return async (kid) => {
     const known = pems.get(kid);
     if (known !== undefined) {
@@ -106,7 +124,8 @@ export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
       if (Date.now() - fetchedAt > KEY_TTL_MS && fetching === undefined && mayFetch()) refresh().catch(() => {});
       return known;
     }
-    if (fetching !== undefined || mayFetch()) await refresh();
+    if (lastFetchFailure !== undefined && fetching === undefined && !mayFetch()) throw commonProblems.AUTH_UNAVAILABLE(lastFetchFailure);
+    await nextFetch();
     return pems.get(kid);
   };
 }
@@ -137,7 +156,7 @@ export const authentication = fp<{ resolveKey: PublicKeyResolver; checkAccount?:
         algorithms: [TOKEN_ALGORITHM],
         allowedIss: TOKEN_ISSUER,
         allowedAud: TOKEN_AUDIENCE,
-        requiredClaims: ['sub', 'role', 'exp', 'aud'],
+        requiredClaims: ['sub', 'role', 'exp', 'aud', 'iss'],
         // A token verified once is not verified again for a minute (nor past its expiry): the
         // signature check was 5% of order-svc's CPU under load. Revocation is not affected (the
         // account check runs on every request); withdrawing a signing key takes up to a minute longer.
