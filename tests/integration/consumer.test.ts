@@ -248,6 +248,27 @@ describe('the consumer', () => {
     expect(letters[2]!.headers[deadLetterHeaderNames.error]).toMatch(/id header/);
   });
 
+  it('dead-letters a record too large to be written to dlq with its value without the value, and goes on', async () => {
+    const key = randomUUID();
+    // Just under the broker's limit for a record batch (message.max.bytes, 1,048,588 by
+    // default): the letter's own headers take it over.
+    const huge = Buffer.alloc(1_048_400, 'x');
+    const { partition, offset } = await send(key, huge, { type: topic });
+    const after = registration(`after-huge-${key.slice(0, 8)}`);
+    await sendEvent(key, after);
+
+    await waitUntil('the event after the huge record to be applied', async () => (await appliedCount(after.username)) === 1, 30_000);
+    await deadLetters.waitFor('its dead letter', (records) => lettersOfThisGroup(records).some((r) => r.key === key));
+    const [letter] = lettersOfThisGroup(deadLetters.records).filter((r) => r.key === key);
+    expect(letter?.value).toBeNull();
+    expect(letter?.headers).toMatchObject({
+      [deadLetterHeaderNames.partition]: String(partition),
+      [deadLetterHeaderNames.offset]: String(offset),
+      [deadLetterHeaderNames.reason]: 'UNDECODABLE',
+      [deadLetterHeaderNames.valueDropped]: '1048400 bytes, refused by Kafka: MESSAGE_TOO_LARGE',
+    });
+  });
+
   it('retries an event whose handler keeps failing, dead-letters it after the configured attempts, and goes on', async () => {
     const key = randomUUID();
     const breaking = registration(`breaks-rule-${key.slice(0, 8)}`);

@@ -32,6 +32,11 @@ await runCommand('replay-dlq', async () => {
   if (!letter) throw new Error(`no record read at ${DEAD_LETTER_TOPIC} ${partition}/${offset}`);
   const source = letter.headers[h.topic];
   if (!source) throw new UsageError(`${DEAD_LETTER_TOPIC} ${partition}/${offset} has no ${h.topic} header: not a dead letter`);
+  if (letter.headers[h.valueDropped] !== undefined)
+    throw new UsageError(
+      `${DEAD_LETTER_TOPIC} ${partition}/${offset} was written without its value (${letter.headers[h.valueDropped]}): ` +
+        `the record is at ${source} partition ${letter.headers[h.partition]} offset ${letter.headers[h.offset]}, while that topic keeps it`,
+    );
 
   const headers: Record<string, string> = {
     ...Object.fromEntries(Object.entries(letter.headers).filter(([name]) => !name.startsWith('dlq.'))),

@@ -7,7 +7,7 @@ import type { EventCodec } from '../events/codec.ts';
 import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated.ts';
 import { headersAsText, type Logger } from '../kafka/client.ts';
 import { applyByKey } from './by-key.ts';
-import { DEAD_LETTER_TOPIC, deadLetterOf, type DeadLetterReason } from './dead-letter.ts';
+import { DEAD_LETTER_TOPIC, deadLetterOf, recordRefusal, withoutValue, type DeadLetterReason } from './dead-letter.ts';
 import { backoffDelay, classifyFailure } from './failures.ts';
 import { Gathering } from './gathering.ts';
 import { eventCatalogue } from '../../../schemas/catalogue.ts';
@@ -224,7 +224,12 @@ export class EventConsumer {
       // Retries of the consumer's own protocol calls; message failures are handled here.
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
-    this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // Not idempotent: kafkajs's idempotent producer, when a send times out, takes its sequence
+    // number back and gives it to the next send, which may be another partition's letter; if
+    // the broker had written the first, it takes the second for a copy of it and drops it, and
+    // its event's offset is committed with no letter. Without idempotence a timed-out letter
+    // may be written twice, which a reader of `dlq` already allows for.
+    this.producer = options.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
     const registers = options.metrics ? [options.metrics] : [];
     this.outcomes = new Counter({
       name: 'consumer_events_total',
@@ -557,7 +562,7 @@ export class EventConsumer {
     attempts: number,
   ): Promise<void> {
     const { topic, partition, message } = delivery;
-    const letter = deadLetterOf({ topic, partition, message }, { group: this.options.group, attempts, reason, error, at: new Date() });
+    let letter = deadLetterOf({ topic, partition, message }, { group: this.options.group, attempts, reason, error, at: new Date() });
     let outages = 0;
     for (;;) {
       if (this.stopping.signal.aborted) throw new StopRequested('stopping before the dead letter was written');
@@ -565,6 +570,12 @@ export class EventConsumer {
         await this.producer.send({ topic: DEAD_LETTER_TOPIC, messages: [letter] });
         break;
       } catch (sendError) {
+        const refusal = recordRefusal(sendError);
+        if (refusal !== undefined && letter.value !== null) {
+          this.options.logger.warn({ topic, partition, offset: message.offset, refusal }, 'the dead letter is written without its value');
+          letter = withoutValue(letter, refusal);
+          continue;
+        }
         outages += 1;
         this.options.logger.warn({ err: sendError, topic, outages }, 'writing the dead letter failed; retrying');
         await this.pause(

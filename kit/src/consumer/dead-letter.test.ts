@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { IHeaders } from 'kafkajs';
+import { KafkaJSNonRetriableError, KafkaJSConnectionError, KafkaJSProtocolError, type IHeaders } from 'kafkajs';
 import { headersAsText } from '../kafka/client.ts';
-import { deadLetterHeaderNames as h, deadLetterOf, type DeadLetterSource } from './dead-letter.ts';
+import { deadLetterHeaderNames as h, deadLetterOf, recordRefusal, withoutValue, type DeadLetterSource } from './dead-letter.ts';
 
 describe('deadLetterOf', () => {
   const source = {
@@ -68,5 +68,38 @@ describe('headers without a value', () => {
     );
     expect(Object.keys(letter.headers)).not.toContain('traceparent');
     expect(letter.headers['id']).toEqual(Buffer.from('e'));
+  });
+});
+
+describe('a letter Kafka refuses with its value', () => {
+  // What kafkajs's producer throws for a record over the broker's limit: its retrier's
+  // non-retriable error, caused by the protocol error with Kafka's error type.
+  const refusal = new KafkaJSProtocolError({
+    type: 'MESSAGE_TOO_LARGE',
+    code: 10,
+    retriable: false,
+    message: 'too large',
+  } as unknown as Error);
+  const tooLarge = Object.assign(new KafkaJSNonRetriableError(refusal), { cause: refusal });
+
+  it("finds Kafka's refusal of the record among the error's causes, and nothing in an outage", () => {
+    expect(recordRefusal(tooLarge)).toBe('MESSAGE_TOO_LARGE');
+    expect(recordRefusal(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092'))).toBeUndefined();
+    expect(recordRefusal('MESSAGE_TOO_LARGE')).toBeUndefined();
+  });
+
+  it('is written without its value, saying how large it was and why, with its origin kept', () => {
+    const letter = deadLetterOf(
+      { topic: 'order-placed', partition: 1, message: { key: Buffer.from('k'), value: Buffer.alloc(1_048_400), headers: {}, offset: '7' } },
+      { group: 'payment-svc', attempts: 1, reason: 'UNDECODABLE', error: new Error('not Avro'), at: new Date() },
+    );
+    const stripped = withoutValue(letter, 'MESSAGE_TOO_LARGE');
+    expect(stripped.value).toBeNull();
+    expect(stripped.key).toEqual(Buffer.from('k'));
+    expect(stripped.headers).toMatchObject({
+      [h.topic]: 'order-placed',
+      [h.offset]: '7',
+      [h.valueDropped]: '1048400 bytes, refused by Kafka: MESSAGE_TOO_LARGE',
+    });
   });
 });

@@ -14,6 +14,8 @@ export const deadLetterHeaderNames = {
   error: 'dlq.error',
   reason: 'dlq.reason',
   failedAt: 'dlq.failed.at',
+  /** Only on a letter Kafka refused with its value (too large for `dlq`): the value's size and why. */
+  valueDropped: 'dlq.value.dropped',
 } as const;
 
 /** Why a message was given up on: it could not be read at all, or applying it kept failing. */
@@ -57,6 +59,35 @@ export function deadLetterOf(
       [deadLetterHeaderNames.reason]: failure.reason,
       [deadLetterHeaderNames.error]: error.slice(0, MAX_ERROR_LENGTH),
       [deadLetterHeaderNames.failedAt]: failure.at.toISOString(),
+    },
+  };
+}
+
+/** Kafka's answers that refuse a record itself, not the moment: sending it again cannot succeed. */
+const RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
+
+/** Kafka's refusal of the record itself (kafkajs's protocol error type, wherever in the causes), if that is what `error` is. */
+export function recordRefusal(error: unknown): string | undefined {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const type = (cause as Error & { type?: unknown }).type;
+    if (typeof type === 'string' && RECORD_REFUSALS.has(type)) return type;
+  }
+  return undefined;
+}
+
+/**
+ * The letter without the value Kafka refused it with (a record just under the broker's limit,
+ * which the letter's headers take over it): the source topic, partition and offset still say
+ * where the value is, for as long as that topic keeps it. Without this, the letter would be
+ * retried forever and its partition would apply nothing more.
+ */
+export function withoutValue(letter: DeadLetter, refusal: string): DeadLetter {
+  return {
+    ...letter,
+    value: null,
+    headers: {
+      ...letter.headers,
+      [deadLetterHeaderNames.valueDropped]: `${letter.value?.length ?? 0} bytes, refused by Kafka: ${refusal}`,
     },
   };
 }
