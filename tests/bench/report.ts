@@ -108,7 +108,7 @@ function postgresByKindSection(results: BenchResults): string[] {
   return [
     "## PostgreSQL's CPU per confirmed order, by process",
     '',
-    "The postgres column above, told by process title and less each kind's idle CPU, in ms per order: each database's backends (the statements), the WAL senders (one per CDC connector, each decoding the WAL of every database), autovacuum, the other background processes (checkpointer, WAL writer, …), and the postmaster (with the CPU of backends that ended).",
+    "The postgres column above, told by process title and less each kind's idle CPU, in ms per order: each database's backends (the statements), the WAL senders (one per CDC connector, each decoding the WAL of every database), autovacuum, the other background processes (checkpointer, WAL writer, …), and the postmaster (with what backends that ended spent after the last sample that saw them).",
     '',
     `| offered/s | ${kinds.join(' | ')} |`,
     `|---|${kinds.map(() => '---').join('|')}|`,
@@ -155,6 +155,9 @@ function runQueueSection(results: BenchResults): string[] {
 }
 
 /** Milliseconds as a reader wants them: whole above 10, one decimal below. */
+/** A component's CPU as the tables show it, in whole % of one core (results.json keeps a decimal). */
+const wholePercent = (value: number | undefined) => (value === undefined ? '–' : `${Math.round(value)}%`);
+
 export const ms = (value: number | undefined) => (value === undefined ? '–' : value >= 10 ? `${Math.round(value)}` : value.toFixed(1));
 const rate = (value: number) => value.toFixed(1);
 const percent = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '–');
@@ -212,7 +215,7 @@ function postSaturationSection({ postSaturation: peak, warmupPostSaturation: war
   const cpu = Object.entries(peak.resources)
     .filter(([, r]) => r.cpuPercent >= 1)
     .sort(([, a], [, b]) => b.cpuPercent - a.cpuPercent)
-    .map(([name, r]) => `${name} ${r.cpuPercent}%`)
+    .map(([name, r]) => `${name} ${Math.round(r.cpuPercent)}%`)
     .join(', ');
   const errors =
     Object.entries(peak.errors)
@@ -230,7 +233,7 @@ function postSaturationSection({ postSaturation: peak, warmupPostSaturation: war
         ? ` The whole machine (/proc/stat): ${peak.machine.busy}% busy in processes, ${peak.machine.softirq}% in network and other soft interrupts, ${peak.machine.steal}% taken by the hypervisor, ${peak.machine.idle}% idle.`
         : '') +
       (warmup
-        ? ` The same burst run just before, unmeasured, to warm the stack up: ${rate(warmup.acceptedPerSecond)} orders/s accepted, Connect ${warmup.resources['connect']?.cpuPercent ?? '–'}% of a core.`
+        ? ` The same burst run just before, unmeasured, to warm the stack up: ${rate(warmup.acceptedPerSecond)} orders/s accepted, Connect ${wholePercent(warmup.resources['connect']?.cpuPercent)} of a core.`
         : ''),
     '',
   ];
@@ -252,7 +255,7 @@ export function summarise(results: BenchResults) {
   const cpuStep = atSustained ?? results.steps[0]!;
   return {
     /** What the stack burns with no load, all components, in % of one core. */
-    idleCpuPercent: results.idle ? Object.values(results.idle).reduce((sum, r) => sum + r.cpuPercent, 0) : undefined,
+    idleCpuPercent: results.idle ? Math.round(Object.values(results.idle).reduce((sum, r) => sum + r.cpuPercent, 0)) : undefined,
     endToEnd,
     postPeak,
     half,
@@ -337,12 +340,12 @@ export function renderReport(results: BenchResults, previous: BenchResults | und
     `|---|${components.map(() => '---').join('|')}|---|`,
     ...(results.idle
       ? [
-          `| idle | ${components.map((c) => (results.idle?.[c] ? `${results.idle[c].cpuPercent}% / ${results.idle[c].memoryMb} MB` : '–')).join(' | ')} | – |`,
+          `| idle | ${components.map((c) => (results.idle?.[c] ? `${wholePercent(results.idle[c].cpuPercent)} / ${results.idle[c].memoryMb} MB` : '–')).join(' | ')} | – |`,
         ]
       : []),
     ...results.steps.map(
       (s) =>
-        `| ${s.offeredPerSecond} | ${components.map((c) => (s.resources[c] ? `${s.resources[c].cpuPercent}% / ${s.resources[c].memoryMb} MB` : '–')).join(' | ')} | ` +
+        `| ${s.offeredPerSecond} | ${components.map((c) => (s.resources[c] ? `${wholePercent(s.resources[c].cpuPercent)} / ${s.resources[c].memoryMb} MB` : '–')).join(' | ')} | ` +
         `${s.generatorCpuPercent === undefined ? '–' : `${s.generatorCpuPercent}%`} |`,
     ),
     '',

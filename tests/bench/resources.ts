@@ -81,7 +81,8 @@ function machineTicks(): MachineCpu {
  * `postgres: walsender cdc 127.0.0.1(5433) START_REPLICATION`, `postgres: checkpointer`, with
  * the cluster's name after `postgres:` when it has one): a backend of one database, a WAL
  * sender (one per CDC connector, each decoding the whole cluster's WAL), autovacuum, the other
- * background processes, or the postmaster (which also holds the CPU of backends that ended).
+ * background processes, or the postmaster (which also holds what backends that ended spent after the last
+ * sample that saw them: creditKinds).
  */
 export function postgresProcessKind(title: string): string {
   const words = title.replace(/^postgres: (?:[^:\s]+: )?/, '').split(/\s+/);
@@ -290,20 +291,46 @@ export class ResourceSampler {
     }
   }
 
-  /**
-   * Adds each process's CPU since the last sample to its kind. A process first seen here
-   * started since then (the first sample only records where each stands); one that ended
-   * since loses its last interval, and its life's CPU goes to its parent, the postmaster.
-   */
+  /** Adds each process's CPU since the last sample to its kind (creditKinds). */
   private async sampleKinds(tree: ProcessStat[], now: number): Promise<void> {
     const first = this.first.get(this.breakDown!.component)?.at === now;
-    const seen = new Map<number, { kind: string; ticks: number }>();
+    const current: KindedProcess[] = [];
     for (const process of tree) {
-      const known = this.processes.get(process.pid);
-      const kind = known?.kind ?? this.breakDown!.kindOf(await titleOf(process.pid));
-      if (!first) this.ticksByKind.set(kind, (this.ticksByKind.get(kind) ?? 0) + process.cpuTicks - (known?.ticks ?? 0));
-      seen.set(process.pid, { kind, ticks: process.cpuTicks });
+      const kind = this.processes.get(process.pid)?.kind ?? this.breakDown!.kindOf(await titleOf(process.pid));
+      current.push({ pid: process.pid, kind, ticks: process.cpuTicks });
     }
-    this.processes = seen;
+    const root = this.roots.get(this.breakDown!.component);
+    const reaper = current.find((process) => process.pid === root)?.kind ?? 'postmaster';
+    if (!first) creditKinds(this.ticksByKind, this.processes, current, reaper);
+    this.processes = new Map(current.map(({ pid, kind, ticks }) => [pid, { kind, ticks }]));
   }
+}
+
+export interface KindedProcess {
+  pid: number;
+  kind: string;
+  /** CPU ticks so far, its reaped children's included (/proc/<pid>/stat utime + stime + cutime + cstime). */
+  ticks: number;
+}
+
+/**
+ * Adds to `ticksByKind` each process's CPU between two samples. A process first seen in the
+ * later one started between them and counts whole. One that ended between them loses its
+ * last interval, and its whole life's CPU shows up in its parent's (the reaper's) reaped
+ * children's ticks: what the earlier samples already credited to it is taken off the reaper,
+ * so that the kinds add up to the component's own total and the reaper keeps only the rest.
+ */
+export function creditKinds(
+  ticksByKind: Map<string, number>,
+  before: ReadonlyMap<number, { kind: string; ticks: number }>,
+  after: readonly KindedProcess[],
+  reaperKind: string,
+): void {
+  const add = (kind: string, ticks: number) => ticksByKind.set(kind, (ticksByKind.get(kind) ?? 0) + ticks);
+  const alive = new Set<number>();
+  for (const { pid, kind, ticks } of after) {
+    alive.add(pid);
+    add(kind, ticks - (before.get(pid)?.ticks ?? 0));
+  }
+  for (const [pid, { ticks }] of before) if (!alive.has(pid)) add(reaperKind, -ticks);
 }
