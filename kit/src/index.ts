@@ -59,6 +59,7 @@ export {
 export { DEAD_LETTER_TOPIC, deadLetterHeaderNames, deadLetterOf, type DeadLetter, type DeadLetterReason } from './consumer/dead-letter.ts';
 export { backoffDelay, classifyFailure, DependencyUnavailable, type BackoffSettings, type FailureKind } from './consumer/failures.ts';
 export { createKafka, headersAsText, type Logger } from './kafka/client.ts';
+export { groupLag, partitionOffsets, type PartitionOffsets } from './kafka/offsets.ts';
 export { createHttpApp, type HttpApp, type HttpAppOptions } from './http/app.ts';
 export {
   adminAuth,

@@ -6,7 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
-import { deadLetterHeaderNames, EventCodec, eventTopics, headersAsText, requireEnv, wireSchemaId, type EventTopic } from '@shop/kit';
+import {
+  deadLetterHeaderNames,
+  EventCodec,
+  eventTopics,
+  headersAsText,
+  partitionOffsets,
+  requireEnv,
+  wireSchemaId,
+  type EventTopic,
+  type PartitionOffsets,
+} from '@shop/kit';
 import { UsageError, type StartPosition } from './options.ts';
 import type { RecordView } from './format.ts';
 
@@ -166,38 +176,11 @@ export async function requireTopic(admin: Admin, topic: string): Promise<void> {
   );
 }
 
-export interface PartitionOffsets {
-  partition: number;
-  /** The oldest offset still held. */
-  low: bigint;
-  /** The next offset to be written (the end). */
-  high: bigint;
-}
-
-export async function partitionOffsets(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
-  return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) }));
-}
-
 /** The offsets in use over partitions: the records held, or more on a compacted topic. */
 export const offsetsInUse = (offsets: PartitionOffsets[]): bigint => offsets.reduce((sum, p) => sum + (p.high - p.low), 0n);
 
 /** When a record was written, as ISO 8601. */
 export const recordTime = (message: KafkaMessage): string => new Date(Number(message.timestamp)).toISOString();
-
-/** The records of `topics` a consumer group has yet to commit (all that are held, where it has committed nothing). */
-export async function groupLag(admin: Admin, groupId: string, topics: readonly string[]): Promise<bigint> {
-  if (topics.length === 0) return 0n;
-  const committedByTopic = await admin.fetchOffsets({ groupId, topics: [...topics] });
-  let lag = 0n;
-  for (const topic of topics) {
-    const committed = committedByTopic.find((c) => c.topic === topic);
-    for (const end of await partitionOffsets(admin, topic)) {
-      const offset = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
-      lag += end.high - (offset === '-1' ? end.low : BigInt(offset));
-    }
-  }
-  return lag;
-}
 
 /** A range of one partition to read: from `start`, up to `end` (exclusive) or, when null, for as long as the command runs. */
 export interface PartitionRange {

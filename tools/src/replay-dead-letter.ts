@@ -4,10 +4,10 @@
 // from (make dlq shows the letter as replayed; should the record fail again, its new letter
 // carries the header too). Safe to repeat: the event keeps its id, so every consumer that
 // already applied it skips it, and only the one that gave up applies it now.
-import { DEAD_LETTER_TOPIC, deadLetterHeaderNames as h, headersAsText } from '@shop/kit';
+import { DEAD_LETTER_TOPIC, deadLetterHeaderNames as h, headersAsText, partitionOffsets } from '@shop/kit';
 import { dlqPlace, REPLAYED_FROM_HEADER } from './format.ts';
 import { parseWholeNumber, UsageError } from './options.ts';
-import { kafka, partitionOffsets, readRanges, runCommand, stopSignal, withAdmin, writeLine } from './inspect.ts';
+import { kafka, readRanges, runCommand, stopSignal, withAdmin, writeLine } from './inspect.ts';
 
 await runCommand('replay-dlq', async () => {
   const usage = 'usage: make replay-dlq PARTITION=<dlq partition> OFFSET=<dlq offset>   (make dlq lists them)';

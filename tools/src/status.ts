@@ -4,8 +4,17 @@
 // database, the rows of the outbox and of processed_events (both pruned, so both should stay
 // flat); per consumer group, its lag; the dead letters; and the saga cases that need a look.
 // A line starting with WARN is above its threshold; the command exits 1 if there is one.
-import { connectDatabase, DEAD_LETTER_TOPIC, loadServiceConfig, services, type Service, type Sql } from '@shop/kit';
-import { groupLag, offsetsInUse, partitionOffsets, runCommand, withAdmin, writeLine } from './inspect.ts';
+import {
+  connectDatabase,
+  DEAD_LETTER_TOPIC,
+  groupLag,
+  loadServiceConfig,
+  partitionOffsets,
+  services,
+  type Service,
+  type Sql,
+} from '@shop/kit';
+import { offsetsInUse, runCommand, withAdmin, writeLine } from './inspect.ts';
 import { sagaChecks } from './status-checks.ts';
 
 /** Retained WAL above which a slot is reported: well below max_slot_wal_keep_size (stack/config/postgres). */

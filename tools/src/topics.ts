@@ -2,7 +2,8 @@
 // oldest, summed over partitions: the records the log holds, or more on a compacted topic, whose
 // cleaning leaves gaps). Topics starting with `__` are left out: Kafka's own, which no tool
 // reads, and Debezium's heartbeats, which make tail reads all the same.
-import { listTopics, offsetsInUse, partitionOffsets, runCommand, withAdmin, writeLine } from './inspect.ts';
+import { partitionOffsets } from '@shop/kit';
+import { listTopics, offsetsInUse, runCommand, withAdmin, writeLine } from './inspect.ts';
 
 await runCommand('topics', async () => {
   const rows = await withAdmin(async (admin) => {
