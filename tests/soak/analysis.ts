@@ -86,31 +86,31 @@ export function seriesOf(samples: Sample[]): Series[] {
     series.set(name, entry);
   };
   for (const s of samples) {
-    for (const [component, m] of Object.entries(s.memory)) add(`RSS ${component}`, 'bytes', s.at, m.rssBytes);
-    if (s.memory['postgres']) add('PSS postgres', 'bytes', s.at, s.memory['postgres'].pssBytes);
+    const at = s.due ?? s.at;
+    for (const [component, m] of Object.entries(s.memory)) add(`RSS ${component}`, 'bytes', at, m.rssBytes);
+    if (s.memory['postgres']) add('PSS postgres', 'bytes', at, s.memory['postgres'].pssBytes);
     for (const [database, t] of Object.entries(s.tables)) {
-      add(`outbox rows (${database})`, 'rows', s.at, t.outbox);
-      add(`processed_events rows (${database})`, 'rows', s.at, t.processedEvents);
+      add(`outbox rows (${database})`, 'rows', at, t.outbox);
+      add(`processed_events rows (${database})`, 'rows', at, t.processedEvents);
     }
     for (const [slot, w] of Object.entries(s.slots)) {
-      add(`WAL retained by slot ${slot}`, 'bytes', s.at, w.retainedBytes);
-      add(`WAL not confirmed by slot ${slot}`, 'bytes', s.at, w.unconfirmedBytes);
+      add(`WAL retained by slot ${slot}`, 'bytes', at, w.retainedBytes);
+      add(`WAL not confirmed by slot ${slot}`, 'bytes', at, w.unconfirmedBytes);
     }
-    for (const [group, lag] of Object.entries(s.consumerLag)) add(`consumer lag (${group})`, 'messages', s.at, lag);
+    for (const [group, lag] of Object.entries(s.consumerLag)) add(`consumer lag (${group})`, 'messages', at, lag);
   }
-  // A new pid for a component between two samples: its memory series starts afresh there.
-  for (const [index, s] of samples.entries()) {
-    const before = samples[index - 1];
-    if (!before) continue;
+  // A new pid for a component since the last sample that read it (one that missed it in
+  // between counts too): its memory series start afresh there, PostgreSQL's PSS included.
+  const lastSeen = new Map<string, { pid: number; at: number }>();
+  for (const s of samples) {
     for (const [component, m] of Object.entries(s.memory)) {
-      const previous = before.memory[component]?.pid;
-      if (previous !== undefined && previous !== m.pid) {
-        series
-          .get(`RSS ${component}`)
-          ?.notes.push(
-            `restarted between ${new Date(before.at).toISOString()} and ${new Date(s.at).toISOString()} (pid ${previous} → ${m.pid})`,
-          );
+      const before = lastSeen.get(component);
+      if (before !== undefined && before.pid !== m.pid) {
+        const note = `restarted between ${new Date(before.at).toISOString()} and ${new Date(s.at).toISOString()} (pid ${before.pid} → ${m.pid})`;
+        series.get(`RSS ${component}`)?.notes.push(note);
+        if (component === 'postgres') series.get('PSS postgres')?.notes.push(note);
       }
+      lastSeen.set(component, { pid: m.pid, at: s.at });
     }
   }
   return [...series.values()];

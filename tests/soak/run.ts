@@ -227,7 +227,7 @@ async function main(): Promise<number> {
     const sampling = (async () => {
       for (let due = startedAt; due < endAt; due += settings.sampleMs) {
         if (!(await sleepUntil(due))) return;
-        const sample = await sampler.take((Date.now() - startedAt) % cycleMs < settings.loadMs ? 'load' : 'idle');
+        const sample = await sampler.take((due - startedAt) % cycleMs < settings.loadMs ? 'load' : 'idle', due);
         samples.push(sample);
         const memory = Object.entries(sample.memory)
           .map(([c, m]) => `${c} ${Math.round(m.rssBytes / 2 ** 20)}`)

@@ -21,6 +21,12 @@ export interface ComponentMemory {
 
 export interface Sample {
   at: number;
+  /**
+   * When it was due (the run's start plus a whole number of sampling intervals): what places it
+   * in a load cycle and a comparison window, since a timer may fire a millisecond early and
+   * `at` would then fall on the wrong side of a boundary. Absent in runs before 2026-12-07.
+   */
+  due?: number;
   /** What the load was doing when the sample was taken. */
   phase: 'load' | 'idle' | 'end';
   memory: Record<string, ComponentMemory>;
@@ -168,7 +174,7 @@ export class Sampler {
     await Promise.all([...this.databases.values()].map((sql) => sql.end()));
   }
 
-  async take(phase: Sample['phase']): Promise<Sample> {
+  async take(phase: Sample['phase'], due?: number): Promise<Sample> {
     const missing: string[] = [];
     const attempt = async <T>(part: string, read: () => Promise<T>, fallback: T): Promise<T> => {
       try {
@@ -212,7 +218,7 @@ export class Sampler {
     );
     const consumerLag = await attempt('consumer lag', () => this.consumerLag(), {});
     const { orders, overdue } = await attempt('orders', () => this.orderStates(), { orders: {}, overdue: null });
-    return { at, phase, memory, tables, slots, consumerLag, orders, overdue, missing };
+    return { at, ...(due === undefined ? {} : { due }), phase, memory, tables, slots, consumerLag, orders, overdue, missing };
   }
 
   /** Each group's committed offsets against its topics' ends (a partition never committed counts from its start). */
