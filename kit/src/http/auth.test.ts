@@ -77,7 +77,7 @@ describe('jwksKeyResolver', () => {
     expect(server.requests).toHaveLength(3);
   });
 
-  it('has a kid that appears within 5 s of the last read wait for the next read, shared, rather than refused', async () => {
+  it('has a token issued after the last read, with a kid it did not hold, wait for the next read, shared, rather than be refused', async () => {
     const resolve = jwksKeyResolver(server.url);
     await expect(resolve('made-up')).resolves.toBeUndefined();
     expect(server.requests).toHaveLength(1);
@@ -86,9 +86,22 @@ describe('jwksKeyResolver', () => {
     server.keys.push({ ...rotated.export({ format: 'jwk' }), kid: 'k2' });
     // 4.8 of the 5 s pass (Date only is faked): the read is due 200 ms of real time from now.
     vi.setSystemTime(Date.now() + 4_800);
-    const [first, second] = await Promise.all([resolve('k2'), resolve('k2')]);
+    const issuedNow = Date.now();
+    const [first, second] = await Promise.all([resolve('k2', issuedNow), resolve('k2', issuedNow)]);
     expect(first).toContain('BEGIN PUBLIC KEY');
     expect(second).toBe(first);
     expect(server.requests).toHaveLength(2);
+  });
+
+  it('refuses at once, without a read, an unknown kid on a token issued before the last read started', async () => {
+    const resolve = jwksKeyResolver(server.url);
+    const issuedBefore = Date.now() - 60_000;
+    await expect(resolve('made-up-1', issuedBefore)).resolves.toBeUndefined();
+    vi.setSystemTime(Date.now() + 1_000);
+    const started = performance.now();
+    await expect(resolve('made-up-2', issuedBefore)).resolves.toBeUndefined();
+    await expect(resolve('made-up-3')).resolves.toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(server.requests).toHaveLength(1);
   });
 });

@@ -44,8 +44,11 @@ declare module 'fastify' {
 export const bearerAuth = [{ bearer: [] }];
 export const adminAuth = [{ bearer: ['admin'] }];
 
-/** Finds the public key (PEM) that verifies a token, by the `kid` of its header. */
-export type PublicKeyResolver = (kid: string) => Promise<string | undefined>;
+/**
+ * Finds the public key (PEM) that verifies a token, by the `kid` of its header; `issuedAtMs` is
+ * the token's `iat` as it claims it (not verified yet), when it has one.
+ */
+export type PublicKeyResolver = (kid: string, issuedAtMs?: number) => Promise<string | undefined>;
 
 const KEY_TTL_MS = 10 * 60_000;
 /** At most one JWKS fetch this often, whatever kids the tokens make up and however often a fetch fails. */
@@ -57,13 +60,15 @@ const FETCH_INTERVAL_MS = 5_000;
  * together while a fetch is under way share it.
  *
  * A token whose kid is not cached causes a fetch, but at most one every 5 s: tokens with
- * made-up kids cannot turn into a request to user-svc each. In between, such a token waits
- * for the next fetch, shared by every token waiting, rather than being refused: a new key (a
- * rotation) signs as soon as it is in the JWKS, so a fetch caused by anyone's token just
- * before it would otherwise have its first tokens refused for 5 s; this way they wait at most
- * that (docs/security.md). While the last fetch failed, such a token is answered 503 at once:
- * what is unknown is the key set, not the token. get-jwks, used before, fetched per kid and
- * cached only the kid asked for, so it could not give that bound.
+ * made-up kids cannot turn into a request to user-svc each. In between, a token that says it
+ * was issued after the last fetch started waits for the next one (shared by every token
+ * waiting): a new key (a rotation) signs as soon as it is in the JWKS, so a fetch just before
+ * it would otherwise have its first tokens refused for 5 s. A token issued before the last
+ * fetch started is refused at once: its key, if user-svc has it, was in that fetch. A made-up
+ * kid on a token whose claims are made up too holds only its own request. While the last
+ * fetch failed, such a token is answered 503 at once: what is unknown is the key set, not the
+ * token (docs/security.md). get-jwks, used before, fetched per kid and cached only the kid
+ * asked for, so it could not give that bound.
  */
 export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
   let pems = new Map<string, string>();
@@ -104,18 +109,25 @@ export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
   };
 
   const mayFetch = () => Date.now() - lastFetchStarted >= FETCH_INTERVAL_MS;
+  /**
+   * Whether a token issued then may be signed by a key newer than the last fetch: `iat` is in
+   * whole seconds (up to 1 s early), and the two machines' clocks may differ by another second.
+   */
+  const mayBeNewerThanLastFetch = (issuedAtMs: number | undefined) => issuedAtMs !== undefined && issuedAtMs + 2_000 > lastFetchStarted;
 
   /** The fetch under way, else one now if allowed, else the one the next allowed moment makes. */
   const nextFetch = (): Promise<void> => {
     if (fetching !== undefined || mayFetch()) return refresh();
-    waitingForFetch ??= delay(lastFetchStarted + FETCH_INTERVAL_MS - Date.now(), undefined, { ref: false }).then(() => {
+    // At most the interval, even if the wall clock stepped back since the last fetch.
+    const wait = Math.min(FETCH_INTERVAL_MS, lastFetchStarted + FETCH_INTERVAL_MS - Date.now());
+    waitingForFetch ??= delay(wait, undefined, { ref: false }).then(() => {
       waitingForFetch = undefined;
       return refresh();
     });
     return waitingForFetch;
   };
 
-  return async (kid) => {
+  return async (kid, issuedAtMs) => {
     const known = pems.get(kid);
     if (known !== undefined) {
       // Answered at once: an old key set is read again behind the request, not in front of
@@ -124,7 +136,10 @@ export function jwksKeyResolver(userServiceUrl: string): PublicKeyResolver {
       if (Date.now() - fetchedAt > KEY_TTL_MS && fetching === undefined && mayFetch()) refresh().catch(() => {});
       return known;
     }
-    if (lastFetchFailure !== undefined && fetching === undefined && !mayFetch()) throw commonProblems.AUTH_UNAVAILABLE(lastFetchFailure);
+    if (fetching === undefined && !mayFetch()) {
+      if (lastFetchFailure !== undefined) throw commonProblems.AUTH_UNAVAILABLE(lastFetchFailure);
+      if (!mayBeNewerThanLastFetch(issuedAtMs)) return undefined;
+    }
     await nextFetch();
     return pems.get(kid);
   };
@@ -146,7 +161,9 @@ export const authentication = fp<{ resolveKey: PublicKeyResolver; checkAccount?:
           if (header.alg !== TOKEN_ALGORITHM) {
             throw commonProblems.TOKEN_INVALID(`Tokens must be signed with ${TOKEN_ALGORITHM}.`);
           }
-          const key = typeof header.kid === 'string' ? await resolveKey(header.kid) : undefined;
+          const { iat } = ('payload' in token ? token.payload : {}) as { iat?: unknown };
+          const issuedAtMs = typeof iat === 'number' && Number.isFinite(iat) ? iat * 1000 : undefined;
+          const key = typeof header.kid === 'string' ? await resolveKey(header.kid, issuedAtMs) : undefined;
           if (!key) throw commonProblems.TOKEN_INVALID('The token was not signed by a known key.');
           return key;
         },
