@@ -7,7 +7,7 @@ import type { EventCodec } from '../events/codec.ts';
 import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated.ts';
 import { headersAsText, type Logger } from '../kafka/client.ts';
 import { applyByKey } from './by-key.ts';
-import { DEAD_LETTER_TOPIC, deadLetterOf, recordRefusal, withoutValue, type DeadLetterReason } from './dead-letter.ts';
+import { DEAD_LETTER_TOPIC, deadLetterOf, onlyItsOrigin, recordRefusal, withoutValue, type DeadLetterReason } from './dead-letter.ts';
 import { backoffDelay, classifyFailure } from './failures.ts';
 import { Gathering } from './gathering.ts';
 import { eventCatalogue } from '../../../schemas/catalogue.ts';
@@ -570,10 +570,16 @@ export class EventConsumer {
         await this.producer.send({ topic: DEAD_LETTER_TOPIC, messages: [letter] });
         break;
       } catch (sendError) {
+        // Refused for what it carries: first without the value, then (a huge key or header)
+        // with nothing but where the record is and why it failed.
         const refusal = recordRefusal(sendError);
-        if (refusal !== undefined && letter.value !== null) {
-          this.options.logger.warn({ topic, partition, offset: message.offset, refusal }, 'the dead letter is written without its value');
-          letter = withoutValue(letter, refusal);
+        const smaller = refusal === undefined ? undefined : letter.value !== null ? withoutValue(letter, refusal) : onlyItsOrigin(letter);
+        if (refusal !== undefined && smaller !== undefined) {
+          this.options.logger.warn(
+            { topic, partition, offset: message.offset, refusal },
+            'the dead letter is written without what Kafka refused',
+          );
+          letter = smaller;
           continue;
         }
         outages += 1;

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { KafkaJSNonRetriableError, KafkaJSConnectionError, KafkaJSProtocolError, type IHeaders } from 'kafkajs';
 import { headersAsText } from '../kafka/client.ts';
-import { deadLetterHeaderNames as h, deadLetterOf, recordRefusal, withoutValue, type DeadLetterSource } from './dead-letter.ts';
+import {
+  deadLetterHeaderNames as h,
+  deadLetterOf,
+  onlyItsOrigin,
+  recordRefusal,
+  withoutValue,
+  type DeadLetterSource,
+} from './dead-letter.ts';
 
 describe('deadLetterOf', () => {
   const source = {
@@ -101,5 +108,24 @@ describe('a letter Kafka refuses with its value', () => {
       [h.offset]: '7',
       [h.valueDropped]: '1048400 bytes, refused by Kafka: MESSAGE_TOO_LARGE',
     });
+  });
+
+  it('is written with nothing but its origin when Kafka refuses it even without its value, and no smaller after that', () => {
+    const letter = withoutValue(
+      deadLetterOf(
+        {
+          topic: 'order-placed',
+          partition: 1,
+          message: { key: Buffer.alloc(2_000_000), value: null, headers: { type: Buffer.from('x') }, offset: '7' },
+        },
+        { group: 'payment-svc', attempts: 1, reason: 'UNDECODABLE', error: new Error('not Avro'), at: new Date() },
+      ),
+      'MESSAGE_TOO_LARGE',
+    );
+    const origin = onlyItsOrigin(letter);
+    expect(origin?.key).toBeNull();
+    expect(origin?.headers).not.toHaveProperty('type');
+    expect(origin?.headers).toMatchObject({ [h.topic]: 'order-placed', [h.offset]: '7', [h.valueDropped]: expect.any(String) });
+    expect(onlyItsOrigin(origin!)).toBeUndefined();
   });
 });

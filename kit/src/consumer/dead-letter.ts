@@ -91,3 +91,14 @@ export function withoutValue(letter: DeadLetter, refusal: string): DeadLetter {
     },
   };
 }
+
+/**
+ * The letter with no key and only its `dlq.*` headers, for one Kafka refused even without its
+ * value (a huge key or header); undefined when it is that already, and a further refusal is
+ * then retried like an outage.
+ */
+export function onlyItsOrigin(letter: DeadLetter): DeadLetter | undefined {
+  const ours = Object.entries(letter.headers).filter(([name]) => name.startsWith('dlq.'));
+  if (letter.key === null && ours.length === Object.keys(letter.headers).length) return undefined;
+  return { key: null, value: null, headers: Object.fromEntries(ours) };
+}
