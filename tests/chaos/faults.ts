@@ -242,10 +242,11 @@ export async function injectFault(
 }
 
 /**
- * When the first order created after `since` was decided by the saga, read from order-svc's
- * database (order-svc stamps `updated_at` in the transaction that decides the order). A
- * cancellation by the order deadline (TIMED_OUT) is no sign that the saga works, so it does
- * not count.
+ * When the first order created after `since` had both the payment's and the stock's reports,
+ * read from order-svc's database (order-svc stamps `updated_at` in the transaction that
+ * records a report): both halves of the saga, payment-svc and product-svc, work again. A
+ * decision alone would not show it: a declined payment cancels an order before product-svc
+ * has answered. A cancellation by the order deadline (TIMED_OUT) does not count.
  */
 async function firstCompletionAfter(orders: Sql, since: number, timeoutMs: number): Promise<number | undefined> {
   const deadline = Date.now() + timeoutMs;
@@ -253,7 +254,8 @@ async function firstCompletionAfter(orders: Sql, since: number, timeoutMs: numbe
     try {
       const [row] = await orders<{ decidedAt: Date | null }[]>`
         select min(updated_at) as decided_at from orders
-        where created_at > ${new Date(since)} and status <> 'PENDING' and cancel_reason is distinct from 'TIMED_OUT'`;
+        where created_at > ${new Date(since)} and payment_outcome is not null and inventory_outcome is not null
+          and cancel_reason is distinct from 'TIMED_OUT'`;
       if (row?.decidedAt) return row.decidedAt.getTime();
     } catch {
       // The database may itself be on its way back; the next poll tries again.

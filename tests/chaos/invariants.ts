@@ -1,11 +1,14 @@
 // The invariants `make chaos` checks once the system has settled, from the outside (order-svc's
 // and product-svc's HTTP APIs, the gateway's ledger) and from the services' databases.
-import type { Sql } from '@shop/kit';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin } from 'kafkajs';
+import { groupLag, services, type Sql } from '@shop/kit';
 import { call, ledger, netCharged, type LedgerCharge, type Order } from '../harness/client.ts';
 import type { ReceivedRecord } from '../harness/kafka.ts';
 import { stackEndpoints } from '../harness/stack.ts';
 import type { OrderAttempt } from './load.ts';
 import { tally } from './report.ts';
+import { eventCatalogue, type EventTopic } from '../../schemas/catalogue.ts';
 
 export interface InvariantResult {
   name: string;
@@ -21,8 +24,8 @@ export interface RunFacts {
   customerIds: string[];
   initialStock: Map<string, number>;
   adminToken: string;
-  /** Keys of the poison records the run wrote on purpose. */
-  poisonKeys: Set<string>;
+  /** The poison records the run wrote on purpose: key → topic. */
+  poison: Map<string, EventTopic>;
   /** Dead letters written during the run. */
   deadLetters: ReceivedRecord[];
   /** Records of the saga topics, for the run's orders. */
@@ -44,6 +47,8 @@ interface OrderState {
   status: Order['status'];
   /** PAYMENT_DECLINED, OUT_OF_STOCK, PAYMENT_ERROR, or TIMED_OUT (the order deadline passed first). */
   cancelReason: string | null;
+  /** The Idempotency-Key it was placed under: the run's load gives each intended order its own. */
+  idempotencyKey: string | null;
   totalCents: number;
   items: { productId: string; quantity: number }[];
 }
@@ -88,9 +93,45 @@ async function mapConcurrently<T, R>(items: readonly T[], width: number, work: (
 /** Every order order-svc holds for the run's customers, including any whose 202 was lost. */
 export async function ordersOfRun(orders: Sql, customerIds: string[]): Promise<OrderState[]> {
   return orders<OrderState[]>`
-    select o.id, o.status, o.cancel_reason, o.total_cents,
+    select o.id, o.status, o.cancel_reason, o.idempotency_key, o.total_cents,
       (select json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity)) from order_items i where i.order_id = o.id) as items
     from orders o where o.user_id = any(${customerIds}::uuid[])`;
+}
+
+/**
+ * Each poison record that a group consuming its topic did not dead-letter (the dead letter's
+ * `dlq.consumer.group`; groups are named after their service). A group may write a letter
+ * twice: a kill between the letter and the offset commit delivers the record again.
+ */
+export function poisonNotDeadLettered(
+  poison: ReadonlyMap<string, EventTopic>,
+  deadLetters: readonly Pick<ReceivedRecord, 'key' | 'headers'>[],
+): string[] {
+  return [...poison].flatMap(([key, topic]) =>
+    Object.keys(eventCatalogue[topic].consumers).flatMap((group) => {
+      const letters = deadLetters.filter((r) => r.key === key && r.headers['dlq.consumer.group'] === group).length;
+      return letters > 0 ? [] : [`poison ${key} on ${topic}: no dead letter from ${group}`];
+    }),
+  );
+}
+
+/**
+ * Every service's consumer group has committed every record of the topics it reads: none was
+ * left stuck by a fault (the order deadline would have cancelled what it held up, and the
+ * other invariants passed). Offsets are committed once a second, so it is waited for.
+ */
+export async function consumersCaughtUp(admin: Admin): Promise<InvariantResult> {
+  const consumers = services.filter((service) => service.consumes.length > 0);
+  const lagOfEach = async () =>
+    Promise.all(consumers.map(async (service) => [service.group, await groupLag(admin, service.group, service.consumes)] as const));
+  let lags = await lagOfEach();
+  for (const deadline = Date.now() + 30_000; lags.some(([, lag]) => lag > 0n) && Date.now() < deadline; lags = await lagOfEach())
+    await sleep(1_000);
+  return result(
+    'every consumer group has committed every record of the topics it reads (lag 0)',
+    lags.map(([group, lag]) => `${group} ${lag}`).join(', '),
+    lags.filter(([, lag]) => lag > 0n).map(([group, lag]) => `${group}: ${lag} records not committed 30 s after the run settled`),
+  );
 }
 
 export async function checkInvariants(facts: RunFacts, db: Databases): Promise<InvariantResult[]> {
@@ -113,11 +154,15 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
     ),
   );
 
-  // 2. Nothing accepted is missing, and nothing else is left half-done in order-svc's database.
+  // 2. Nothing accepted is missing, nothing is doubled (one order per intended order, and an
+  //    order whose 202 was lost only for one the client gave up on), and nothing else is left
+  //    half-done in order-svc's database.
   const all = await ordersOfRun(db.orders, facts.customerIds);
   const known = new Set(all.map((o) => o.id));
   const acceptedIds = new Set(accepted.map((a) => a.orderId!));
   const answerLost = all.filter((o) => !acceptedIds.has(o.id));
+  const attemptByKey = new Map(facts.attempts.map((a) => [a.idempotencyKey, a]));
+  const ordersByKey = Map.groupBy(all, (o) => o.idempotencyKey ?? '');
   const cancelled = all.filter((o) => o.status === 'CANCELLED');
   results.push(
     result(
@@ -127,6 +172,15 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
       [
         ...[...acceptedIds].filter((id) => !known.has(id)).map((id) => `${id}: accepted but not in the database`),
         ...all.filter((o) => o.status === 'PENDING').map((o) => `${o.id}: still PENDING`),
+        ...[...ordersByKey]
+          .filter(([key, orders]) => !attemptByKey.has(key) || orders.length > 1)
+          .map(([key, orders]) => `Idempotency-Key ${JSON.stringify(key)}: ${orders.length} orders, of no intended order or of one`),
+        ...answerLost
+          .filter((o) => attemptByKey.get(o.idempotencyKey ?? '')?.outcome !== 'unanswered')
+          .map(
+            (o) =>
+              `${o.id}: its 202 never reached the client, yet its attempt ended ${attemptByKey.get(o.idempotencyKey ?? '')?.outcome ?? 'nowhere'}`,
+          ),
       ],
     ),
   );
@@ -254,18 +308,19 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
 
   // 7. The dead-letter topic holds the run's poison and nothing else.
   const deadKeys = new Set(facts.deadLetters.map((r) => r.key ?? ''));
+  const expectedLetters = [...facts.poison.values()].reduce((sum, topic) => sum + Object.keys(eventCatalogue[topic].consumers).length, 0);
   results.push(
     result(
-      'dlq holds nothing but the poison records the run injected, and each of them',
-      `${facts.deadLetters.length} dead letters written during the run, for ${deadKeys.size} of ${facts.poisonKeys.size} poison records`,
+      'dlq holds nothing but the poison records the run injected, each dead-lettered by every group that consumes its topic',
+      `${facts.deadLetters.length} dead letters written during the run (${expectedLetters} expected), for ${deadKeys.size} of ${facts.poison.size} poison records`,
       [
         ...facts.deadLetters
-          .filter((r) => !facts.poisonKeys.has(r.key ?? ''))
+          .filter((r) => !facts.poison.has(r.key ?? ''))
           .map(
             (r) =>
               `unexpected dead letter: ${r.headers['dlq.source.topic']} key ${r.key} (${r.headers['dlq.reason']}: ${r.headers['dlq.error']})`,
           ),
-        ...[...facts.poisonKeys].filter((k) => !deadKeys.has(k)).map((k) => `poison ${k} was not dead-lettered`),
+        ...poisonNotDeadLettered(facts.poison, facts.deadLetters),
       ],
     ),
   );

@@ -68,7 +68,7 @@ export function renderReport(run: ChaosRun): string {
     '',
     `Kinds: *kill* (SIGKILL to the process group; PostgreSQL an immediate shutdown), then a start; *freeze* (SIGSTOP to the process group for the group session timeout — ${sessionTimeoutMs.service / 1000} s for a service's consumer, ${sessionTimeoutMs.connect / 1000} s for Connect's worker — plus ${seconds(freezeMarginMs[0])}–${seconds(freezeMarginMs[1])} s, then SIGCONT); *double kill* (Kafka killed, started, and killed again within ${doubleKillWithinMs / 1000} s of the first kill, then started).`,
     '',
-    '*Out* runs from the first step (kill or SIGSTOP) to the component answering its readiness check after the last step. *Recovery* runs from there to the moment the first order accepted afterwards is decided by the saga (a TIMED_OUT cancellation does not count).',
+    "*Out* runs from the first step (kill or SIGSTOP) to the component answering its readiness check after the last step. *Recovery* runs from there to the moment the first order accepted afterwards has both the payment's and the stock's reports (a TIMED_OUT cancellation does not count).",
     '',
     '| # | fault | component | at | out (first step → ready) | recovery (ready → saga progress) |',
     '|---|---|---|---|---|---|',
@@ -84,7 +84,7 @@ export function renderReport(run: ChaosRun): string {
     ...faults.flatMap((f, i) => [
       `${i + 1}. ${f.kind} ${f.component}`,
       ...f.steps.map((s) => `   - ${at(s.at)} → ${at(s.doneAt)}: ${s.action}`),
-      `   - ${f.recoveredAt === undefined ? 'no order decided by the saga within the limit' : `${at(f.recoveredAt)}: first order accepted after that decided by the saga`}`,
+      `   - ${f.recoveredAt === undefined ? 'no order with both reports within the limit' : `${at(f.recoveredAt)}: first order accepted after that with both reports`}`,
     ]),
     '',
     `Time to settle after the load stopped (every order final, no compensation outstanding): ${run.settleMs === undefined ? '**did not settle**' : `${seconds(run.settleMs)} s`}.`,

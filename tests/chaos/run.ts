@@ -8,11 +8,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { eventTopics } from '@shop/kit';
+import type { EventTopic } from '../../schemas/catalogue.ts';
 import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
 import { TopicRecorder, topicEnds } from '../harness/kafka.ts';
 import { connectServiceDatabase, repositoryRoot, stackEndpoints, stackKind } from '../harness/stack.ts';
 import { faultPlan, injectFault, thawAll, type Fault, type FaultSettings } from './faults.ts';
-import { checkInvariants, ordersOfRun, UNRESOLVED_PAYMENT, type Databases } from './invariants.ts';
+import { checkInvariants, consumersCaughtUp, ordersOfRun, UNRESOLVED_PAYMENT, type Databases } from './invariants.ts';
 import { OrderLoad } from './load.ts';
 import { Random } from './random.ts';
 import { renderReport } from './report.ts';
@@ -152,11 +153,11 @@ async function main(): Promise<number> {
   const plan = faultPlan(random, settings.rounds);
   // Poison goes in at random points of the plan, between faults.
   const poisonAt = settings.poisonTopics.map((topic) => ({ topic, before: random.int(0, plan.length - 1) }));
-  const poisonKeys = new Set<string>();
+  const poison = new Map<string, EventTopic>();
   const faults: Fault[] = [];
   for (const [index, planned] of plan.entries()) {
     for (const { topic } of poisonAt.filter((p) => p.before === index)) {
-      poisonKeys.add(await injectPoison(kafka, topic));
+      poison.set(await injectPoison(kafka, topic), topic);
       log(`poison record written to ${topic}`);
     }
     log(`fault ${index + 1} of ${plan.length}: ${planned.kind} ${planned.component}`);
@@ -170,6 +171,11 @@ async function main(): Promise<number> {
   const settleMs = await settle(db, run.customerIds);
   log(settleMs === undefined ? `not settled after ${settings.settleTimeoutMs} ms` : `settled in ${settleMs} ms`);
 
+  // The consumers first: what they have yet to read (a poison record, a mail-worthy event)
+  // would otherwise be missing from the topics' reading below.
+  const admin = kafka.admin();
+  await admin.connect();
+  const caughtUp = await consumersCaughtUp(admin).finally(() => admin.disconnect());
   const finalOrders = await ordersOfRun(db.orders, run.customerIds);
   const orderIds = new Set(finalOrders.map((o) => o.id));
   const sagaTopics = eventTopics.filter((t) => !['user-registration', 'product-update'].includes(t));
@@ -183,12 +189,13 @@ async function main(): Promise<number> {
       customerIds: run.customerIds,
       initialStock: run.initialStock,
       adminToken: run.admin,
-      poisonKeys,
+      poison,
       deadLetters,
       sagaRecords,
     },
     db,
   );
+  invariants.push(caughtUp);
   await Promise.all(Object.values(db).map((sql: Databases[keyof Databases]) => sql.end()));
 
   const report = renderReport({
