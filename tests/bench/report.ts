@@ -154,10 +154,10 @@ function runQueueSection(results: BenchResults): string[] {
   ];
 }
 
-/** Milliseconds as a reader wants them: whole above 10, one decimal below. */
 /** A component's CPU as the tables show it, in whole % of one core (results.json keeps a decimal). */
 const wholePercent = (value: number | undefined) => (value === undefined ? '–' : `${Math.round(value)}%`);
 
+/** Milliseconds as a reader wants them: whole above 10, one decimal below. */
 export const ms = (value: number | undefined) => (value === undefined ? '–' : value >= 10 ? `${Math.round(value)}` : value.toFixed(1));
 const rate = (value: number) => value.toFixed(1);
 const percent = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '–');
