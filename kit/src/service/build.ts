@@ -75,7 +75,7 @@ export async function buildService<Environment extends TObject>(
     description: service.description,
     logger,
     // Read when a token arrives, by then the routes (and user-svc's own key store) exist.
-    resolveKey: options.resolveKey ?? ((kid) => (late.resolveKey ?? defaultResolver)(kid)),
+    resolveKey: options.resolveKey ?? ((kid, issuedAtMs) => (late.resolveKey ?? defaultResolver)(kid, issuedAtMs)),
     // Offline there is no database to read an account's standing from.
     checkAccount: options.offline ? undefined : async (user) => late.checkAccount?.(user),
     readiness: {
