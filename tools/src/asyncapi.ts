@@ -150,7 +150,7 @@ function deadLetterMessage(): JsonObject {
     contentType: 'application/octet-stream',
     headers: {
       type: 'object',
-      required: Object.values(h),
+      required: Object.values(h).filter((name) => name !== h.valueDropped),
       properties: {
         id: { type: 'string', description: 'The original `id` header, when the record had one.' },
         type: {
@@ -171,10 +171,14 @@ function deadLetterMessage(): JsonObject {
         },
         [h.error]: text('The last error, as `Name: message`, cut to 2,000 characters.'),
         [h.failedAt]: { type: 'string', format: 'date-time', description: 'When it was dead-lettered.' },
+        [h.valueDropped]: text(
+          "Only when Kafka refused the letter with its value (a record just under the broker's size limit): the value's size and Kafka's error. The letter then has no value; the record is still at its source topic, partition and offset while that topic keeps it, and `make replay-dlq` refuses the letter.",
+        ),
       },
     },
     payload: {
-      description: "The original record's value, byte for byte (normally Avro in the Confluent wire format of the source topic's schema).",
+      description:
+        "The original record's value, byte for byte (normally Avro in the Confluent wire format of the source topic's schema); none when the letter has `dlq.value.dropped`.",
     },
     bindings: {
       kafka: {
