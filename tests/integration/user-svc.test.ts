@@ -296,31 +296,15 @@ describe('bearer tokens, verified by user-svc (own keys) and product-svc (JWKS)'
     for (const url of protectedUrls()) expectProblem(await probe(url, forged), 401, 'TOKEN_INVALID');
   });
 
-  it('answers 401 for a token signed with the real key for another audience, or for none', async () => {
-    for (const aud of ['another-api', undefined]) {
-      const sign = createSigner({
-        algorithm: 'ES256',
-        key: signingKey.privateKey,
-        kid: signingKey.kid,
-        iss: 'shop-user-svc',
-        ...(aud ? { aud } : {}),
-        expiresIn: 600_000,
-      });
-      const token = sign({ sub: user.id, role: 'customer' });
-      for (const url of protectedUrls()) expectProblem(await probe(url, token), 401, 'TOKEN_INVALID');
-    }
-  });
-
-  it('answers 401 for a token signed with the real key by another issuer, or by none', async () => {
-    for (const iss of ['another-issuer', undefined]) {
-      const sign = createSigner({
-        algorithm: 'ES256',
-        key: signingKey.privateKey,
-        kid: signingKey.kid,
-        ...(iss ? { iss } : {}),
-        aud: 'shop-api',
-        expiresIn: 600_000,
-      });
+  it('answers 401 for a token signed with the real key for another audience or issuer, or for none', async () => {
+    const claims = [
+      { iss: 'shop-user-svc', aud: 'another-api' },
+      { iss: 'shop-user-svc' },
+      { iss: 'another-issuer', aud: 'shop-api' },
+      { aud: 'shop-api' },
+    ];
+    for (const claim of claims) {
+      const sign = createSigner({ algorithm: 'ES256', key: signingKey.privateKey, kid: signingKey.kid, ...claim, expiresIn: 600_000 });
       const token = sign({ sub: user.id, role: 'customer' });
       for (const url of protectedUrls()) expectProblem(await probe(url, token), 401, 'TOKEN_INVALID');
     }
