@@ -215,7 +215,7 @@ function postSaturationSection({ postSaturation: peak, warmupPostSaturation: war
   const cpu = Object.entries(peak.resources)
     .filter(([, r]) => r.cpuPercent >= 1)
     .sort(([, a], [, b]) => b.cpuPercent - a.cpuPercent)
-    .map(([name, r]) => `${name} ${Math.round(r.cpuPercent)}%`)
+    .map(([name, r]) => `${name} ${wholePercent(r.cpuPercent)}`)
     .join(', ');
   const errors =
     Object.entries(peak.errors)

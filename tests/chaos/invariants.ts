@@ -176,11 +176,9 @@ export async function checkInvariants(facts: RunFacts, db: Databases): Promise<I
           .filter(([key, orders]) => !attemptByKey.has(key) || orders.length > 1)
           .map(([key, orders]) => `Idempotency-Key ${JSON.stringify(key)}: ${orders.length} orders, of no intended order or of one`),
         ...answerLost
-          .filter((o) => attemptByKey.get(o.idempotencyKey ?? '')?.outcome !== 'unanswered')
-          .map(
-            (o) =>
-              `${o.id}: its 202 never reached the client, yet its attempt ended ${attemptByKey.get(o.idempotencyKey ?? '')?.outcome ?? 'nowhere'}`,
-          ),
+          .map((o) => ({ id: o.id, outcome: attemptByKey.get(o.idempotencyKey ?? '')?.outcome ?? 'nowhere' }))
+          .filter(({ outcome }) => outcome !== 'unanswered')
+          .map(({ id, outcome }) => `${id}: its 202 never reached the client, yet its attempt ended ${outcome}`),
       ],
     ),
   );

@@ -7,7 +7,7 @@ import type { EventCodec } from '../events/codec.ts';
 import type { EventsByTopic, EventTopic } from '../../../schemas/types.generated.ts';
 import { headersAsText, type Logger } from '../kafka/client.ts';
 import { applyByKey } from './by-key.ts';
-import { DEAD_LETTER_TOPIC, deadLetterOf, onlyItsOrigin, recordRefusal, withoutValue, type DeadLetterReason } from './dead-letter.ts';
+import { DEAD_LETTER_TOPIC, deadLetterOf, smallerLetter, type DeadLetterReason } from './dead-letter.ts';
 import { backoffDelay, classifyFailure } from './failures.ts';
 import { Gathering } from './gathering.ts';
 import { eventCatalogue } from '../../../schemas/catalogue.ts';
@@ -570,13 +570,11 @@ export class EventConsumer {
         await this.producer.send({ topic: DEAD_LETTER_TOPIC, messages: [letter] });
         break;
       } catch (sendError) {
-        // Refused for what it carries: first without the value, then (a huge key or header)
-        // with nothing but where the record is and why it failed.
-        const refusal = recordRefusal(sendError);
-        const smaller = refusal === undefined ? undefined : letter.value !== null ? withoutValue(letter, refusal) : onlyItsOrigin(letter);
-        if (refusal !== undefined && smaller !== undefined) {
+        // Refused for what it carries: sent again smaller, at once.
+        const smaller = smallerLetter(letter, sendError);
+        if (smaller !== undefined) {
           this.options.logger.warn(
-            { topic, partition, offset: message.offset, refusal },
+            { err: sendError, topic, partition, offset: message.offset },
             'the dead letter is written without what Kafka refused',
           );
           letter = smaller;

@@ -66,6 +66,17 @@ export function deadLetterOf(
 /** Kafka's answers that refuse a record itself, not the moment: sending it again cannot succeed. */
 const RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
 
+/**
+ * The next smaller form of a letter Kafka refused for what it carries (`sendError`): first
+ * without its value, then with nothing but its origin. Undefined when the error is not such a
+ * refusal (an outage, to be retried) or the letter is as small as it gets.
+ */
+export function smallerLetter(letter: DeadLetter, sendError: unknown): DeadLetter | undefined {
+  const refusal = recordRefusal(sendError);
+  if (refusal === undefined) return undefined;
+  return letter.value !== null ? withoutValue(letter, refusal) : onlyItsOrigin(letter);
+}
+
 /** Kafka's refusal of the record itself (kafkajs's protocol error type, wherever in the causes), if that is what `error` is. */
 export function recordRefusal(error: unknown): string | undefined {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
