@@ -22,6 +22,7 @@
 #   make fuzz [RUNS=500] [SEED=n]         made-up requests to every endpoint: never a 5xx, every 4xx problem+json
 #   make chaos [ROUNDS=n]                 kill, freeze and double-kill components under order load, n rounds (default 1), check invariants
 #   make bench                            offered-load benchmark, pgbench limit, report in tests/bench/results
+#   make bench-floor                      the same pipeline with no service work: CPU per order it costs alone
 #   make bench-ab A='label: cmd' B='label: cmd' [ROUNDS=n]
 #                                         short bench runs of two variants alternated (each cmd sets its variant up), one table
 #   make soak [DURATION=30m] [RATE=5]     order load with idle gaps on the native stack (orders/s); reports whether memory,
@@ -45,7 +46,7 @@ export SHOP_STACK := $(STACK)
 
 NODE := stack/bin/with-node
 
-.PHONY: help up down status logs clean test lint format typecheck test-unit test-integration topics tail events dlq replay-dlq rotate-keys fuzz trace docs openapi chaos bench bench-ab soak
+.PHONY: help up down status logs clean test lint format typecheck test-unit test-integration topics tail events dlq replay-dlq rotate-keys fuzz trace docs openapi chaos bench bench-ab bench-floor soak
 
 # The comment block at the top of this file, up to its first non-comment line.
 help:
@@ -148,6 +149,9 @@ bench:
 	@$(NODE) node tests/bench/run.ts
 
 # A and B come from the command line, which make exports to the recipe.
+bench-floor:
+	@$(NODE) node tests/bench/floor.ts
+
 bench-ab:
 	@ROUNDS=$(ROUNDS) $(NODE) node tests/bench/alternate.ts "$$A" "$$B"
 

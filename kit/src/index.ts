@@ -56,6 +56,7 @@ export {
   type EventHandler,
   type EventHandlers,
 } from './consumer/consumer.ts';
+export { Gathering, type GatheredOutcome } from './consumer/gathering.ts';
 export { DEAD_LETTER_TOPIC, deadLetterHeaderNames, deadLetterOf, type DeadLetter, type DeadLetterReason } from './consumer/dead-letter.ts';
 export { backoffDelay, classifyFailure, DependencyUnavailable, type BackoffSettings, type FailureKind } from './consumer/failures.ts';
 export { createKafka, headersAsText, type Logger } from './kafka/client.ts';

@@ -8,8 +8,10 @@
 // machine from the stack it measured. The files are read asynchronously: read in one go, they
 // held the bench's event loop for 150 ms and more every few seconds, and the records its
 // observer saw arrive meanwhile were timed that much late.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { services } from '@shop/kit';
+import { repositoryRoot } from '../harness/stack.ts';
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -334,3 +336,22 @@ export function creditKinds(
   }
   for (const [pid, { ticks }] of before) if (!alive.has(pid)) add(reaperKind, -ticks);
 }
+
+/** Who is running, by pid: the native stack's pid files (a component is its whole process tree). */
+export function componentRoots(): Map<string, number> {
+  const roots = new Map<string, number>();
+  const postmaster = `${repositoryRoot}/.stack/data/postgres/postmaster.pid`;
+  if (existsSync(postmaster)) roots.set('postgres', Number(readFileSync(postmaster, 'utf8').split('\n')[0]));
+  // Further instances (order-svc@2) have pid files of their own.
+  const instances = readdirSync(`${repositoryRoot}/.stack/run`)
+    .filter((file) => /@\d+\.pid$/.test(file))
+    .map((file) => file.slice(0, -'.pid'.length));
+  for (const name of ['kafka', 'connect', 'registry', 'zipkin', 'maildev', ...services.map((service) => service.name), ...instances]) {
+    const file = `${repositoryRoot}/.stack/run/${name}.pid`;
+    if (existsSync(file)) roots.set(name, Number(readFileSync(file, 'utf8').trim()));
+  }
+  return roots;
+}
+
+/** A sampler of every component, PostgreSQL's CPU also told by kind of process (backends per database, WAL senders, …). */
+export const componentSampler = () => new ResourceSampler(componentRoots(), { component: 'postgres', kindOf: postgresProcessKind });

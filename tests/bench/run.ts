@@ -5,15 +5,16 @@
 //
 //   node tests/bench/run.ts     (environment: BENCH_RATES=25,50,... BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_PEAK_SECONDS BENCH_WARMUP_PEAK BENCH_LABEL BENCH_ORDER_URLS BENCH_RESULTS_DIR)
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { eventCatalogue, groupLag, serviceNamed, services, type Sql } from '@shop/kit';
+import { eventCatalogue, serviceNamed, services, type Sql } from '@shop/kit';
 import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
 import { connectAsSuperuser, connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 import type { GeneratorPlan, GeneratorResult, RequestSample } from './load-generator.ts';
 import { runPgbench } from './pgbench.ts';
+import { untilQuiet } from './quiet.ts';
 import {
   cpuMsPerOrder,
   ms,
@@ -24,7 +25,7 @@ import {
   type PostSaturation,
   type StepResult,
 } from './report.ts';
-import { postgresProcessKind, ResourceSampler } from './resources.ts';
+import { componentSampler, type ResourceSampler } from './resources.ts';
 import { latencyChart } from './chart.ts';
 
 const settings = {
@@ -52,25 +53,6 @@ if (settings.orderServiceUrls.length === 0) settings.orderServiceUrls.push(endpo
 // BENCH_RESULTS_DIR: elsewhere than the checked-in results (alternate.ts's runs).
 const resultsDirectory = process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('./results', import.meta.url));
 const log = (line: string) => console.log(`[bench] ${line}`);
-
-/** Who is running, by pid: the native stack's pid files (a component is its whole process tree). */
-function componentRoots(): Map<string, number> {
-  const roots = new Map<string, number>();
-  const postmaster = `${repositoryRoot}/.stack/data/postgres/postmaster.pid`;
-  if (existsSync(postmaster)) roots.set('postgres', Number(readFileSync(postmaster, 'utf8').split('\n')[0]));
-  // Further instances (order-svc@2) have pid files of their own.
-  const instances = readdirSync(`${repositoryRoot}/.stack/run`)
-    .filter((file) => /@\d+\.pid$/.test(file))
-    .map((file) => file.slice(0, -'.pid'.length));
-  for (const name of ['kafka', 'connect', 'registry', 'zipkin', 'maildev', ...services.map((service) => service.name), ...instances]) {
-    const file = `${repositoryRoot}/.stack/run/${name}.pid`;
-    if (existsSync(file)) roots.set(name, Number(readFileSync(file, 'utf8').trim()));
-  }
-  return roots;
-}
-
-/** A sampler of every component, PostgreSQL's CPU also told by kind of process (backends per database, WAL senders, …). */
-const componentSampler = () => new ResourceSampler(componentRoots(), { component: 'postgres', kindOf: postgresProcessKind });
 
 /** Each kind's CPU, % of one core, to a tenth. */
 const roundedKinds = (kinds: Record<string, number>) =>
@@ -158,24 +140,6 @@ function perOrder(before: WorkCounters, after: WorkCounters, orderCount: number)
   };
 }
 
-/**
- * Waits until the stack has nothing left to do: every consumer group has read its topics to
- * the end and no mail waits to be sent. Measuring before that would charge the idle stack, or
- * the next step, with an earlier burst's work.
- */
-async function untilQuiet(kafkaAdmin: Admin, notifications: Sql): Promise<void> {
-  const outstanding = async () => {
-    let work = 0;
-    for (const service of services) work += Number(await groupLag(kafkaAdmin, service.group, service.consumes));
-    const [mails] = await notifications<[{ waiting: number }]>`
-      select count(*)::int as waiting from notifications where status = 'PENDING' and next_attempt_at <= now()`;
-    return work + mails.waiting;
-  };
-  await until('the stack to be quiet', outstanding, (work) => work === 0, 180_000).catch((error: unknown) =>
-    log(`${(error as Error).message}: the figures that follow include that work`),
-  );
-}
-
 /** Pauses or resumes a Connect connector (`…/connectors/<name>`) and waits until its task says so. */
 async function setConnectorState(connector: string, state: 'PAUSED' | 'RUNNING'): Promise<void> {
   const response = await fetch(`${connector}/${state === 'PAUSED' ? 'pause' : 'resume'}`, { method: 'PUT' });
@@ -258,7 +222,7 @@ async function main(): Promise<void> {
   const notifications = connectServiceDatabase('notifications', 1);
   // First, while the system is quiet: after the highest rates (of an earlier run too) a backlog
   // is worked off for minutes, and would take CPU from pgbench.
-  await untilQuiet(kafkaAdmin, notifications);
+  await untilQuiet(kafkaAdmin, notifications, log);
   log(`pgbench: order-svc's placement transaction, ${settings.poolSize} clients, ${settings.pgbenchSeconds} s`);
   const pgbench = await runPgbench(settings.poolSize, settings.pgbenchSeconds);
   log(`pgbench: ${pgbench.transactionsPerSecond.toFixed(0)} transactions/s, average ${pgbench.latencyAverageMs} ms`);
@@ -373,11 +337,11 @@ async function main(): Promise<void> {
   if (settings.peakSeconds > 0) {
     if (settings.warmupPeak) {
       warmupPostSaturation = await measurePostPeak('warm-up, the same burst unmeasured');
-      await untilQuiet(kafkaAdmin, notifications);
+      await untilQuiet(kafkaAdmin, notifications, log);
     }
     postSaturation = await measurePostPeak('POST /orders peak');
   }
-  await untilQuiet(kafkaAdmin, notifications);
+  await untilQuiet(kafkaAdmin, notifications, log);
 
   // What the stack burns with no orders at all (pollers, heartbeats, timers), measured as long
   // as a step: subtracted from each step's CPU, it leaves what the orders themselves cost.
@@ -416,7 +380,7 @@ async function main(): Promise<void> {
     const { confirmed, drainMs } = await awaitConfirmations(accepted, "the step's orders", generated.measuredUntil);
     // The step's mails go out after its orders are confirmed: they are waited for, so that
     // their work counts for this step and not for the next one.
-    await untilQuiet(kafkaAdmin, notifications);
+    await untilQuiet(kafkaAdmin, notifications, log);
     const placed = generated.samples.filter((s) => s.orderId !== undefined).length;
     const work = perOrder(countersBefore, await workCounters(superuser, kafkaAdmin), placed);
     // The mails of the measured orders, as the other latencies: not those of warm-up orders
