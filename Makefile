@@ -148,10 +148,10 @@ chaos:
 bench:
 	@$(NODE) node tests/bench/run.ts
 
-# A and B come from the command line, which make exports to the recipe.
 bench-floor:
 	@$(NODE) node tests/bench/floor.ts
 
+# A and B come from the command line, which make exports to the recipe.
 bench-ab:
 	@ROUNDS=$(ROUNDS) $(NODE) node tests/bench/alternate.ts "$$A" "$$B"
 

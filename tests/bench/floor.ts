@@ -1,30 +1,37 @@
 // `make bench-floor`: what the pipeline itself costs per order, with none of the services' own
 // work: the floor under the stack's CPU per order (issue 16). A null saga of the real one's
 // shape runs beside the idle services, through the same PostgreSQL, connectors, broker and
-// kafkajs settings, on topics of its own (floor-*, created and deleted here):
+// kafkajs settings, on topics of its own (floor-<run>-*, deleted once every record is in):
 //
-//   floor-placed     one outbox insert per order in `orders`, a statement of its own (POST /orders)
-//   floor-paid       from `payments`, one per floor-placed                      (payment-svc)
-//   floor-reserved   from `products`, with floor-stock, one each per floor-placed (product-svc)
-//   floor-confirmed  from `orders`, one per floor-paid; floor-reserved recorded,
-//                    floor-stock skipped before any transaction                  (order-svc)
-//   (end)            `notifications` records floor-confirmed                     (notification-svc)
+//   placed     one outbox insert per order in `orders`, a statement of its own (POST /orders)
+//   paid       from `payments`, one per placed                                      (payment-svc)
+//   reserved   from `products`, with stock, one each per placed                     (product-svc)
+//   confirmed  from `orders` once an order's paid and reserved have both come;
+//              stock skipped before any transaction                                  (order-svc)
+//   (end)      `notifications` records confirmed                                     (notification-svc)
 //
-// Each hop consumes with the kit's settings, gathers a fetch's batches into one transaction
-// (the kit's Gathering) and writes their ids to processed_events and its next events to the
-// outbox in one statement: what every consuming service does per batch, without its domain's
-// reads and writes, HTTP, the gateway, mail or tracing. Five records and the same databases
-// per order as the real saga, so the WAL senders and connectors do the same work.
+// Each hop consumes with the kit's settings (fill wait, commit interval, partitions at once;
+// a fetch's batch is taken whole, which below 100 records per partition is what
+// CONSUMER_BATCH_SIZE allows), gathers a fetch's batches into one transaction (the kit's
+// Gathering) and writes their ids to processed_events and its next events to the outbox in
+// one statement: what every consuming service does per batch, without its domain's reads and
+// writes, HTTP, the gateway, mail or tracing. Where order-svc reads the order to know whether
+// both reports are in, the orders hop remembers them in memory.
+//
+// The hops run in a child process, whose CPU is measured as a component; this process places
+// the orders and observes placed and confirmed as the bench's observer does (no fill wait, no
+// commits), and like the bench's load generator is not counted.
 //
 //   node tests/bench/floor.ts     (environment: BENCH_FLOOR_RATES=25,50,...,400 BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_RESULTS_DIR)
 //
 // Writes tests/bench/results/floor.md.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import {
   connectDatabase,
   createKafka,
@@ -38,85 +45,105 @@ import {
   type Sql,
 } from '@shop/kit';
 import { until } from '../harness/client.ts';
-import { repositoryRoot, stackEndpoints } from '../harness/stack.ts';
+import { repositoryRoot, stackEndpoints, stackKind } from '../harness/stack.ts';
 import { untilQuiet } from './quiet.ts';
-import { componentSampler } from './resources.ts';
+import { componentRoots, postgresProcessKind, ResourceSampler } from './resources.ts';
 
 const settings = {
   rates: (process.env['BENCH_FLOOR_RATES'] ?? '25,50,100,200,300,400').split(',').map(Number),
   warmupMs: Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5) * 1000,
   durationMs: Number(process.env['BENCH_SECONDS'] ?? 20) * 1000,
   drainTimeoutMs: 60_000,
+  /** How long the records still to come are waited for before the run's topics are deleted. */
+  settleTimeoutMs: 180_000,
   /** About an order-placed record's Avro value. */
   payloadBytes: 150,
 };
-// kafkajs's own complaints (a new topic's leader not yet known) are retried by it; a failure that
-// matters throws.
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+/** Records per order: placed, paid, reserved, stock, confirmed. */
+const RECORDS_PER_ORDER = 5;
 // BENCH_RESULTS_DIR: elsewhere than the checked-in results.
 const resultsDirectory = process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('./results', import.meta.url));
-const log = (line: string) => console.log(`[floor] ${line}`);
+// kafkajs's own complaints (a new topic's leader not yet known) are retried by it; a failure
+// that matters throws.
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const log = (line: string) => console.error(`[floor] ${line}`);
+
+type Step = 'placed' | 'paid' | 'reserved' | 'stock' | 'confirmed';
+const steps: Step[] = ['placed', 'paid', 'reserved', 'stock', 'confirmed'];
+/** The run's topic of each step: the outbox's `type`, which Debezium's EventRouter routes by. */
+const topicsOf = (run: string) => Object.fromEntries(steps.map((step) => [step, `floor-${run}-${step}`])) as Record<Step, string>;
 
 interface Hop {
   database: DatabaseName;
-  consumes: string[];
-  /** The events each consumed one causes, by its topic. */
-  emits: Record<string, string[]>;
-  /** Topics read but needless here, skipped before any transaction (order-svc's stock-only product-updates). */
-  skips?: string[];
+  consumes: Step[];
+  /** The events each consumed one causes, by its step. */
+  emits: Partial<Record<Step, Step[]>>;
+  /** Read but needless here, skipped before any transaction (order-svc's stock-only product-updates). */
+  skips?: Step[];
+  /** Emits `confirmed` for an order once both of these have come (order-svc's saga). */
+  joins?: [Step, Step];
 }
 
 const hops: Hop[] = [
-  { database: 'payments', consumes: ['floor-placed'], emits: { 'floor-placed': ['floor-paid'] } },
-  { database: 'products', consumes: ['floor-placed'], emits: { 'floor-placed': ['floor-reserved', 'floor-stock'] } },
-  {
-    database: 'orders',
-    consumes: ['floor-paid', 'floor-reserved', 'floor-stock'],
-    emits: { 'floor-paid': ['floor-confirmed'] },
-    skips: ['floor-stock'],
-  },
-  { database: 'notifications', consumes: ['floor-confirmed'], emits: {} },
+  { database: 'payments', consumes: ['placed'], emits: { placed: ['paid'] } },
+  { database: 'products', consumes: ['placed'], emits: { placed: ['reserved', 'stock'] } },
+  { database: 'orders', consumes: ['paid', 'reserved', 'stock'], emits: {}, skips: ['stock'], joins: ['paid', 'reserved'] },
+  { database: 'notifications', consumes: ['confirmed'], emits: {} },
 ];
-const topics = ['floor-placed', 'floor-paid', 'floor-reserved', 'floor-stock', 'floor-confirmed'];
 
 const serviceOf = (database: DatabaseName) => services.find((service) => service.database === database)!;
 const connect = (database: DatabaseName, max: number): Sql => connectDatabase({ ...loadServiceConfig(serviceOf(database)).database, max });
 
 interface Part {
-  topic: string;
+  step: Step;
   messages: KafkaMessage[];
 }
 
-/**
- * When each order's floor-placed reached the observer (its CDC lag, from the moment its insert
- * was acknowledged), and when its floor-confirmed reached the last hop, by this process's clock.
- */
-const placedSeen = new Map<string, number>();
-const confirmedSeen = new Map<string, number>();
-
-async function startHop(kafka: ReturnType<typeof createKafka>, hop: Hop): Promise<{ consumer: Consumer; sql: Sql }> {
+async function startHop(kafka: Kafka, run: string, hop: Hop): Promise<{ consumer: Consumer; sql: Sql }> {
+  const topics = topicsOf(run);
+  const stepOf = new Map(steps.map((step) => [topics[step], step]));
   const { consumer: consumerSettings } = loadServiceConfig(serviceOf(hop.database));
   const sql = connect(hop.database, 2);
+  /** The orders with one of the two joined reports in, and not yet the other. */
+  const halfJoined = new Set<string>();
+  const outboxRow = (step: Step, message: KafkaMessage): OutboxRow => ({
+    id: randomUUID(),
+    aggregatetype: 'floor',
+    aggregateid: message.key!.toString(),
+    type: topics[step],
+    payload: message.value!,
+    traceparent: null,
+  });
   const apply = async (parts: Part[]) => {
     const events = parts
-      .filter((part) => !hop.skips?.includes(part.topic))
-      .flatMap((part) => part.messages.map((message) => ({ topic: part.topic, message })));
+      .filter((part) => !hop.skips?.includes(part.step))
+      .flatMap((part) => part.messages.map((message) => ({ step: part.step, message })));
     if (events.length === 0) return;
-    const ids = events.map(({ topic, message }) => ({ consumer: 'bench-floor', eventId: message.headers!['id']!.toString(), topic }));
-    const next: OutboxRow[] = events.flatMap(({ topic, message }) =>
-      (hop.emits[topic] ?? []).map((type) => ({
-        id: randomUUID(),
-        aggregatetype: 'floor',
-        aggregateid: message.key!.toString(),
-        type,
-        payload: message.value!,
-        traceparent: null,
-      })),
-    );
-    await sql.begin(async (tx) => {
-      await tx`with recorded as (insert into processed_events ${tx(ids, 'consumer', 'eventId', 'topic')} on conflict do nothing)
-        ${outboxClause(tx, next)} select 1`;
-    });
+    const ids = events.map(({ step, message }) => ({
+      consumer: 'bench-floor',
+      eventId: message.headers!['id']!.toString(),
+      topic: topics[step],
+    }));
+    const next: OutboxRow[] = events.flatMap(({ step, message }) => (hop.emits[step] ?? []).map((emitted) => outboxRow(emitted, message)));
+    // Decided before the first await, so that two transactions under way at once (the next
+    // gathering opens while one runs) each see the other's reports. Nothing undoes it: a
+    // failed transaction ends the hops, and with them the run.
+    if (hop.joins) {
+      for (const { message } of events) {
+        const order = message.key!.toString();
+        if (halfJoined.delete(order)) next.push(outboxRow('confirmed', message));
+        else halfJoined.add(order);
+      }
+    }
+    await sql
+      .begin(async (tx) => {
+        await tx`with recorded as (insert into processed_events ${tx(ids, 'consumer', 'eventId', 'topic')} on conflict do nothing)
+          ${outboxClause(tx, next)} select 1`;
+      })
+      .catch((error: unknown) => {
+        log(`the ${hop.database} hop failed: ${(error as Error).message}`);
+        process.exit(1);
+      });
   };
   const gathering = new Gathering<Part>({
     keysOf: () => [],
@@ -127,53 +154,89 @@ async function startHop(kafka: ReturnType<typeof createKafka>, hop: Hop): Promis
       ),
   });
   const consumer = kafka.consumer({
-    groupId: `bench-floor-${hop.database}`,
+    groupId: `bench-floor-${run}-${hop.database}`,
     ...(consumerSettings.fetchMinBytes === undefined ? {} : { minBytes: consumerSettings.fetchMinBytes }),
     ...(consumerSettings.fetchMaxWaitMs === undefined ? {} : { maxWaitTimeInMs: consumerSettings.fetchMaxWaitMs }),
     fillWaitInMs: consumerSettings.fetchFillWaitMs ?? 0,
   });
   await consumer.connect();
-  await consumer.subscribe({ topics: hop.consumes, fromBeginning: true });
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.subscribe({ topics: hop.consumes.map((step) => topics[step]), fromBeginning: true });
+  const joinedGroup = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
     partitionsConsumedConcurrently: consumerSettings.partitionsConsumedConcurrently,
     ...(consumerSettings.commitIntervalMs > 0 ? { autoCommitInterval: consumerSettings.commitIntervalMs } : {}),
     eachBatchAutoResolve: false,
     eachBatch: async (payload) => {
       const { batch } = payload;
-      if (batch.topic === 'floor-confirmed') {
-        const now = Date.now();
-        for (const message of batch.messages) confirmedSeen.set(message.key!.toString(), now);
-      }
-      const part = { topic: batch.topic, messages: batch.messages };
+      const part = { step: stepOf.get(batch.topic)!, messages: batch.messages };
       const outcome = await gathering.join(part);
+      // The gathering's joint attempt failed, or nothing came with this part: on its own
+      // (a failure here throws, and kafkajs fetches the batch again).
       if (outcome !== 'applied') await apply([part]);
       payload.resolveOffset(batch.messages.at(-1)!.offset);
     },
   });
-  await joined;
+  await joinedGroup;
   return { consumer, sql };
 }
 
+/** The child process: runs the hops until SIGTERM; says `ready` on stdout once every hop has joined its group. */
+async function runHops(run: string): Promise<void> {
+  const kafka = createKafka(stackEndpoints().kafkaBrokers, 'bench-floor-hops', quiet);
+  const started = await Promise.all(hops.map((hop) => startHop(kafka, run, hop)));
+  process.stdout.write('ready\n');
+  await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+  for (const { consumer, sql } of started) {
+    await consumer.disconnect();
+    await sql.end();
+  }
+}
+
+async function spawnHops(run: string): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'hops', run], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stopping = false;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  void exited.then((code) => {
+    if (stopping) return;
+    // The run's figures would be the stack's idle ones: stopped, the run's topics kept.
+    log(`the hops ended (exit code ${code}); the run is stopped`);
+    process.exit(1);
+  });
+  const lines = createInterface({ input: child.stdout });
+  // A child that ends before it is ready ends this process (above).
+  const first = await new Promise<string>((resolve) => lines.once('line', resolve));
+  if (first !== 'ready') throw new Error(`the hops said '${first}', not ready`);
+  return {
+    pid: child.pid!,
+    stop: async () => {
+      stopping = true;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 /**
- * Reads floor-placed as the bench's observer reads order-placed (run.ts): a group of its own,
- * no commits, no fill wait, so that the CDC lag is the pipeline's and not a hop's fetch.
+ * When each order's placed and confirmed reached this process, read as the bench's observer
+ * reads order-placed and order-confirmed (run.ts): a group of its own, no commits, no fill wait.
  */
-async function observePlaced(kafka: ReturnType<typeof createKafka>): Promise<Consumer> {
+async function observe(kafka: Kafka, topics: Record<Step, string>) {
+  const seen = { placed: new Map<string, number>(), confirmed: new Map<string, number>() };
   const consumer = kafka.consumer({ groupId: `bench-floor-observer-${Date.now()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
-  await consumer.subscribe({ topics: ['floor-placed'], fromBeginning: true });
+  await consumer.subscribe({ topics: [topics.placed, topics.confirmed], fromBeginning: true });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
     autoCommit: false,
     partitionsConsumedConcurrently: 3,
     eachBatch: async ({ batch }) => {
       const now = Date.now();
-      for (const message of batch.messages) placedSeen.set(message.key!.toString(), now);
+      const map = batch.topic === topics.placed ? seen.placed : seen.confirmed;
+      for (const message of batch.messages) map.set(message.key!.toString(), now);
     },
   });
   await joined;
-  return consumer;
+  return { seen, stop: () => consumer.disconnect() };
 }
 
 function percentile(values: number[], p: number): number | undefined {
@@ -182,129 +245,161 @@ function percentile(values: number[], p: number): number | undefined {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/**
- * Places `rate` orders a second for the step, each due at its time, none waiting for another;
- * returns when each was due and when its insert was acknowledged, in ms from the step's start.
- */
-async function placeOrders(orders: Sql, rate: number, milliseconds: number): Promise<Map<string, { due: number; at: number }>> {
-  const written = new Map<string, { due: number; at: number }>();
+interface Placed {
+  /** When it was due, in ms from the step's start. */
+  due: number;
+  /** Its outbox row's created_at (its transaction's start), as the bench times an order's CDC lag. */
+  createdAt: number;
+}
+
+/** Places `rate` orders a second for the step, each due at its time, none waiting for another. */
+async function placeOrders(orders: Sql, topic: string, rate: number, milliseconds: number): Promise<Map<string, Placed>> {
+  const placed = new Map<string, Placed>();
   const count = Math.round((rate * milliseconds) / 1000);
   const start = performance.now();
   const inserts: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
-    const wait = start + (i * 1000) / rate - performance.now();
+    const due = (i * 1000) / rate;
+    const wait = start + due - performance.now();
     if (wait > 0) await sleep(wait);
     const order = randomUUID();
     const row: OutboxRow = {
       id: randomUUID(),
       aggregatetype: 'floor',
       aggregateid: order,
-      type: 'floor-placed',
+      type: topic,
       payload: randomBytes(settings.payloadBytes),
       traceparent: null,
     };
-    const due = (i * 1000) / rate;
-    inserts.push(outboxInsert(orders, row).then(() => void written.set(order, { due, at: Date.now() })));
+    inserts.push(
+      orders<{ createdAt: Date }[]>`${outboxInsert(orders, row)} returning created_at`.then(([written]) => {
+        placed.set(order, { due, createdAt: written!.createdAt.getTime() });
+      }),
+    );
   }
   await Promise.all(inserts);
-  return written;
+  return placed;
 }
 
 async function main(): Promise<void> {
-  const endpoints = stackEndpoints();
-  const kafka = createKafka(endpoints.kafkaBrokers, 'bench-floor', quiet);
+  if (stackKind() !== 'native') throw new Error('make bench-floor reads the processes of the native stack: run it with STACK=native');
+  const run = Date.now().toString(36);
+  const topics = topicsOf(run);
+  const kafka = createKafka(stackEndpoints().kafkaBrokers, 'bench-floor', quiet);
   const admin = kafka.admin();
   await admin.connect();
-  const [placed] = (await admin.fetchTopicMetadata({ topics: ['order-placed'] })).topics;
-  const partitions = placed!.partitions.length;
-  await admin.deleteTopics({ topics: (await admin.listTopics()).filter((topic) => topics.includes(topic)) });
-  await sleep(2000);
+  const [orderPlaced] = (await admin.fetchTopicMetadata({ topics: ['order-placed'] })).topics;
+  const partitions = orderPlaced!.partitions.length;
   await admin.createTopics({
-    topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
     waitForLeaders: true,
   });
-  const started = await Promise.all(hops.map((hop) => startHop(kafka, hop)));
-  const observer = await observePlaced(kafka);
   const orders = connect('orders', 10);
-  log(`${hops.length} hops on ${topics.length} topics of ${partitions} partitions; rates ${settings.rates.join(', ')} orders/s`);
-
-  // The idle window measures what the stack burns anyway, so any backlog is worked off first.
-  const notifications = connect('notifications', 1);
-  await untilQuiet(admin, notifications, log);
-  await notifications.end();
-  const idleSampler = componentSampler();
-  const idleCpu = process.cpuUsage();
-  idleSampler.start();
-  await sleep(settings.durationMs);
-  const idle = await idleSampler.stop();
-  const idleWalSenders = idleSampler.kinds?.['WAL senders'] ?? 0;
-  const idleSelf = cpuPercentSince(idleCpu, settings.durationMs);
-
+  let placedInAll = 0;
   const rows: string[] = [];
-  for (const rate of settings.rates) {
-    const sampler = componentSampler();
-    const samplerStart = setTimeout(() => sampler.start(), settings.warmupMs);
-    let selfAtStart: NodeJS.CpuUsage | undefined;
-    const selfStart = setTimeout(() => (selfAtStart = process.cpuUsage()), settings.warmupMs);
-    const written = await placeOrders(orders, rate, settings.warmupMs + settings.durationMs);
-    const resources = await sampler.stop();
-    clearTimeout(samplerStart);
-    clearTimeout(selfStart);
-    const self = selfAtStart ? cpuPercentSince(selfAtStart, settings.durationMs) : 0;
-    const measured = [...written].filter(([, { due }]) => due >= settings.warmupMs);
-    await until(
-      `${rate}/s: every order through`,
-      async () => [...written.keys()].filter((order) => confirmedSeen.has(order)).length,
-      (n) => n === written.size,
-      settings.drainTimeoutMs,
-    ).catch(() => log(`${rate}/s: not every order came through in ${settings.drainTimeoutMs / 1000} s`));
-    const since = (seen: Map<string, number>) => measured.flatMap(([order, { at }]) => (seen.has(order) ? [seen.get(order)! - at] : []));
-    const [latencies, cdcLags] = [since(confirmedSeen), since(placedSeen)];
-    const perOrder = (percent: number, idlePercent: number) =>
-      ((Math.max(0, percent - idlePercent) / 100) * settings.durationMs) / Math.max(1, measured.length);
-    const by = Object.fromEntries(
-      ['postgres', 'kafka', 'connect'].map((name) => [
-        name,
-        perOrder(resources.get(name)?.cpuPercent ?? 0, idle.get(name)?.cpuPercent ?? 0),
-      ]),
+  const hopsProcess = await spawnHops(run);
+  const observer = await observe(kafka, topics);
+  try {
+    log(
+      `${hops.length} hops on ${steps.length} topics of ${partitions} partitions (floor-${run}-*); rates ${settings.rates.join(', ')} orders/s`,
     );
-    const walSenders = perOrder(sampler.kinds?.['WAL senders'] ?? 0, idleWalSenders);
-    const services = perOrder(self, idleSelf);
-    const total = Object.values(by).reduce((sum, value) => sum + value, 0) + services;
-    const cells = [rate, measured.length, total, by['postgres']!, walSenders, by['kafka']!, by['connect']!, services].map((value, i) =>
-      i < 2 ? String(value) : value.toFixed(1),
-    );
-    const percentiles = [latencies, cdcLags].flatMap((values) => [percentile(values, 50) ?? '–', percentile(values, 99) ?? '–']);
-    const line = `| ${[...cells, ...percentiles].join(' | ')} |`;
-    log(line);
-    rows.push(line);
+    const sampler = () =>
+      new ResourceSampler(new Map([...componentRoots(), ['hops', hopsProcess.pid]]), {
+        component: 'postgres',
+        kindOf: postgresProcessKind,
+      });
+    // The idle window measures what the stack burns anyway, so any backlog is worked off first.
+    const notifications = connect('notifications', 1);
+    await untilQuiet(admin, notifications, log);
+    await notifications.end();
+    const idleSampler = sampler();
+    idleSampler.start();
+    await sleep(settings.durationMs);
+    const idle = await idleSampler.stop();
+    const idleWalSenders = idleSampler.kinds?.['WAL senders'] ?? 0;
+
+    for (const rate of settings.rates) {
+      const stepSampler = sampler();
+      const samplerStart = setTimeout(() => stepSampler.start(), settings.warmupMs);
+      const placed = await placeOrders(orders, topics.placed, rate, settings.warmupMs + settings.durationMs);
+      const scheduleEnd = Date.now();
+      const resources = await stepSampler.stop();
+      clearTimeout(samplerStart);
+      placedInAll += placed.size;
+      const measured = [...placed].filter(([, { due }]) => due >= settings.warmupMs);
+      const confirmedCount = () => measured.filter(([order]) => observer.seen.confirmed.has(order)).length;
+      const confirmed = await until(
+        `${rate}/s: every order confirmed`,
+        async () => confirmedCount(),
+        (n) => n === measured.length,
+        settings.drainTimeoutMs,
+      ).catch(confirmedCount);
+      const drainMs = Math.max(scheduleEnd, ...measured.map(([order]) => observer.seen.confirmed.get(order) ?? 0)) - scheduleEnd;
+      const since = (seen: Map<string, number>) =>
+        measured.flatMap(([order, { createdAt }]) => (seen.has(order) ? [seen.get(order)! - createdAt] : []));
+      const perOrder = (percent: number, idlePercent: number) =>
+        ((Math.max(0, percent - idlePercent) / 100) * settings.durationMs) / Math.max(1, confirmed);
+      const by = Object.fromEntries(
+        ['postgres', 'kafka', 'connect', 'hops'].map((name) => [
+          name,
+          perOrder(resources.get(name)?.cpuPercent ?? 0, idle.get(name)?.cpuPercent ?? 0),
+        ]),
+      );
+      const walSenders = perOrder(stepSampler.kinds?.['WAL senders'] ?? 0, idleWalSenders);
+      const total = Object.values(by).reduce((sum, value) => sum + value, 0);
+      const cpu = [total, by['postgres']!, walSenders, by['kafka']!, by['connect']!, by['hops']!].map((value) => value.toFixed(1));
+      const latencies = [since(observer.seen.confirmed), since(observer.seen.placed)].flatMap((values) => [
+        percentile(values, 50) ?? '–',
+        percentile(values, 99) ?? '–',
+      ]);
+      const line = `| ${[rate, `${confirmed}/${measured.length}`, ...cpu, ...latencies, `${(drainMs / 1000).toFixed(1)} s`].join(' | ')} |`;
+      log(line);
+      rows.push(line);
+    }
+  } finally {
+    await hopsProcess.stop();
+    await observer.stop();
+    await orders.end();
+    await deleteOnceIn(admin, topics, placedInAll);
+    await admin.disconnect();
   }
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repositoryRoot, encoding: 'utf8' }).trim();
   const report = [
-    `# The pipeline's floor: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repositoryRoot, encoding: 'utf8' }).trim()}`,
+    `# The pipeline's floor: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}`,
     '',
-    `A null saga of the real one's shape (five records, the same databases, connectors and consumer settings; no domain work, HTTP, gateway, mail or tracing) beside the idle stack; ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured per rate. CPU of PostgreSQL, Kafka, Connect and the process that runs the hops, less their idle CPU, per order. placed → confirmed: from the \`floor-placed\` insert's acknowledgement to \`floor-confirmed\` reaching the last hop; CDC lag: to \`floor-placed\` reaching an observer that reads it as the bench's observer reads \`order-placed\` (no fill wait, no commits). Method: [../README.md](../README.md#the-pipelines-floor-what-the-saga-costs-with-no-service-work).`,
+    `A null saga of the real one's shape (five records, the same databases, connectors and consumer settings; no domain work, HTTP, gateway, mail or tracing) beside the idle stack; ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured per rate. CPU of PostgreSQL, Kafka, Connect and the process that runs the hops, less their idle CPU, per confirmed order. Times from each order's outbox row's \`created_at\` (its transaction's start, as the bench's CDC lag) to its \`confirmed\` and \`placed\` records reaching an observer that reads them as the bench's reads \`order-confirmed\` and \`order-placed\` (no fill wait, no commits); drain from the end of the step's schedule. Method: [../README.md](../README.md#the-pipelines-floor-what-the-saga-costs-with-no-service-work).`,
     '',
-    '| orders/s | measured | CPU ms per order above idle | postgres | of which WAL senders | kafka | connect | the hops (this process) | placed → confirmed p50 ms | p99 ms | CDC lag p50 ms | p99 ms |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| orders/s | confirmed | CPU ms per order above idle | postgres | of which WAL senders | kafka | connect | the hops | placed → confirmed p50 ms | p99 ms | CDC lag p50 ms | p99 ms | drain |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');
   mkdirSync(resultsDirectory, { recursive: true });
   writeFileSync(`${resultsDirectory}/floor.md`, report);
   log(`written to ${resultsDirectory}/floor.md`);
-  await observer.disconnect();
-  for (const { consumer, sql } of started) {
-    await consumer.disconnect();
-    await sql.end();
+}
+
+/**
+ * Deletes the run's topics once every record the orders cause is in them. Not before: with
+ * topics not created on demand, a connector with a row still to publish would wait for a topic
+ * that is gone, and the real saga's events of that database behind it.
+ */
+async function deleteOnceIn(admin: Admin, topics: Record<Step, string>, orders: number): Promise<void> {
+  const expected = orders * RECORDS_PER_ORDER;
+  const recordsIn = async () => {
+    let sum = 0;
+    for (const topic of Object.values(topics)) for (const { high } of await admin.fetchTopicOffsets(topic)) sum += Number(high);
+    return sum;
+  };
+  try {
+    await until('every floor record to be in Kafka', recordsIn, (n) => n >= expected, settings.settleTimeoutMs);
+    await admin.deleteTopics({ topics: Object.values(topics) });
+  } catch (error) {
+    log(
+      `${(error as Error).message}; the topics floor-${Object.values(topics)[0]!.split('-')[1]}-* are kept: delete them once every record is in`,
+    );
   }
-  await orders.end();
-  await admin.deleteTopics({ topics });
-  await admin.disconnect();
 }
 
-function cpuPercentSince(start: NodeJS.CpuUsage, milliseconds: number): number {
-  const { user, system } = process.cpuUsage(start);
-  return ((user + system) / 1000 / milliseconds) * 100;
-}
-
-await main();
+if (process.argv[2] === 'hops') await runHops(process.argv[3]!);
+else await main();
