@@ -47,12 +47,11 @@ import {
 import { until } from '../harness/client.ts';
 import { repositoryRoot, stackEndpoints, stackKind } from '../harness/stack.ts';
 import { untilQuiet } from './quiet.ts';
+import { percentile, stepTiming } from './steps.ts';
 import { componentRoots, postgresProcessKind, ResourceSampler } from './resources.ts';
 
 const settings = {
-  rates: (process.env['BENCH_FLOOR_RATES'] ?? '25,50,100,200,300,400').split(',').map(Number),
-  warmupMs: Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5) * 1000,
-  durationMs: Number(process.env['BENCH_SECONDS'] ?? 20) * 1000,
+  ...stepTiming('BENCH_FLOOR_RATES'),
   drainTimeoutMs: 60_000,
   /** How long the records still to come are waited for before the run's topics are deleted. */
   settleTimeoutMs: 180_000,
@@ -237,12 +236,6 @@ async function observe(kafka: Kafka, topics: Record<Step, string>) {
   });
   await joined;
   return { seen, stop: () => consumer.disconnect() };
-}
-
-function percentile(values: number[], p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 interface Placed {

@@ -15,6 +15,7 @@ import { connectAsSuperuser, connectServiceDatabase, repositoryRoot, stackEndpoi
 import type { GeneratorPlan, GeneratorResult, RequestSample } from './load-generator.ts';
 import { runPgbench } from './pgbench.ts';
 import { untilQuiet } from './quiet.ts';
+import { percentile, stepTiming } from './steps.ts';
 import {
   cpuMsPerOrder,
   ms,
@@ -29,9 +30,7 @@ import { componentSampler, type ResourceSampler } from './resources.ts';
 import { latencyChart } from './chart.ts';
 
 const settings = {
-  rates: (process.env['BENCH_RATES'] ?? '25,50,100,200,300,400').split(',').map(Number),
-  warmupMs: Number(process.env['BENCH_WARMUP_SECONDS'] ?? 5) * 1000,
-  durationMs: Number(process.env['BENCH_SECONDS'] ?? 20) * 1000,
+  ...stepTiming('BENCH_RATES'),
   customers: 60,
   products: 8,
   /** order-svc's pool size: pgbench runs with as many clients. */
@@ -207,12 +206,6 @@ function errorsOf(samples: RequestSample[]): Record<string, number> {
     errors.set(kind, (errors.get(kind) ?? 0) + 1);
   }
   return Object.fromEntries(errors);
-}
-
-function percentile(values: number[], p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 async function main(): Promise<void> {
