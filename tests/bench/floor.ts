@@ -53,13 +53,15 @@ import { componentRoots, postgresProcessKind, ResourceSampler } from './resource
 const settings = {
   ...stepTiming('BENCH_FLOOR_RATES'),
   drainTimeoutMs: 60_000,
+  /** How long the hops and the observer may take to join their groups. */
+  startTimeoutMs: 120_000,
   /** How long the records still to come are waited for before the run's topics are deleted. */
   settleTimeoutMs: 180_000,
   /** About an order-placed record's Avro value. */
   payloadBytes: 150,
 };
-/** Records per order: placed, paid, reserved, stock, confirmed. */
-const RECORDS_PER_ORDER = 5;
+/** Orders whose outbox row committed, in all steps: each causes one record in each of the run's topics. */
+let placedInAll = 0;
 // BENCH_RESULTS_DIR: elsewhere than the checked-in results.
 const resultsDirectory = process.env['BENCH_RESULTS_DIR'] ?? fileURLToPath(new URL('./results', import.meta.url));
 // kafkajs's own complaints (a new topic's leader not yet known) are retried by it; a failure
@@ -103,8 +105,9 @@ async function startHop(kafka: Kafka, run: string, hop: Hop): Promise<{ consumer
   const stepOf = new Map(steps.map((step) => [topics[step], step]));
   const { consumer: consumerSettings } = loadServiceConfig(serviceOf(hop.database));
   const sql = connect(hop.database, 2);
-  /** The orders with one of the two joined reports in, and not yet the other. */
-  const halfJoined = new Set<string>();
+  /** Which of the two joined reports each order not yet confirmed has had, and the orders confirmed. */
+  const reportsOf = new Map<string, Set<Step>>();
+  const confirmed = new Set<string>();
   const outboxRow = (step: Step, message: KafkaMessage): OutboxRow => ({
     id: randomUUID(),
     aggregatetype: 'floor',
@@ -125,13 +128,20 @@ async function startHop(kafka: Kafka, run: string, hop: Hop): Promise<{ consumer
     }));
     const next: OutboxRow[] = events.flatMap(({ step, message }) => (hop.emits[step] ?? []).map((emitted) => outboxRow(emitted, message)));
     // Decided before the first await, so that two transactions under way at once (the next
-    // gathering opens while one runs) each see the other's reports. Nothing undoes it: a
-    // failed transaction ends the hops, and with them the run.
+    // gathering opens while one runs) each see the other's reports. By kind of report, so that
+    // a report delivered twice confirms nothing; once per order. Nothing undoes it: a failed
+    // transaction ends the hops, and with them the run.
     if (hop.joins) {
-      for (const { message } of events) {
+      for (const { step, message } of events) {
         const order = message.key!.toString();
-        if (halfJoined.delete(order)) next.push(outboxRow('confirmed', message));
-        else halfJoined.add(order);
+        if (confirmed.has(order)) continue;
+        const reports = reportsOf.get(order) ?? new Set<Step>();
+        reports.add(step);
+        if (hop.joins.every((joined) => reports.has(joined))) {
+          reportsOf.delete(order);
+          confirmed.add(order);
+          next.push(outboxRow('confirmed', message));
+        } else reportsOf.set(order, reports);
       }
     }
     await sql
@@ -201,10 +211,15 @@ async function spawnHops(run: string): Promise<{ pid: number; stop: () => Promis
     log(`the hops ended (exit code ${code}); the run is stopped`);
     process.exit(1);
   });
+  // However this process ends, the hops end with it rather than consume on unseen.
+  process.once('exit', () => child.kill('SIGTERM'));
   const lines = createInterface({ input: child.stdout });
   // A child that ends before it is ready ends this process (above).
-  const first = await new Promise<string>((resolve) => lines.once('line', resolve));
-  if (first !== 'ready') throw new Error(`the hops said '${first}', not ready`);
+  const first = await Promise.race([
+    new Promise<string>((resolve) => lines.once('line', resolve)),
+    sleep(settings.startTimeoutMs).then(() => 'nothing'),
+  ]);
+  if (first !== 'ready') throw new Error(`the hops said ${first}, not ready, within ${settings.startTimeoutMs / 1000} s`);
   return {
     pid: child.pid!,
     stop: async () => {
@@ -231,10 +246,16 @@ async function observe(kafka: Kafka, topics: Record<Step, string>) {
     eachBatch: async ({ batch }) => {
       const now = Date.now();
       const map = batch.topic === topics.placed ? seen.placed : seen.confirmed;
-      for (const message of batch.messages) map.set(message.key!.toString(), now);
+      // The first arrival: a rebalance makes this group, which commits nothing, read them again.
+      for (const message of batch.messages) if (!map.has(message.key!.toString())) map.set(message.key!.toString(), now);
     },
   });
-  await joined;
+  await Promise.race([
+    joined,
+    sleep(settings.startTimeoutMs).then(() => {
+      throw new Error(`the observer did not join its group within ${settings.startTimeoutMs / 1000} s`);
+    }),
+  ]);
   return { seen, stop: () => consumer.disconnect() };
 }
 
@@ -267,6 +288,7 @@ async function placeOrders(orders: Sql, topic: string, rate: number, millisecond
     inserts.push(
       orders<{ createdAt: Date }[]>`${outboxInsert(orders, row)} returning created_at`.then(([written]) => {
         placed.set(order, { due, createdAt: written!.createdAt.getTime() });
+        placedInAll++;
       }),
     );
   }
@@ -288,11 +310,12 @@ async function main(): Promise<void> {
     waitForLeaders: true,
   });
   const orders = connect('orders', 10);
-  let placedInAll = 0;
   const rows: string[] = [];
   const hopsProcess = await spawnHops(run);
-  const observer = await observe(kafka, topics);
+  let observer: Awaited<ReturnType<typeof observe>> | undefined;
   try {
+    observer = await observe(kafka, topics);
+    const { seen } = observer;
     log(
       `${hops.length} hops on ${steps.length} topics of ${partitions} partitions (floor-${run}-*); rates ${settings.rates.join(', ')} orders/s`,
     );
@@ -318,20 +341,19 @@ async function main(): Promise<void> {
       const scheduleEnd = Date.now();
       const resources = await stepSampler.stop();
       clearTimeout(samplerStart);
-      placedInAll += placed.size;
       const measured = [...placed].filter(([, { due }]) => due >= settings.warmupMs);
-      const confirmedCount = () => measured.filter(([order]) => observer.seen.confirmed.has(order)).length;
+      const confirmedCount = () => measured.filter(([order]) => seen.confirmed.has(order)).length;
       const confirmed = await until(
         `${rate}/s: every order confirmed`,
         async () => confirmedCount(),
         (n) => n === measured.length,
         settings.drainTimeoutMs,
       ).catch(confirmedCount);
-      const drainMs = Math.max(scheduleEnd, ...measured.map(([order]) => observer.seen.confirmed.get(order) ?? 0)) - scheduleEnd;
+      const drainMs = Math.max(scheduleEnd, ...measured.map(([order]) => seen.confirmed.get(order) ?? 0)) - scheduleEnd;
       const since = (seen: Map<string, number>) =>
         measured.flatMap(([order, { createdAt }]) => (seen.has(order) ? [seen.get(order)! - createdAt] : []));
       const perOrder = (percent: number, idlePercent: number) =>
-        ((Math.max(0, percent - idlePercent) / 100) * settings.durationMs) / Math.max(1, confirmed);
+        ((Math.max(0, percent - idlePercent) / 100) * settings.durationMs) / confirmed;
       const by = Object.fromEntries(
         ['postgres', 'kafka', 'connect', 'hops'].map((name) => [
           name,
@@ -340,8 +362,11 @@ async function main(): Promise<void> {
       );
       const walSenders = perOrder(stepSampler.kinds?.['WAL senders'] ?? 0, idleWalSenders);
       const total = Object.values(by).reduce((sum, value) => sum + value, 0);
-      const cpu = [total, by['postgres']!, walSenders, by['kafka']!, by['connect']!, by['hops']!].map((value) => value.toFixed(1));
-      const latencies = [since(observer.seen.confirmed), since(observer.seen.placed)].flatMap((values) => [
+      // None confirmed: no CPU per order, as report.ts has it.
+      const cpu = [total, by['postgres']!, walSenders, by['kafka']!, by['connect']!, by['hops']!].map((value) =>
+        confirmed > 0 ? value.toFixed(1) : '–',
+      );
+      const latencies = [since(seen.confirmed), since(seen.placed)].flatMap((values) => [
         percentile(values, 50) ?? '–',
         percentile(values, 99) ?? '–',
       ]);
@@ -350,13 +375,15 @@ async function main(): Promise<void> {
       rows.push(line);
     }
   } finally {
+    // The hops go on until every record is in: an order still on its way needs them.
+    await deleteOnceIn(admin, topics);
     await hopsProcess.stop();
-    await observer.stop();
+    await observer?.stop();
     await orders.end();
-    await deleteOnceIn(admin, topics, placedInAll);
     await admin.disconnect();
   }
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repositoryRoot, encoding: 'utf8' }).trim();
+  // `-dirty`: figures of code that was not committed say so.
+  const commit = execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=7'], { cwd: repositoryRoot, encoding: 'utf8' }).trim();
   const report = [
     `# The pipeline's floor: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}`,
     '',
@@ -373,19 +400,24 @@ async function main(): Promise<void> {
 }
 
 /**
- * Deletes the run's topics once every record the orders cause is in them. Not before: with
+ * Deletes the run's topics once every record the orders placed cause is in them (one per order
+ * in each). Not before: with
  * topics not created on demand, a connector with a row still to publish would wait for a topic
  * that is gone, and the real saga's events of that database behind it.
  */
-async function deleteOnceIn(admin: Admin, topics: Record<Step, string>, orders: number): Promise<void> {
-  const expected = orders * RECORDS_PER_ORDER;
-  const recordsIn = async () => {
-    let sum = 0;
-    for (const topic of Object.values(topics)) for (const { high } of await admin.fetchTopicOffsets(topic)) sum += Number(high);
-    return sum;
+async function deleteOnceIn(admin: Admin, topics: Record<Step, string>): Promise<void> {
+  // Each topic's own count: a record written twice in one cannot stand for one missing in another.
+  const fewestRecords = async () => {
+    let fewest = Infinity;
+    for (const topic of Object.values(topics)) {
+      let records = 0;
+      for (const { high } of await admin.fetchTopicOffsets(topic)) records += Number(high);
+      fewest = Math.min(fewest, records);
+    }
+    return fewest;
   };
   try {
-    await until('every floor record to be in Kafka', recordsIn, (n) => n >= expected, settings.settleTimeoutMs);
+    await until('every floor record to be in Kafka', fewestRecords, (n) => n >= placedInAll, settings.settleTimeoutMs);
     await admin.deleteTopics({ topics: Object.values(topics) });
   } catch (error) {
     log(
