@@ -47,6 +47,8 @@ export { StagedWrites, type Staged } from './outbox/staged-writes.ts';
 export {
   applyBatch,
   EventConsumer,
+  kafkaConsumerConfig,
+  kafkaRunConfig,
   type BatchFinisher,
   type BatchParts,
   type BatchLocker,

@@ -33,8 +33,9 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import {
-  connectDatabase,
   createKafka,
+  kafkaConsumerConfig,
+  kafkaRunConfig,
   Gathering,
   loadServiceConfig,
   outboxClause,
@@ -45,7 +46,7 @@ import {
   type Sql,
 } from '@shop/kit';
 import { until } from '../harness/client.ts';
-import { repositoryRoot, stackEndpoints, stackKind } from '../harness/stack.ts';
+import { connectServiceDatabase, repositoryRoot, stackEndpoints, stackKind } from '../harness/stack.ts';
 import { untilQuiet } from './quiet.ts';
 import { percentile, stepTiming } from './steps.ts';
 import { componentRoots, postgresProcessKind, ResourceSampler } from './resources.ts';
@@ -93,7 +94,6 @@ const hops: Hop[] = [
 ];
 
 const serviceOf = (database: DatabaseName) => services.find((service) => service.database === database)!;
-const connect = (database: DatabaseName, max: number): Sql => connectDatabase({ ...loadServiceConfig(serviceOf(database)).database, max });
 
 interface Part {
   step: Step;
@@ -104,7 +104,7 @@ async function startHop(kafka: Kafka, run: string, hop: Hop): Promise<{ consumer
   const topics = topicsOf(run);
   const stepOf = new Map(steps.map((step) => [topics[step], step]));
   const { consumer: consumerSettings } = loadServiceConfig(serviceOf(hop.database));
-  const sql = connect(hop.database, 2);
+  const sql = connectServiceDatabase(hop.database, 2);
   /** Which of the two joined reports each order not yet confirmed has had, and the orders confirmed. */
   const reportsOf = new Map<string, Set<Step>>();
   const confirmed = new Set<string>();
@@ -162,19 +162,12 @@ async function startHop(kafka: Kafka, run: string, hop: Hop): Promise<{ consumer
         () => false,
       ),
   });
-  const consumer = kafka.consumer({
-    groupId: `bench-floor-${run}-${hop.database}`,
-    ...(consumerSettings.fetchMinBytes === undefined ? {} : { minBytes: consumerSettings.fetchMinBytes }),
-    ...(consumerSettings.fetchMaxWaitMs === undefined ? {} : { maxWaitTimeInMs: consumerSettings.fetchMaxWaitMs }),
-    fillWaitInMs: consumerSettings.fetchFillWaitMs ?? 0,
-  });
+  const consumer = kafka.consumer(kafkaConsumerConfig(`bench-floor-${run}-${hop.database}`, consumerSettings));
   await consumer.connect();
   await consumer.subscribe({ topics: hop.consumes.map((step) => topics[step]), fromBeginning: true });
   const joinedGroup = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
-    partitionsConsumedConcurrently: consumerSettings.partitionsConsumedConcurrently,
-    ...(consumerSettings.commitIntervalMs > 0 ? { autoCommitInterval: consumerSettings.commitIntervalMs } : {}),
-    eachBatchAutoResolve: false,
+    ...kafkaRunConfig(consumerSettings),
     eachBatch: async (payload) => {
       const { batch } = payload;
       const part = { step: stepOf.get(batch.topic)!, messages: batch.messages };
@@ -309,7 +302,7 @@ async function main(): Promise<void> {
     topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
     waitForLeaders: true,
   });
-  const orders = connect('orders', 10);
+  const orders = connectServiceDatabase('orders', 10);
   const rows: string[] = [];
   const hopsProcess = await spawnHops(run);
   let observer: Awaited<ReturnType<typeof observe>> | undefined;
@@ -325,7 +318,7 @@ async function main(): Promise<void> {
         kindOf: postgresProcessKind,
       });
     // The idle window measures what the stack burns anyway, so any backlog is worked off first.
-    const notifications = connect('notifications', 1);
+    const notifications = connectServiceDatabase('notifications', 1);
     await untilQuiet(admin, notifications, log);
     await notifications.end();
     const idleSampler = sampler();

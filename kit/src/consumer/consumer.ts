@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import type { Sql, Transaction } from '../db/connect.ts';
 import { aggregateLocks } from '../db/locks.ts';
@@ -191,6 +191,33 @@ class UndecodableMessage extends Error {
  * in one transaction (see Gathering), unless they share a key; if that fails, each partition's
  * batch goes its own way.
  */
+/** kafkajs's consumer configuration for a group consuming with `settings`. */
+export function kafkaConsumerConfig(group: string, settings: ConsumerSettings): ConsumerConfig {
+  return {
+    groupId: group,
+    ...(settings.fetchMinBytes === undefined ? {} : { minBytes: settings.fetchMinBytes }),
+    ...(settings.fetchMaxWaitMs === undefined ? {} : { maxWaitTimeInMs: settings.fetchMaxWaitMs }),
+    // patches/kafkajs+2.2.4.patch: kafkajs has no such setting of its own.
+    fillWaitInMs: settings.fetchFillWaitMs ?? 0,
+    ...(settings.sessionTimeoutMs === undefined ? {} : { sessionTimeout: settings.sessionTimeoutMs }),
+    // Retries of the consumer's own protocol calls; message failures are handled by the consumer.
+    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+  };
+}
+
+/** kafkajs's run options for `settings`, but for the batch handler: offsets resolved by the handler, committed at an interval. */
+export function kafkaRunConfig(settings: ConsumerSettings): Omit<ConsumerRunConfig, 'eachBatch' | 'eachMessage'> {
+  return {
+    partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
+    // Offsets of applied messages wait up to this long, then go in one commit (also when the
+    // partition has gone quiet, at a rebalance and at a stop: patches/kafkajs+2.2.4.patch). A
+    // crash redelivers what was not committed, and processed_events skips it.
+    ...(settings.commitIntervalMs > 0 ? { autoCommitInterval: settings.commitIntervalMs } : {}),
+    // Offsets are resolved by the handler, after each batch's transaction has committed.
+    eachBatchAutoResolve: false,
+  };
+}
+
 export class EventConsumer {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
@@ -214,16 +241,7 @@ export class EventConsumer {
 
   constructor(options: EventConsumerOptions) {
     this.options = options;
-    this.consumer = options.kafka.consumer({
-      groupId: options.group,
-      ...(options.settings.fetchMinBytes === undefined ? {} : { minBytes: options.settings.fetchMinBytes }),
-      ...(options.settings.fetchMaxWaitMs === undefined ? {} : { maxWaitTimeInMs: options.settings.fetchMaxWaitMs }),
-      // patches/kafkajs+2.2.4.patch: kafkajs has no such setting of its own.
-      fillWaitInMs: options.settings.fetchFillWaitMs ?? 0,
-      ...(options.settings.sessionTimeoutMs === undefined ? {} : { sessionTimeout: options.settings.sessionTimeoutMs }),
-      // Retries of the consumer's own protocol calls; message failures are handled here.
-      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
-    });
+    this.consumer = options.kafka.consumer(kafkaConsumerConfig(options.group, options.settings));
     // Not idempotent: kafkajs's idempotent producer, when a send times out, takes its sequence
     // number back and gives it to the next send, which may be another partition's letter; if
     // the broker had written the first, it takes the second for a copy of it and drops it, and
@@ -284,16 +302,7 @@ export class EventConsumer {
     // A new group reads each topic from the start: a service's copy of other services' data
     // (users, products) must include what happened before it first ran.
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
-    await this.consumer.run({
-      partitionsConsumedConcurrently: this.options.settings.partitionsConsumedConcurrently,
-      // Offsets of applied messages wait up to this long, then go in one commit (also when the
-      // partition has gone quiet, at a rebalance and at a stop: patches/kafkajs+2.2.4.patch). A
-      // crash redelivers what was not committed, and processed_events skips it.
-      ...(this.options.settings.commitIntervalMs > 0 ? { autoCommitInterval: this.options.settings.commitIntervalMs } : {}),
-      // Offsets are resolved here, after each batch's transaction has committed.
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.consumeBatch(payload),
-    });
+    await this.consumer.run({ ...kafkaRunConfig(this.options.settings), eachBatch: (payload) => this.consumeBatch(payload) });
     await stopped();
   }
 
