@@ -22,7 +22,8 @@
 // the orders and observes placed and confirmed as the bench's observer does (no fill wait, no
 // commits), and like the bench's load generator is not counted.
 //
-//   node tests/bench/floor.ts     (environment: BENCH_FLOOR_RATES=25,50,...,400 BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_RESULTS_DIR)
+//   node tests/bench/floor.ts     (environment: BENCH_FLOOR_RATES=25,50,...,400 BENCH_FLOOR_PARTITIONS (the saga's)
+//                                  BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_RESULTS_DIR)
 //
 // Writes tests/bench/results/floor.md.
 import { execFileSync, spawn } from 'node:child_process';
@@ -100,6 +101,9 @@ interface Part {
   messages: KafkaMessage[];
 }
 
+/** In the hops' process: their consumers' requests to the broker so far, by API, as the services count theirs (consumer_kafka_requests_total). */
+const requestsByApi = new Map<string, number>();
+
 async function startHop(kafka: Kafka, run: string, hop: Hop): Promise<{ consumer: Consumer; sql: Sql }> {
   const topics = topicsOf(run);
   const stepOf = new Map(steps.map((step) => [topics[step], step]));
@@ -163,6 +167,7 @@ async function startHop(kafka: Kafka, run: string, hop: Hop): Promise<{ consumer
       ),
   });
   const consumer = kafka.consumer(kafkaConsumerConfig(`bench-floor-${run}-${hop.database}`, consumerSettings));
+  consumer.on(consumer.events.REQUEST, ({ payload }) => requestsByApi.set(payload.apiName, (requestsByApi.get(payload.apiName) ?? 0) + 1));
   await consumer.connect();
   await consumer.subscribe({ topics: hop.consumes.map((step) => topics[step]), fromBeginning: true });
   const joinedGroup = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
@@ -182,10 +187,16 @@ async function startHop(kafka: Kafka, run: string, hop: Hop): Promise<{ consumer
   return { consumer, sql };
 }
 
-/** The child process: runs the hops until SIGTERM; says `ready` on stdout once every hop has joined its group. */
+/**
+ * The child process: runs the hops until SIGTERM; says `ready` on stdout once every hop has
+ * joined its group, and answers each message from its parent with its requests so far.
+ */
 async function runHops(run: string): Promise<void> {
   const kafka = createKafka(stackEndpoints().kafkaBrokers, 'bench-floor-hops', quiet);
   const started = await Promise.all(hops.map((hop) => startHop(kafka, run, hop)));
+  process.on('message', () => process.send!(Object.fromEntries(requestsByApi)));
+  // The channel would keep this process alive once its hops have stopped.
+  process.channel?.unref();
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
   for (const { consumer, sql } of started) {
@@ -194,8 +205,12 @@ async function runHops(run: string): Promise<void> {
   }
 }
 
-async function spawnHops(run: string): Promise<{ pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'hops', run], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function spawnHops(
+  run: string,
+): Promise<{ pid: number; requests: () => Promise<Record<string, number>>; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'hops', run], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  // The channel would keep this process alive after main has ended.
+  child.channel?.unref();
   let stopping = false;
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   void exited.then((code) => {
@@ -206,7 +221,7 @@ async function spawnHops(run: string): Promise<{ pid: number; stop: () => Promis
   });
   // However this process ends, the hops end with it rather than consume on unseen.
   process.once('exit', () => child.kill('SIGTERM'));
-  const lines = createInterface({ input: child.stdout });
+  const lines = createInterface({ input: child.stdout! });
   // A child that ends before it is ready ends this process (above).
   const first = await Promise.race([
     new Promise<string>((resolve) => lines.once('line', resolve)),
@@ -215,6 +230,13 @@ async function spawnHops(run: string): Promise<{ pid: number; stop: () => Promis
   if (first !== 'ready') throw new Error(`the hops said ${first}, not ready, within ${settings.startTimeoutMs / 1000} s`);
   return {
     pid: child.pid!,
+    requests: async () => {
+      const answer = new Promise<Record<string, number>>((resolve) =>
+        child.once('message', (counts) => resolve(counts as Record<string, number>)),
+      );
+      child.send('requests');
+      return answer;
+    },
     stop: async () => {
       stopping = true;
       child.kill('SIGTERM');
@@ -297,7 +319,8 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   const [orderPlaced] = (await admin.fetchTopicMetadata({ topics: ['order-placed'] })).topics;
-  const partitions = orderPlaced!.partitions.length;
+  // BENCH_FLOOR_PARTITIONS: what a fetch of fewer (or more) partitions costs the broker.
+  const partitions = Number(process.env['BENCH_FLOOR_PARTITIONS'] ?? orderPlaced!.partitions.length);
   await admin.createTopics({
     topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
     waitForLeaders: true,
@@ -329,6 +352,7 @@ async function main(): Promise<void> {
 
     for (const rate of settings.rates) {
       const stepSampler = sampler();
+      const requestsBefore = await hopsProcess.requests();
       const samplerStart = setTimeout(() => stepSampler.start(), settings.warmupMs);
       const placed = await placeOrders(orders, topics.placed, rate, settings.warmupMs + settings.durationMs);
       const scheduleEnd = Date.now();
@@ -342,6 +366,14 @@ async function main(): Promise<void> {
         (n) => n === measured.length,
         settings.drainTimeoutMs,
       ).catch(confirmedCount);
+      // As the bench counts work: from the step's start, divided by every order it placed (warm-up included).
+      const requestsAfter = await hopsProcess.requests();
+      const requestsPerOrder = (apis: (api: string) => boolean) =>
+        (
+          Object.entries(requestsAfter)
+            .filter(([api]) => apis(api))
+            .reduce((sum, [api, count]) => sum + count - (requestsBefore[api] ?? 0), 0) / placed.size
+        ).toFixed(1);
       const drainMs = Math.max(scheduleEnd, ...measured.map(([order]) => seen.confirmed.get(order) ?? 0)) - scheduleEnd;
       const since = (seen: Map<string, number>) =>
         measured.flatMap(([order, { createdAt }]) => (seen.has(order) ? [seen.get(order)! - createdAt] : []));
@@ -363,7 +395,8 @@ async function main(): Promise<void> {
         percentile(values, 50) ?? '–',
         percentile(values, 99) ?? '–',
       ]);
-      const line = `| ${[rate, `${confirmed}/${measured.length}`, ...cpu, ...latencies, `${(drainMs / 1000).toFixed(1)} s`].join(' | ')} |`;
+      const requests = [requestsPerOrder((api) => api === 'Fetch'), requestsPerOrder((api) => api !== 'Fetch')];
+      const line = `| ${[rate, `${confirmed}/${measured.length}`, ...cpu, ...latencies, `${(drainMs / 1000).toFixed(1)} s`, ...requests].join(' | ')} |`;
       log(line);
       rows.push(line);
     }
@@ -380,10 +413,10 @@ async function main(): Promise<void> {
   const report = [
     `# The pipeline's floor: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}`,
     '',
-    `A null saga of the real one's shape (five records, the same databases, connectors and consumer settings; no domain work, HTTP, gateway, mail or tracing) beside the idle stack; ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured per rate. CPU of PostgreSQL, Kafka, Connect and the process that runs the hops, less their idle CPU, per confirmed order. Times from each order's outbox row's \`created_at\` (its transaction's start, as the bench's CDC lag) to its \`confirmed\` and \`placed\` records reaching an observer that reads them as the bench's reads \`order-confirmed\` and \`order-placed\` (no fill wait, no commits); drain from the end of the step's schedule. Method: [../README.md](../README.md#the-pipelines-floor-what-the-saga-costs-with-no-service-work).`,
+    `A null saga of the real one's shape (five records, the same databases, connectors and consumer settings; no domain work, HTTP, gateway, mail or tracing) beside the idle stack; ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured per rate. CPU of PostgreSQL, Kafka, Connect and the process that runs the hops, less their idle CPU, per confirmed order. Times from each order's outbox row's \`created_at\` (its transaction's start, as the bench's CDC lag) to its \`confirmed\` and \`placed\` records reaching an observer that reads them as the bench's reads \`order-confirmed\` and \`order-placed\` (no fill wait, no commits); drain from the end of the step's schedule; the hops' requests to the broker (their fetches, and all the others: offset commits, heartbeats, metadata) from the step's start until its orders are confirmed, per order placed, as the bench counts the services' consumers'. Method: [../README.md](../README.md#the-pipelines-floor-what-the-saga-costs-with-no-service-work).`,
     '',
-    '| orders/s | confirmed | CPU ms per order above idle | postgres | of which WAL senders | kafka | connect | the hops | placed → confirmed p50 ms | p99 ms | CDC lag p50 ms | p99 ms | drain |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| orders/s | confirmed | CPU ms per order above idle | postgres | of which WAL senders | kafka | connect | the hops | placed → confirmed p50 ms | p99 ms | CDC lag p50 ms | p99 ms | drain | fetches per order | other requests |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');

@@ -35,13 +35,15 @@ export interface StepResult {
    * written per order to each topic, from the step's start until its orders are confirmed and its mails sent, divided by
    * the orders the step placed (warm-up included). `offsetCommits`: the records the consumers'
    * offset commits wrote to `__consumer_offsets` (one per partition per commit); absent in runs
-   * from before it was counted.
+   * from before it was counted. `consumerRequests`: the services' consumers' requests to the
+   * broker by API (their `consumer_kafka_requests_total`); absent in runs from before it was counted.
    */
   perOrder?: {
     transactions: Record<string, number>;
     roundTrips: Record<string, number>;
     records: Record<string, number>;
     offsetCommits?: Record<string, number>;
+    consumerRequests?: Record<string, number>;
   };
   resources: Record<string, { cpuPercent: number; memoryMb: number }>;
   /** PostgreSQL's CPU by kind of process (see postgresProcessKind), % of one core; absent in runs from before it was measured. */
@@ -197,14 +199,16 @@ function workPerOrderSection(steps: StepResult[]): string[] {
   return [
     '## Work per order',
     '',
-    "Counted from the step's start until its orders are confirmed and its mails sent, and divided by the orders it placed: round trips to each service's database (statements, from `pg_stat_statements`, BEGIN and COMMIT included), transactions committed in all of them (`pg_stat_database`, a statement outside a transaction counting as one) and records written to all topics, and apart from those the records the consumers' offset commits wrote to `__consumer_offsets` (one per partition committed). Past saturation the drain may end before the last orders are through.",
+    "Counted from the step's start until its orders are confirmed and its mails sent, and divided by the orders it placed: round trips to each service's database (statements, from `pg_stat_statements`, BEGIN and COMMIT included), transactions committed in all of them (`pg_stat_database`, a statement outside a transaction counting as one) and records written to all topics, and apart from those the records the consumers' offset commits wrote to `__consumer_offsets` (one per partition committed), and the requests the services' consumers sent to the broker (`consumer_kafka_requests_total`): their fetches, and all the others (offset commits, heartbeats, metadata). Past saturation the drain may end before the last orders are through.",
     '',
-    `| offered/s | round trips | ${databases.join(' | ')} | transactions | records | offset commit records |`,
-    `|---|---|${databases.map(() => '---').join('|')}|---|---|---|`,
+    `| offered/s | round trips | ${databases.join(' | ')} | transactions | records | offset commit records | consumers' fetches | their other requests |`,
+    `|---|---|${databases.map(() => '---').join('|')}|---|---|---|---|---|`,
     ...counted.map(({ offeredPerSecond, perOrder }) => {
-      const { roundTrips, transactions, records, offsetCommits } = perOrder!;
+      const { roundTrips, transactions, records, offsetCommits, consumerRequests } = perOrder!;
       const roundTripsCounted = Object.keys(roundTrips).length > 0;
-      return `| ${offeredPerSecond} | ${roundTripsCounted ? counts(total(roundTrips)) : '–'} | ${databases.map((d) => counts(roundTrips[d])).join(' | ')} | ${counts(total(transactions))} | ${counts(total(records))} | ${offsetCommits ? counts(total(offsetCommits)) : '–'} |`;
+      const fetches = consumerRequests?.['Fetch'];
+      const others = consumerRequests ? total(consumerRequests) - (fetches ?? 0) : undefined;
+      return `| ${offeredPerSecond} | ${roundTripsCounted ? counts(total(roundTrips)) : '–'} | ${databases.map((d) => counts(roundTrips[d])).join(' | ')} | ${counts(total(transactions))} | ${counts(total(records))} | ${offsetCommits ? counts(total(offsetCommits)) : '–'} | ${counts(fetches)} | ${counts(others)} |`;
     }),
     '',
   ];

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { eventCatalogue, serviceNamed, services, type Sql } from '@shop/kit';
+import { eventCatalogue, serviceNamed, services, serviceUrl, type Sql } from '@shop/kit';
 import { adminToken, createProduct, registerCustomer, until, type Customer } from '../harness/client.ts';
 import { connectAsSuperuser, connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 import type { GeneratorPlan, GeneratorResult, RequestSample } from './load-generator.ts';
@@ -96,6 +96,20 @@ interface WorkCounters {
   records: Map<string, number>;
   /** Records in `__consumer_offsets`: one per partition of each offset commit. */
   offsetCommits: Map<string, number>;
+  /** The services' consumers' requests to the broker, by API (Fetch, OffsetCommit, Heartbeat, ...). */
+  consumerRequests: Map<string, number>;
+}
+
+/** Every consuming service's `consumer_kafka_requests_total`, summed by API. */
+async function consumerRequests(): Promise<Map<string, number>> {
+  const byApi = new Map<string, number>();
+  for (const service of services.filter((s) => s.consumes.length > 0)) {
+    const text = await (await fetch(`${serviceUrl(service.name)}/metrics`)).text();
+    for (const [, api, value] of text.matchAll(/^consumer_kafka_requests_total\{[^}]*api="([^"]+)"[^}]*\} (\S+)$/gm)) {
+      byApi.set(api!, (byApi.get(api!) ?? 0) + Number(value));
+    }
+  }
+  return byApi;
 }
 
 /** Transactions committed and round trips (statements) in each service's database, and records in each topic, so far. */
@@ -125,6 +139,7 @@ async function workCounters(superuser: Sql, kafkaAdmin: Admin): Promise<WorkCoun
     roundTrips: new Map(statements.map((row) => [row.datname, Number(row.roundTrips)])),
     records,
     offsetCommits: new Map([['__consumer_offsets', commits.reduce((sum, { high }) => sum + Number(high), 0)]]),
+    consumerRequests: await consumerRequests(),
   };
 }
 
@@ -136,6 +151,7 @@ function perOrder(before: WorkCounters, after: WorkCounters, orderCount: number)
     roundTrips: divide(before.roundTrips, after.roundTrips),
     records: divide(before.records, after.records),
     offsetCommits: divide(before.offsetCommits, after.offsetCommits),
+    consumerRequests: divide(before.consumerRequests, after.consumerRequests),
   };
 }
 
@@ -455,7 +471,7 @@ async function main(): Promise<void> {
         .reduce((a, b) => a + b, 0)
         .toFixed(1);
     log(
-      `${rate}/s: per order, ${sum(work.roundTrips)} round trips to PostgreSQL (${JSON.stringify(work.roundTrips)}), ${sum(work.transactions)} transactions, ${sum(work.records)} records, ${sum(work.offsetCommits)} offset commit records`,
+      `${rate}/s: per order, ${sum(work.roundTrips)} round trips to PostgreSQL (${JSON.stringify(work.roundTrips)}), ${sum(work.transactions)} transactions, ${sum(work.records)} records, ${sum(work.offsetCommits)} offset commit records, the consumers' requests ${JSON.stringify(work.consumerRequests)}`,
     );
     log(
       `${rate}/s: placed → CONFIRMED p50 by second of the step, ms: ${confirmedP50BySecond.map((p) => (p === null ? '–' : Math.round(p))).join(' ')}`,

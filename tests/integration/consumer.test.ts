@@ -492,8 +492,9 @@ describe('the consumer', () => {
 });
 
 describe("the consumer's offset commits", () => {
-  it('commits applied offsets at most once per interval, also those of a partition gone quiet, and the rest when it stops', async () => {
+  it('commits applied offsets at most once per interval, also those of a partition gone quiet, and the rest when it stops, and counts its requests', async () => {
     const commitIntervalMs = 2_000;
+    const committerMetrics = new Registry();
     const commitGroup = `consumer-commits-test-${randomUUID()}`;
     await startGroupAtEnd(kafka, commitGroup, topic);
     const kafkaAdmin = kafka.admin();
@@ -513,6 +514,7 @@ describe("the consumer's offset commits", () => {
       codec,
       logger: quiet,
       settings: { ...testSettings, commitIntervalMs },
+      metrics: committerMetrics,
       handlers: {
         'user-registration': async (tx, event) => {
           await tx`insert into commit_effects (username) values (${event.value.username})`;
@@ -551,6 +553,11 @@ describe("the consumer's offset commits", () => {
       await committer.stop();
       stopped = true;
       expect(await committed(partition)).toBe(sent.offset + 1n);
+      // Nine messages, each fetched on its own; the quiet partition's commit and the last one.
+      const requests = (await committerMetrics.getSingleMetric('consumer_kafka_requests_total')!.get()).values;
+      const requestsTo = (api: string) => requests.filter((v) => v.labels['api'] === api).reduce((sum, v) => sum + v.value, 0);
+      expect(requestsTo('Fetch')).toBeGreaterThanOrEqual(9);
+      expect(requestsTo('OffsetCommit')).toBeGreaterThanOrEqual(2);
     } finally {
       if (!stopped) await committer.stop();
       await kafkaAdmin.disconnect();
