@@ -26,7 +26,7 @@
 //                                  BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_RESULTS_DIR)
 //
 // Writes tests/bench/results/floor.md.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -49,7 +49,7 @@ import {
 import { until } from '../harness/client.ts';
 import { connectServiceDatabase, repositoryRoot, stackEndpoints, stackKind } from '../harness/stack.ts';
 import { untilQuiet } from './quiet.ts';
-import { percentile, stepTiming } from './steps.ts';
+import { measuredCommit, percentile, stepTiming } from './steps.ts';
 import { componentRoots, postgresProcessKind, ResourceSampler } from './resources.ts';
 
 const settings = {
@@ -408,8 +408,7 @@ async function main(): Promise<void> {
     await orders.end();
     await admin.disconnect();
   }
-  // `-dirty`: figures of code that was not committed say so.
-  const commit = execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=7'], { cwd: repositoryRoot, encoding: 'utf8' }).trim();
+  const commit = measuredCommit();
   const report = [
     `# The pipeline's floor: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}`,
     '',

@@ -15,7 +15,7 @@ import { connectAsSuperuser, connectServiceDatabase, repositoryRoot, stackEndpoi
 import type { GeneratorPlan, GeneratorResult, RequestSample } from './load-generator.ts';
 import { runPgbench } from './pgbench.ts';
 import { untilQuiet } from './quiet.ts';
-import { percentile, stepTiming } from './steps.ts';
+import { measuredCommit, percentile, stepTiming } from './steps.ts';
 import {
   cpuMsPerOrder,
   ms,
@@ -485,7 +485,7 @@ async function main(): Promise<void> {
 
   const results: BenchResults = {
     at: new Date().toISOString(),
-    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repositoryRoot, encoding: 'utf8' }).trim(),
+    commit: measuredCommit(),
     label: settings.label,
     machine: { cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30) },
     settings: {
