@@ -47,7 +47,7 @@ import {
   type Sql,
 } from '@shop/kit';
 import { until } from '../harness/client.ts';
-import { connectServiceDatabase, repositoryRoot, stackEndpoints, stackKind } from '../harness/stack.ts';
+import { connectServiceDatabase, stackEndpoints, stackKind } from '../harness/stack.ts';
 import { untilQuiet } from './quiet.ts';
 import { measuredCommit, percentile, stepTiming } from './steps.ts';
 import { componentRoots, postgresProcessKind, ResourceSampler } from './resources.ts';
