@@ -319,8 +319,15 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   const [orderPlaced] = (await admin.fetchTopicMetadata({ topics: ['order-placed'] })).topics;
+  const sagaPartitions = orderPlaced!.partitions.length;
   // BENCH_FLOOR_PARTITIONS: what a fetch of fewer (or more) partitions costs the broker.
-  const partitions = Number(process.env['BENCH_FLOOR_PARTITIONS'] ?? orderPlaced!.partitions.length);
+  const requestedPartitions = process.env['BENCH_FLOOR_PARTITIONS'];
+  const partitions = requestedPartitions ? Number(requestedPartitions) : sagaPartitions;
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new Error(`BENCH_FLOOR_PARTITIONS must be a whole number above 0, not "${requestedPartitions}"`);
+  }
+  // A variant's report says which, so that it is not taken for the floor as the stack has it.
+  const variant = `topics of ${partitions} partitions (the saga's have ${sagaPartitions}), the hops' fill wait ${loadServiceConfig(serviceOf('orders')).consumer.fetchFillWaitMs ?? 0} ms`;
   await admin.createTopics({
     topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
     waitForLeaders: true,
@@ -412,7 +419,7 @@ async function main(): Promise<void> {
   const report = [
     `# The pipeline's floor: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}`,
     '',
-    `A null saga of the real one's shape (five records, the same databases, connectors and consumer settings; no domain work, HTTP, gateway, mail or tracing) beside the idle stack; ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured per rate. CPU of PostgreSQL, Kafka, Connect and the process that runs the hops, less their idle CPU, per confirmed order. Times from each order's outbox row's \`created_at\` (its transaction's start, as the bench's CDC lag) to its \`confirmed\` and \`placed\` records reaching an observer that reads them as the bench's reads \`order-confirmed\` and \`order-placed\` (no fill wait, no commits); drain from the end of the step's schedule; the hops' requests to the broker (their fetches, and all the others: offset commits, heartbeats, metadata) from the step's start until its orders are confirmed, per order placed, as the bench counts the services' consumers'. Method: [../README.md](../README.md#the-pipelines-floor-what-the-saga-costs-with-no-service-work).`,
+    `A null saga of the real one's shape (five records, the same databases and connectors, the consumer settings the services read from the environment; ${variant}; no domain work, HTTP, gateway, mail or tracing) beside the idle stack; ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured per rate. CPU of PostgreSQL, Kafka, Connect and the process that runs the hops, less their idle CPU, per confirmed order. Times from each order's outbox row's \`created_at\` (its transaction's start, as the bench's CDC lag) to its \`confirmed\` and \`placed\` records reaching an observer that reads them as the bench's reads \`order-confirmed\` and \`order-placed\` (no fill wait, no commits); drain from the end of the step's schedule; the hops' requests to the broker (their fetches, and all the others: offset commits, heartbeats, metadata) from the step's start until its orders are confirmed, per order placed, as the bench counts the services' consumers'. Method: [../README.md](../README.md#the-pipelines-floor-what-the-saga-costs-with-no-service-work).`,
     '',
     '| orders/s | confirmed | CPU ms per order above idle | postgres | of which WAL senders | kafka | connect | the hops | placed → confirmed p50 ms | p99 ms | CDC lag p50 ms | p99 ms | drain | fetches per order | other requests |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -272,7 +272,7 @@ export class EventConsumer {
     // that brings one record costs it about what one that brings fifty does.
     this.requests = new Counter({
       name: 'consumer_kafka_requests_total',
-      help: 'Requests the consumer sent to the brokers, by API (Fetch, OffsetCommit, Heartbeat, ...)',
+      help: 'Requests the consumer sent to the brokers and had answered, by API (Fetch, OffsetCommit, Heartbeat, ...)',
       labelNames: ['api'] as const,
       registers,
     });
