@@ -277,7 +277,10 @@ async function observe(kafka: Kafka, topics: Record<Step, string>) {
 interface Placed {
   /** When it was due, in ms from the step's start. */
   due: number;
-  /** Its outbox row's created_at (its transaction's start), as the bench times an order's CDC lag. */
+  /**
+   * Its outbox row's created_at: its transaction's start, which is the one INSERT, so it is the
+   * commit to within the statement (the bench times an order's CDC lag from the commit).
+   */
   createdAt: number;
 }
 
@@ -419,7 +422,7 @@ async function main(): Promise<void> {
   const report = [
     `# The pipeline's floor: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}`,
     '',
-    `A null saga of the real one's shape (five records, the same databases and connectors, the consumer settings the services read from the environment; ${variant}; no domain work, HTTP, gateway, mail or tracing) beside the idle stack; ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured per rate. CPU of PostgreSQL, Kafka, Connect and the process that runs the hops, less their idle CPU, per confirmed order. Times from each order's outbox row's \`created_at\` (its transaction's start, as the bench's CDC lag) to its \`confirmed\` and \`placed\` records reaching an observer that reads them as the bench's reads \`order-confirmed\` and \`order-placed\` (no fill wait, no commits); drain from the end of the step's schedule; the hops' requests to the broker (their fetches, and all the others: offset commits, heartbeats, metadata) from the step's start until its orders are confirmed, per order placed, as the bench counts the services' consumers'. Method: [../README.md](../README.md#the-pipelines-floor-what-the-saga-costs-with-no-service-work).`,
+    `A null saga of the real one's shape (five records, the same databases and connectors, the consumer settings the services read from the environment; ${variant}; no domain work, HTTP, gateway, mail or tracing) beside the idle stack; ${settings.warmupMs / 1000} s warm-up, then ${settings.durationMs / 1000} s measured per rate. CPU of PostgreSQL, Kafka, Connect and the process that runs the hops, less their idle CPU, per confirmed order. Times from each order's outbox row's \`created_at\` (its transaction's start; the transaction is the one INSERT, so within the statement of its commit, from which the bench times its CDC lag) to its \`confirmed\` and \`placed\` records reaching an observer that reads them as the bench's reads \`order-confirmed\` and \`order-placed\` (no fill wait, no commits); drain from the end of the step's schedule; the hops' requests to the broker (their fetches, and all the others: offset commits, heartbeats, metadata) from the step's start until its orders are confirmed, per order placed, as the bench counts the services' consumers'. Method: [../README.md](../README.md#the-pipelines-floor-what-the-saga-costs-with-no-service-work).`,
     '',
     '| orders/s | confirmed | CPU ms per order above idle | postgres | of which WAL senders | kafka | connect | the hops | placed → confirmed p50 ms | p99 ms | CDC lag p50 ms | p99 ms | drain | fetches per order | other requests |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

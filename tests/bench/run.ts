@@ -229,6 +229,12 @@ async function main(): Promise<void> {
   const kafkaAdmin = kafka.admin();
   await kafkaAdmin.connect();
   const notifications = connectServiceDatabase('notifications', 1);
+  const superuser = connectAsSuperuser('postgres', 1);
+  await superuser`create extension if not exists pg_stat_statements`;
+  const [{ tracked }] = await superuser<[{ tracked: string }]>`select current_setting('track_commit_timestamp') as tracked`;
+  if (tracked !== 'on') {
+    throw new Error('track_commit_timestamp is off, and the CDC lag is timed from each commit: restart PostgreSQL (make down && make up)');
+  }
   // First, while the system is quiet: after the highest rates (of an earlier run too) a backlog
   // is worked off for minutes, and would take CPU from pgbench.
   await untilQuiet(kafkaAdmin, notifications, log);
@@ -254,8 +260,6 @@ async function main(): Promise<void> {
     120_000,
   );
   const observer = await observeOrders(kafka);
-  const superuser = connectAsSuperuser('postgres', 1);
-  await superuser`create extension if not exists pg_stat_statements`;
   log(
     `${customers.length} customers, ${productIds.length} products; rates ${settings.rates.join(', ')} orders/s, ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s each`,
   );
@@ -409,14 +413,15 @@ async function main(): Promise<void> {
       const due = accepted.filter((s) => s.dueAt >= from && s.dueAt < from + 1000);
       return percentile(due.flatMap(confirmLatency), 50) ?? null;
     });
-    // From the outbox row's write (the transaction's start, a few ms before its commit) to the
-    // record reaching a consumer.
-    const outboxRows = await orders<{ orderId: string; writtenAt: Date }[]>`
-      select aggregateid as order_id, created_at as written_at from outbox
+    // CDC lag: from the outbox row's commit (track_commit_timestamp) to the record reaching a
+    // consumer. Apart from it, how long the placing transaction was open: created_at is its start.
+    const outboxRows = await orders<{ orderId: string; startedAt: Date; committedAt: Date }[]>`
+      select aggregateid as order_id, created_at as started_at, pg_xact_commit_timestamp(xmin) as committed_at from outbox
       where type = 'order-placed' and aggregateid = any(${accepted.map((s) => s.orderId!)})`;
     const cdcLags = outboxRows.flatMap((row) =>
-      observer.placedSeen.has(row.orderId) ? [observer.placedSeen.get(row.orderId)! - row.writtenAt.getTime()] : [],
+      observer.placedSeen.has(row.orderId) ? [observer.placedSeen.get(row.orderId)! - row.committedAt.getTime()] : [],
     );
+    const placingTransactions = outboxRows.map((row) => row.committedAt.getTime() - row.startedAt.getTime());
     const step: StepResult = {
       offeredPerSecond: rate,
       requests: measured.length,
@@ -446,6 +451,7 @@ async function main(): Promise<void> {
         p99: percentile(confirmLatencies, 99),
       },
       cdcLag: { p50: percentile(cdcLags, 50), p99: percentile(cdcLags, 99) },
+      placingTransaction: { p50: percentile(placingTransactions, 50), p99: percentile(placingTransactions, 99) },
       mailLag: { p50: percentile(mailLags, 50), p99: percentile(mailLags, 99) },
       drainMs,
       generatorLagMs: generated.maxSendLagMs,
@@ -462,7 +468,7 @@ async function main(): Promise<void> {
     log(
       `${rate}/s: ${step.acceptedPerSecond.toFixed(1)}/s accepted, POST p50/p99 ${ms(step.post.p50)}/${ms(step.post.p99)} ms, ` +
         `confirmed ${confirmed}/${accepted.length} p50/p99 ${ms(step.confirmed.p50)}/${ms(step.confirmed.p99)} ms, ` +
-        `CDC p50/p99 ${ms(step.cdcLag.p50)}/${ms(step.cdcLag.p99)} ms, mail p50/p99 ${ms(step.mailLag?.p50)}/${ms(step.mailLag?.p99)} ms, drain ${ms(step.drainMs)} ms, ` +
+        `CDC p50/p99 ${ms(step.cdcLag.p50)}/${ms(step.cdcLag.p99)} ms (placing transaction ${ms(step.placingTransaction?.p50)}/${ms(step.placingTransaction?.p99)}), mail p50/p99 ${ms(step.mailLag?.p50)}/${ms(step.mailLag?.p99)} ms, drain ${ms(step.drainMs)} ms, ` +
         `CPU ${ms(cpuMsPerOrder(step, settings.durationMs / 1000)?.total)} ms/order (${ms(cpuMsPerOrder(step, settings.durationMs / 1000, idle)?.total)} above idle), load generator ${generated.cpuPercent}%, ` +
         `${waitedPerMsRun(wholeStack(step.runQueue))} ms waited for a core per ms run${step.sustained ? '' : ' (not sustained)'}`,
     );
