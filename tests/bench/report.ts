@@ -15,7 +15,7 @@ export interface StepResult {
   confirmed: { count: number; p50: number | undefined; p95: number | undefined; p99: number | undefined };
   /**
    * From the order-placed outbox row's commit to its record reaching a consumer; in runs without
-   * `placingTransaction` (before 2026-12-08), from its transaction's start.
+   * `placingTransaction` (before `6578800`), from its transaction's start.
    */
   cdcLag: { p50: number | undefined; p99: number | undefined };
   /** From the placing transaction's start (the outbox row's created_at) to its commit. */
