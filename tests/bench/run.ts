@@ -14,7 +14,7 @@ import { adminToken, createProduct, registerCustomer, until, type Customer } fro
 import { connectAsSuperuser, connectServiceDatabase, repositoryRoot, stackEndpoints } from '../harness/stack.ts';
 import type { GeneratorPlan, GeneratorResult, RequestSample } from './load-generator.ts';
 import { runPgbench } from './pgbench.ts';
-import { untilQuiet } from './quiet.ts';
+import { settle, untilQuiet } from './quiet.ts';
 import { measuredCommit, percentile, stepTiming } from './steps.ts';
 import {
   cpuMsPerOrder,
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
   }
   // First, while the system is quiet: after the highest rates (of an earlier run too) a backlog
   // is worked off for minutes, and would take CPU from pgbench.
-  await untilQuiet(kafkaAdmin, notifications, log);
+  await settle(kafkaAdmin, notifications, log);
   log(`pgbench: order-svc's placement transaction, ${settings.poolSize} clients, ${settings.pgbenchSeconds} s`);
   const pgbench = await runPgbench(settings.poolSize, settings.pgbenchSeconds);
   log(`pgbench: ${pgbench.transactionsPerSecond.toFixed(0)} transactions/s, average ${pgbench.latencyAverageMs} ms`);
@@ -350,11 +350,11 @@ async function main(): Promise<void> {
   if (settings.peakSeconds > 0) {
     if (settings.warmupPeak) {
       warmupPostSaturation = await measurePostPeak('warm-up, the same burst unmeasured');
-      await untilQuiet(kafkaAdmin, notifications, log);
+      await settle(kafkaAdmin, notifications, log);
     }
     postSaturation = await measurePostPeak('POST /orders peak');
   }
-  await untilQuiet(kafkaAdmin, notifications, log);
+  await settle(kafkaAdmin, notifications, log);
 
   // What the stack burns with no orders at all (pollers, heartbeats, timers), measured as long
   // as a step: subtracted from each step's CPU, it leaves what the orders themselves cost.
