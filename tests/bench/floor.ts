@@ -48,7 +48,7 @@ import {
 } from '@shop/kit';
 import { until } from '../harness/client.ts';
 import { connectServiceDatabase, stackEndpoints, stackKind } from '../harness/stack.ts';
-import { untilQuiet } from './quiet.ts';
+import { settle } from './quiet.ts';
 import { measuredCommit, percentile, stepTiming } from './steps.ts';
 import { componentRoots, postgresProcessKind, ResourceSampler } from './resources.ts';
 
@@ -350,9 +350,10 @@ async function main(): Promise<void> {
         component: 'postgres',
         kindOf: postgresProcessKind,
       });
-    // The idle window measures what the stack burns anyway, so any backlog is worked off first.
+    // The idle window measures what the stack burns anyway, so any backlog, and autovacuum's
+    // work on an earlier run's rows, is done first.
     const notifications = connectServiceDatabase('notifications', 1);
-    await untilQuiet(admin, notifications, log);
+    await settle(admin, notifications, log);
     await notifications.end();
     const idleSampler = sampler();
     idleSampler.start();

@@ -22,22 +22,25 @@ export async function untilQuiet(kafkaAdmin: Admin, notifications: Sql, log: (li
 }
 
 /**
- * untilQuiet, then VACUUM (ANALYZE) in every service's database, so that autovacuum has nothing
- * left of an earlier burst to do. Its workers woke at times of their own after the two peak
- * bursts' 15,000 orders, and PostgreSQL took 0.3–13.8% of a core in the idle window after them
- * (README, "The peak's autovacuum"): the idle subtraction took that from every step, and what
- * was left went to the first step.
+ * untilQuiet, then VACUUM (ANALYZE) in every database of the cluster (pgbench's scratch database
+ * too), so that autovacuum has nothing left of an earlier burst to do. Its workers woke at times
+ * of their own after the peak's bursts, and PostgreSQL took 0.3–13.8% of a core in the idle
+ * window after them (README, "The peak's autovacuum"): the idle subtraction took that from every
+ * step, and what was left went to the first step.
  */
 export async function settle(kafkaAdmin: Admin, notifications: Sql, log: (line: string) => void): Promise<void> {
   await untilQuiet(kafkaAdmin, notifications, log);
   const started = Date.now();
-  for (const database of new Set(services.map((service) => service.database))) {
-    const superuser = connectAsSuperuser(database, 1);
+  const cluster = connectAsSuperuser('postgres', 1);
+  const databases = await cluster<{ datname: string }[]>`select datname from pg_database where datallowconn and not datistemplate`;
+  await cluster.end();
+  for (const { datname } of databases) {
+    const superuser = connectAsSuperuser(datname, 1);
     try {
       await superuser`vacuum (analyze)`;
     } finally {
       await superuser.end();
     }
   }
-  log(`vacuumed and analyzed the services' databases in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(`vacuumed and analyzed ${databases.length} databases in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

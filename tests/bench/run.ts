@@ -236,7 +236,7 @@ async function main(): Promise<void> {
     throw new Error('track_commit_timestamp is off, and the CDC lag is timed from each commit: restart PostgreSQL (make down && make up)');
   }
   // First, while the system is quiet: after the highest rates (of an earlier run too) a backlog
-  // is worked off for minutes, and would take CPU from pgbench.
+  // is worked off for minutes, and it and autovacuum's work on its rows would take CPU from pgbench.
   await settle(kafkaAdmin, notifications, log);
   log(`pgbench: order-svc's placement transaction, ${settings.poolSize} clients, ${settings.pgbenchSeconds} s`);
   const pgbench = await runPgbench(settings.poolSize, settings.pgbenchSeconds);
